@@ -1,0 +1,91 @@
+"""Community Kiosk (社区公示屏): create_app() assembles the application."""
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, request
+from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .extensions import babel, csrf, db, login_manager, migrate
+
+__version__ = "0.1.0"
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _resource_dir(name):
+    """Return templates/ or static/: inside the package when installed from a wheel, beside it in a checkout."""
+    inside = _PACKAGE / name
+    return inside if inside.is_dir() else _PACKAGE.parent / name
+
+
+def create_app(test_config=None):
+    """Build the application: settings, extensions, blueprints, CLI and security headers."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("KIOSK_INSTANCE_PATH") or str(_PACKAGE.parent / "instance"),
+        instance_relative_config=True,
+        template_folder=str(_resource_dir("templates")),
+        static_folder=str(_resource_dir("static")),
+    )
+    app.config.from_object(config_module.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.env_overrides())
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_PACKAGE / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    Htmx(app)
+
+    from . import i18n, security, errors, templating
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from .auth import views as auth_views
+    from .compounds import views as compound_views, platform as platform_views
+    from .notices import admin as notices_admin, views as notices_views
+    from . import health, media
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(platform_views.bp)
+    app.register_blueprint(notices_admin.bp)
+    app.register_blueprint(compound_views.admin_bp)
+    app.register_blueprint(media.bp)
+    app.register_blueprint(notices_views.bp)
+    app.register_blueprint(compound_views.bp)
+    app.register_blueprint(compound_views.site_bp)
+
+    from . import cli
+    cli.init_app(app)
+    return app
+
+
+def _finish_config(app):
+    """Derive settings that depend on others: database URL, secret key, proxy, cookies."""
+    cfg = app.config
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
+            "sqlite:///" + str(Path(app.instance_path) / "kiosk.sqlite3"))
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_size", 10)
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = config_module.load_or_create_secret(app.instance_path)
+    config_module.check_secret(cfg["SECRET_KEY"])
+    if cfg.get("PUBLIC_URL", "") and str(cfg["PUBLIC_URL"]).startswith("https://"):
+        cfg.setdefault("SESSION_COOKIE_SECURE", True)
+    proxies = int(cfg.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
+    app.debug = cfg.get("KIOSK_ENV") == "development" and not cfg.get("TESTING")
+    if not app.debug:
+        logging.getLogger("kiosk").setLevel(logging.INFO)

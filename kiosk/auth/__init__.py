@@ -1,0 +1,1 @@
+"""Accounts, roles, login/logout, throttling and role checks."""

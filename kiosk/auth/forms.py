@@ -1,0 +1,25 @@
+"""Forms for logging in and changing a password."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+MIN_PASSWORD = 10
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请填写用户名。")), Length(max=40)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码。")), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码。"))])
+    new = PasswordField(_l("新密码"), validators=[
+        DataRequired(_l("请填写新密码。")),
+        Length(min=MIN_PASSWORD, max=200, message=_l("新密码至少 10 个字符。"))])
+    confirm = PasswordField(_l("再输一次新密码"), validators=[
+        DataRequired(_l("请再输一次新密码。")), EqualTo("new", message=_l("两次输入的新密码不一样。"))])

@@ -1,0 +1,101 @@
+"""Login, logout, password change and the committee's start page."""
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from . import sessions
+from .access import login_redirect, require_login
+from .forms import LoginForm, PasswordForm
+from .models import User
+
+bp = Blueprint("auth", __name__, url_prefix="/admin")
+
+_dummy_hashes = {}
+
+
+def _dummy_hash():
+    """A hash to check unknown usernames against, so they take as long as wrong passwords."""
+    iterations = current_app.config["PASSWORD_ITERATIONS"]
+    if iterations not in _dummy_hashes:
+        _dummy_hashes[iterations] = generate_password_hash("not-a-password", method=f"pbkdf2:sha256:{iterations}")
+    return _dummy_hashes[iterations]
+
+
+def _safe_next(target):
+    """Return target if it is a path on this site, else the admin start page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("auth.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form; log in on a right password unless throttled."""
+    form = LoginForm()
+    status = 200
+    if g.get("session_expired"):
+        flash(_("太久没有操作，已自动退出，请重新登录。"), "info")
+    if form.validate_on_submit():
+        username = form.username.data.strip().lower()
+        address = request.remote_addr or "unknown"
+        if sessions.is_throttled(username, address):
+            form.form_errors.append(_("登录失败次数太多，请 15 分钟后再试。"))
+            status = 429
+        else:
+            user = db.session.scalar(select(User).where(User.username == username))
+            ok = user.check_password(form.password.data) if user else check_password_hash(_dummy_hash(), form.password.data)
+            if ok and user.active:
+                sessions.clear_failures(username)
+                sessions.start_session(user)
+                db.session.commit()
+                return redirect(_safe_next(request.args.get("next")))
+            sessions.record_failure(username, address)
+            db.session.commit()
+            form.form_errors.append(_("用户名或密码不对。"))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the login session on the server and go back to the login page."""
+    sessions.end_session()
+    db.session.commit()
+    flash(_("已退出登录。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """Change one's password; required right after logging in with a one-time password."""
+    refusal = require_login()
+    if refusal is not None:
+        return refusal
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("当前密码不对。"))
+        else:
+            current_user.set_password(form.new.data)
+            current_user.must_change_password = False
+            sessions.end_other_sessions(current_user)
+            db.session.commit()
+            flash(_("密码已更新。"), "success")
+            return redirect(url_for("auth.index"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/")
+def index():
+    """The committee's start page: straight to the only compound, or a list to pick from."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    refusal = require_login()
+    if refusal is not None:
+        return refusal
+    compounds = current_user.compounds()
+    if len(compounds) == 1 and not current_user.is_platform_admin:
+        return redirect(url_for("notices_admin.index", compound=compounds[0].slug))
+    return render_template("admin/start.html", compounds=compounds)

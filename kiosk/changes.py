@@ -1,0 +1,49 @@
+"""record_change(): the audit row, the compound's version bump and the change row, in one transaction."""
+from sqlalchemy import JSON, ForeignKey, String, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import UTCDateTime, utcnow
+from .extensions import db
+
+
+class AuditEntry(db.Model):
+    """One append-only line of the audit log: who did what, when, with before and after."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    area: Mapped[str] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(30))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[int | None]
+    before = mapped_column(JSON, nullable=True)
+    after = mapped_column(JSON, nullable=True)
+
+
+class Change(db.Model):
+    """Which area changed at which compound version; screens read these to know what to refresh."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    version: Mapped[int]
+    area: Mapped[str] = mapped_column(String(30))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def record_change(compound, actor, area, action, obj, before=None, after=None):
+    """Write the audit entry and, for a compound, bump its version; the caller commits."""
+    session = db.session
+    session.flush()  # gives new objects their ids
+    if compound is not None:
+        # An UPDATE ... SET version = version + 1 is atomic across processes.
+        session.execute(update(type(compound)).where(type(compound).id == compound.id)
+                        .values(version=type(compound).version + 1))
+        session.refresh(compound, ["version"])
+        session.add(Change(compound_id=compound.id, version=compound.version, area=area))
+    session.add(AuditEntry(
+        compound_id=compound.id if compound is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        area=area, action=action, object_type=type(obj).__name__.lower(),
+        object_id=getattr(obj, "id", None), before=before, after=after,
+    ))

@@ -1,0 +1,1 @@
+"""Compounds: the tenant of every row, and the /<compound>/ URL prefix."""

@@ -1,0 +1,42 @@
+"""The Compound model."""
+import re
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import UTCDateTime, utcnow
+from ..extensions import db
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$")
+# First path segments the application owns; a compound may not take them.
+RESERVED_SLUGS = frozenset(
+    {"admin", "static", "healthz", "h", "media", "platform", "login", "logout", "api", "lang",
+     "screen", "pulse", "favicon.ico", "robots.txt", "assets", "district", "verify"}
+)
+
+
+class Compound(db.Model):
+    """A residential compound (小区): the tenant every domain row belongs to."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    community: Mapped[str] = mapped_column(String(80), default="")
+    district: Mapped[str] = mapped_column(String(80), default="")
+    # Bumped in the same transaction as every change; screens poll it.
+    version: Mapped[int] = mapped_column(default=0)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    def __repr__(self):
+        return f"<Compound {self.slug}>"
+
+
+def slug_problem(slug):
+    """Return why a slug is unusable (Chinese sentence), or None if it is fine."""
+    from flask_babel import gettext as _
+
+    if not SLUG_RE.match(slug or ""):
+        return _("只能用 2–40 个小写字母、数字或连字符，且不能以连字符开头或结尾。")
+    if slug in RESERVED_SLUGS:
+        return _("这个名称被系统占用，请换一个。")
+    return None

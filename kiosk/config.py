@@ -1,0 +1,70 @@
+"""Settings: defaults here, then instance/config.py, then KIOSK_* environment, then test config."""
+import os
+import secrets
+from pathlib import Path
+
+# Values that must never sign a production session.
+PLACEHOLDER_SECRETS = {"", "dev", "secret", "change-me", "changeme", "please-change", "placeholder"}
+MIN_SECRET_LENGTH = 32
+
+
+class Defaults:
+    """Defaults for every setting the application reads."""
+
+    KIOSK_ENV = "production"
+    DATABASE_URL = None  # None: SQLite file in the instance folder
+    PUBLIC_URL = None  # e.g. https://kiosk.example.org; used to build QR payloads
+    TIMEZONE = "Asia/Shanghai"
+    TRUSTED_PROXIES = 0
+    UPLOAD_DIR = None  # None: instance/uploads
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    IMAGE_MAX_PIXELS = 40_000_000
+    IMAGE_MAX_SIDE = 1600
+    ADMIN_IDLE_MINUTES = 30
+    LOGIN_ACCOUNT_LIMIT = 10  # failures per account per window
+    LOGIN_ADDRESS_LIMIT = 30  # failures per address per window
+    LOGIN_WINDOW_MINUTES = 15
+    PASSWORD_ITERATIONS = 600_000
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "kiosk_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the session bounds the token's life
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+
+def env_overrides(environ=os.environ):
+    """Return settings taken from KIOSK_* environment variables, prefix removed."""
+    ints = {k for k, v in vars(Defaults).items() if isinstance(v, int) and not isinstance(v, bool)}
+    out = {}
+    for key, value in environ.items():
+        if not key.startswith("KIOSK_") or key == "KIOSK_ENV_FILE":
+            continue
+        name = key if key == "KIOSK_ENV" else key[len("KIOSK_"):]
+        out[name] = int(value) if name in ints else value
+    return out
+
+
+def load_or_create_secret(instance_path):
+    """Return the secret key stored in the instance folder, writing a random one (0600) on first run."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def check_secret(secret_key):
+    """Refuse to run on a missing, placeholder or short secret."""
+    if secret_key is None or secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(secret_key) < MIN_SECRET_LENGTH:
+        raise RuntimeError(
+            "SECRET_KEY is a placeholder or shorter than 32 characters. "
+            "Unset KIOSK_SECRET_KEY to let the server create one in the instance folder, "
+            "or set a long random value."
+        )

@@ -1,0 +1,101 @@
+"""Database plumbing: SQLite pragmas, BEGIN IMMEDIATE for writes, UTC-aware times."""
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from flask import g, has_request_context, request
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriteOutsideImmediate(RuntimeError):
+    """A write on SQLite inside a transaction that did not begin with BEGIN IMMEDIATE."""
+
+
+def utcnow():
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A datetime stored as UTC and always returned timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _wants_immediate():
+    """Writes begin IMMEDIATE: every non-GET request, CLI work, and blocks inside writing()."""
+    if not has_request_context():
+        return True
+    return request.method not in READ_METHODS or g.get("kiosk_writing", False)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Take transaction control away from pysqlite so the begin event below decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    mode = "IMMEDIATE" if _wants_immediate() else "DEFERRED"
+    conn.info["kiosk_begin"] = mode
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_guard_writes(conn, cursor, statement, parameters, context, executemany):
+    if conn.dialect.name != "sqlite" or not conn.in_transaction():
+        return
+    if statement.lstrip()[:7].upper().startswith(WRITE_PREFIXES) and conn.info.get("kiosk_begin") != "IMMEDIATE":
+        # A deferred transaction that later writes can fail with SQLITE_BUSY
+        # without waiting; make such code use writing() instead.
+        raise WriteOutsideImmediate("write in a deferred SQLite transaction; wrap it in kiosk.db.writing()")
+
+
+@contextmanager
+def writing():
+    """Run a block that writes during a GET request in its own IMMEDIATE transaction and commit it."""
+    db.session.commit()
+    previous = g.get("kiosk_writing", False)
+    g.kiosk_writing = True
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        g.kiosk_writing = previous

@@ -1,0 +1,1 @@
+"""Notices: what the committee posts and residents read."""

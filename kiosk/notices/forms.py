@@ -1,0 +1,33 @@
+"""The notice form."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from .models import CATEGORY_LABELS, Category
+
+
+class NoticeForm(FlaskForm):
+    """Everything a committee member fills in to post a notice."""
+
+    title = StringField(_l("标题"), validators=[
+        DataRequired(_l("请填写标题。")), Length(max=120, message=_l("标题最多 120 个字。"))])
+    body = TextAreaField(_l("正文"), validators=[Length(max=20000, message=_l("正文最多 20000 个字。"))],
+                         description=_l("可用 Markdown：空一行分段，**加粗**，- 开头列项。"))
+    category = RadioField(_l("类别"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()],
+                          default=Category.notice.value,
+                          validators=[DataRequired(_l("请选一个类别。"))])
+    urgent = BooleanField(_l("紧急（红色置顶，大屏显示横幅）"))
+    pinned = BooleanField(_l("置顶"))
+    starts_at = DateTimeLocalField(_l("开始显示"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                   description=_l("不填则发布后立即显示。"))
+    ends_at = DateTimeLocalField(_l("结束显示"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                 description=_l("到时自动下架；不填则一直显示，直到归档。"))
+    image = FileField(_l("配图（可选）"), description=_l("JPEG、PNG、WebP 或 GIF，最大 8 MB。"))
+    remove_image = BooleanField(_l("删除现有配图"))
+
+    def validate_ends_at(self, field):
+        """The window must end after it starts."""
+        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("结束时间要晚于开始时间。"))

@@ -1,0 +1,43 @@
+"""Template filters and globals: sanitized Markdown, Chinese dates, the language switch."""
+import nh3
+from flask import request
+from flask_babel import get_locale
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from .auth.access import can_edit
+from .compounds import context as compound_context
+from .compounds.forms import ROLE_LABELS
+from .timefmt import format_date, format_datetime
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "u", "s", "del", "ul", "ol", "li", "blockquote", "code", "pre",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+
+
+def render_markdown(text):
+    """Render committee Markdown to HTML with raw HTML off and the result sanitized again."""
+    html = _markdown.render(text or "")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                      url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer nofollow")
+    return Markup(clean)
+
+
+def init_app(app):
+    """Register filters and globals."""
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["current_path"] = lambda: request.full_path.rstrip("?")
+    app.jinja_env.globals["kiosk_version"] = __import__("kiosk").__version__
+    app.jinja_env.globals["html_lang"] = lambda: "en" if str(get_locale()).startswith("en") else "zh-CN"
+    app.jinja_env.globals["can_edit"] = can_edit
+    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS[role]
+    compound_context.init_app(app)
+    if app.config.get("TESTING"):
+        from jinja2 import StrictUndefined
+        app.jinja_env.undefined = StrictUndefined

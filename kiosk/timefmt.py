@@ -1,0 +1,50 @@
+"""Local time for people (Asia/Shanghai by default), UTC for storage, Chinese date conventions."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import get_locale
+
+
+def local_zone():
+    """Return the configured display time zone."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def to_local(value):
+    """Return an aware UTC datetime in local time."""
+    return value.astimezone(local_zone())
+
+
+def from_local_naive(value):
+    """Return the UTC datetime of a naive local datetime typed into a form (None stays None)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=local_zone()).astimezone(timezone.utc)
+
+
+def local_input(value):
+    """Return the value for an <input type=datetime-local> of an aware datetime."""
+    return to_local(value).replace(tzinfo=None) if value else None
+
+
+def format_datetime(value, with_time=True):
+    """Format a stored datetime the Chinese way: 2026年6月12日 09:30 (or ISO-like in English)."""
+    if value is None:
+        return ""
+    local = to_local(value)
+    if str(get_locale()).startswith("zh"):
+        text = f"{local.year}年{local.month}月{local.day}日"
+    else:
+        text = local.strftime("%d %b %Y")
+    return f"{text} {local:%H:%M}" if with_time else text
+
+
+def format_date(value):
+    """Format a stored datetime as a date only."""
+    return format_datetime(value, with_time=False)
+
+
+def now_local():
+    """Return the current local time (aware)."""
+    return datetime.now(timezone.utc).astimezone(local_zone())
