@@ -25,7 +25,8 @@ def create_app(test_config=None):
     """Build the application: settings, extensions, blueprints, CLI and security headers."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("KIOSK_INSTANCE_PATH") or str(_PACKAGE.parent / "instance"),
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("KIOSK_INSTANCE_PATH")
+        or str(_PACKAGE.parent / "instance"),
         instance_relative_config=True,
         template_folder=str(_resource_dir("templates")),
         static_folder=str(_resource_dir("static")),
@@ -62,6 +63,11 @@ def create_app(test_config=None):
     app.register_blueprint(notices_views.bp)
     app.register_blueprint(compound_views.bp)
     app.register_blueprint(compound_views.site_bp)
+
+    @app.teardown_request
+    def _end_transaction(exc):
+        # Each request ends its own transaction, so a read (deferred) one never carries into the next.
+        db.session.rollback()
 
     from . import cli
     cli.init_app(app)

@@ -2,7 +2,7 @@
 from sqlalchemy import JSON, ForeignKey, String, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, utcnow
+from .database import UTCDateTime, utcnow
 from .extensions import db
 
 

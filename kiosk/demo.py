@@ -6,7 +6,7 @@ from sqlalchemy import select
 from .auth.models import Membership, Role, User
 from .compounds.models import Compound
 from .compounds.views import new_password
-from .db import utcnow
+from .database import utcnow
 from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice

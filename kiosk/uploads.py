@@ -9,7 +9,7 @@ from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import UTCDateTime, utcnow
+from .database import UTCDateTime, utcnow
 from .extensions import db
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}

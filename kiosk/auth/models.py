@@ -9,7 +9,7 @@ from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import UTCDateTime, utcnow
+from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
 

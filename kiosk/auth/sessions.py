@@ -5,7 +5,7 @@ from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select, update
 
-from ..db import utcnow, writing
+from ..database import utcnow, writing
 from ..extensions import db, login_manager
 from .models import LoginFailure, LoginSession, User
 

@@ -4,7 +4,7 @@ import re
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import UTCDateTime, utcnow
+from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$")

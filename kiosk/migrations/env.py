@@ -16,12 +16,7 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -92,7 +87,7 @@ def run_migrations_online():
 
     def render_item(type_, obj, autogen_context):
         # Migrations must not import application types: UTCDateTime is a plain timezone-aware DateTime.
-        from kiosk.db import UTCDateTime
+        from kiosk.database import UTCDateTime
         if type_ == "type" and isinstance(obj, UTCDateTime):
             return "sa.DateTime(timezone=True)"
         return False

@@ -1,6 +1,6 @@
 """The work behind the committee's notice actions; each records the change in the same transaction."""
 from ..changes import record_change
-from ..db import utcnow
+from ..database import utcnow
 from ..extensions import db
 from .models import Notice, Status
 

@@ -82,7 +82,7 @@ def _sqlite_guard_writes(conn, cursor, statement, parameters, context, executema
     if statement.lstrip()[:7].upper().startswith(WRITE_PREFIXES) and conn.info.get("kiosk_begin") != "IMMEDIATE":
         # A deferred transaction that later writes can fail with SQLITE_BUSY
         # without waiting; make such code use writing() instead.
-        raise WriteOutsideImmediate("write in a deferred SQLite transaction; wrap it in kiosk.db.writing()")
+        raise WriteOutsideImmediate("write in a deferred SQLite transaction; wrap it in kiosk.database.writing()")
 
 
 @contextmanager

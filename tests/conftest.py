@@ -1,0 +1,216 @@
+"""Fixtures: a fresh app and database per test, on SQLite and (when available) on a real PostgreSQL."""
+import os
+import re
+import shutil
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from kiosk import create_app
+from kiosk.auth.models import LoginSession, Membership, Role, User
+from kiosk.compounds.models import Compound
+from kiosk.database import utcnow
+from kiosk.extensions import db
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "correct-horse-battery-9"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def make_app(tmp_path, database_url, **extra):
+    """Create an app for tests with its own instance folder."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+    config.update(extra)
+    return create_app(config)
+
+
+def _migrate(app):
+    from kiosk.cli import migrate_to_head
+
+    with app.app_context():
+        migrate_to_head()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite database migrated to head once per session; tests get a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    _migrate(make_app(folder, f"sqlite:///{path}"))
+    return path
+
+
+def require_postgres():
+    """Return the PostgreSQL URL for tests, skipping without one (failing in CI)."""
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true but KIOSK_TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI")
+        pytest.skip("POSTGRES: set KIOSK_TEST_DATABASE_URL to run the PostgreSQL variant")
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(tmp_path_factory):
+    """A PostgreSQL database emptied and migrated to head once per session."""
+    url = require_postgres()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(make_app(tmp_path_factory.mktemp("pg"), url))
+    return url
+
+
+def _truncate_postgres(url):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )).scalars().all()
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request, tmp_path, sqlite_template):
+    """The URL of a fresh, migrated database for one test (SQLite unless parametrised to postgresql)."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_schema")
+        _truncate_postgres(url)
+        return url
+    path = tmp_path / "kiosk.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def pytest_generate_tests(metafunc):
+    """Run every database-touching test on SQLite and on PostgreSQL."""
+    if "database_url" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+                             indirect=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    """A fresh application bound to a fresh database."""
+    app = make_app(tmp_path, database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+_hash_cache = {}
+
+
+def password_hash(app):
+    """Hash PASSWORD once per session at the real iteration count (it takes a third of a second)."""
+    if "h" not in _hash_cache:
+        with app.app_context():
+            user = User(username="x", display_name="x")
+            user.set_password(PASSWORD)
+            _hash_cache["h"] = user.password_hash
+    return _hash_cache["h"]
+
+
+@pytest.fixture
+def make_compound(app):
+    """Create a compound: make_compound("fengshu", "枫树小区")."""
+    def make(slug="maple", name="枫叶小区", community="东湖社区", district="湘江街道"):
+        compound = Compound(slug=slug, name=name, community=community, district=district)
+        db.session.add(compound)
+        db.session.commit()
+        return compound
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account (password PASSWORD), optionally with a role in a compound."""
+    def make(username, compound=None, role=Role.member, platform_admin=False, must_change_password=False):
+        user = User(username=username, display_name=username.title(), password_hash=password_hash(app),
+                    is_platform_admin=platform_admin, must_change_password=must_change_password)
+        db.session.add(user)
+        db.session.flush()
+        if compound is not None:
+            db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
+        db.session.commit()
+        return user
+    return make
+
+
+def login_as(client, user):
+    """Log a test client in without the password round trip (the login form has its own tests)."""
+    key = LoginSession.new_key()
+    db.session.add(LoginSession(key_hash=LoginSession.hash_key(key), user_id=user.id))
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = key
+        session["_fresh"] = True
+    return key
+
+
+def csrf_token(client, path="/admin/login"):
+    """Return a CSRF token for the client's session, read from a page that has a form."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post_form(client, path, data, token_from=None, **kwargs):
+    """POST a form the way a browser would: with the CSRF token its page carried."""
+    data = dict(data)
+    data.setdefault("csrf_token", csrf_token(client, token_from or path))
+    return client.post(path, data=data, **kwargs)
+
+
+@pytest.fixture
+def compound(make_compound):
+    return make_compound()
+
+
+@pytest.fixture
+def chair(make_user, compound):
+    return make_user("chair", compound, Role.chair)
+
+
+@pytest.fixture
+def committee_client(client, chair):
+    """A client logged in as the compound's chair."""
+    login_as(client, chair)
+    return client
+
+
+def ago(**kwargs):
+    return utcnow() - timedelta(**kwargs)
+
+
+def ahead(**kwargs):
+    return utcnow() + timedelta(**kwargs)
