@@ -87,6 +87,7 @@ def _finish_config(app):
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = config_module.load_or_create_secret(app.instance_path)
     config_module.check_secret(cfg["SECRET_KEY"])
+    config_module.check_password_iterations(cfg["PASSWORD_ITERATIONS"])
     if cfg.get("PUBLIC_URL", "") and str(cfg["PUBLIC_URL"]).startswith("https://"):
         cfg.setdefault("SESSION_COOKIE_SECURE", True)
     proxies = int(cfg.get("TRUSTED_PROXIES") or 0)

@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 # Values that must never sign a production session.
+MIN_PASSWORD_ITERATIONS = 600_000  # OWASP ASVS 5 for PBKDF2-HMAC-SHA256
 PLACEHOLDER_SECRETS = {"", "dev", "secret", "change-me", "changeme", "please-change", "placeholder"}
 MIN_SECRET_LENGTH = 32
 
@@ -68,3 +69,9 @@ def check_secret(secret_key):
             "Unset KIOSK_SECRET_KEY to let the server create one in the instance folder, "
             "or set a long random value."
         )
+
+
+def check_password_iterations(iterations):
+    """Refuse a PBKDF2 iteration count below the OWASP minimum."""
+    if int(iterations) < MIN_PASSWORD_ITERATIONS:
+        raise RuntimeError(f"PASSWORD_ITERATIONS must be at least {MIN_PASSWORD_ITERATIONS}.")

@@ -5,7 +5,7 @@ from flask_babel import get_locale
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from .auth.access import can_edit
+from .auth.access import can_edit, is_chair
 from .compounds import context as compound_context
 from .compounds.forms import ROLE_LABELS
 from .timefmt import format_date, format_datetime
@@ -36,6 +36,7 @@ def init_app(app):
     app.jinja_env.globals["kiosk_version"] = __import__("kiosk").__version__
     app.jinja_env.globals["html_lang"] = lambda: "en" if str(get_locale()).startswith("en") else "zh-CN"
     app.jinja_env.globals["can_edit"] = can_edit
+    app.jinja_env.globals["is_chair"] = is_chair
     app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS[role]
     compound_context.init_app(app)
     if app.config.get("TESTING"):

@@ -121,3 +121,15 @@ def test_category_filter_works_as_fragment_and_page(committee_client, client, co
     fragment = client.get("/maple/?c=safety", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True) and "防火提示" in fragment.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_audit_page_shows_who_changed_what(committee_client, compound, make_user, client):
+    post_form(committee_client, NEW, notice_form(title="旧标题"))
+    notice_id = db.session.scalar(select(Notice.id))
+    post_form(committee_client, f"/admin/maple/notices/{notice_id}/edit", notice_form(title="新标题"))
+    supervisor = make_user("sup", compound, "supervisor")
+    login_as(client, supervisor)
+    html = client.get("/admin/maple/audit").get_data(as_text=True)
+    assert "Chair" in html  # the chair's display name
+    assert "旧标题" in html and "新标题" in html
+    assert html.index("新标题") < html.index("新建")  # newest first

@@ -2,13 +2,13 @@
 import secrets
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.access import chair_required, require_committee
 from ..auth.models import Membership, Role, User
-from ..changes import record_change
+from ..changes import AuditEntry, record_change
 from ..extensions import db
 from ..htmx import render
 from ..notices.models import CATEGORY_LABELS, Category, public_notices
@@ -90,3 +90,30 @@ def remove_member(membership_id):
     db.session.commit()
     flash(_("已移除。"), "success")
     return redirect(url_for("compound_admin.members"))
+
+
+ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("发布"), "unpublish": _l("撤回"),
+                 "archive": _l("归档"), "remove": _l("移除")}
+FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
+                "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
+                "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
+                "slug": _l("网址名"), "chair": _l("主任")}
+
+
+def changed_fields(entry):
+    """Return (field, before, after) for each value an audit entry changed."""
+    before, after = entry.before or {}, entry.after or {}
+    return [(key, before.get(key), after.get(key)) for key in sorted(set(before) | set(after))
+            if before.get(key) != after.get(key)]
+
+
+@admin_bp.route("/audit")
+def audit():
+    """The compound's audit log, newest first: who changed what, when, from what to what."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    entries = db.paginate(select(AuditEntry).where(AuditEntry.compound_id == g.compound.id)
+                          .order_by(AuditEntry.id.desc()), page=page, per_page=50, error_out=False)
+    actors = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({e.actor_id for e in entries.items if e.actor_id})))}
+    return render_template("compounds/audit.html", entries=entries, actors=actors,
+                           changed_fields=changed_fields, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS)

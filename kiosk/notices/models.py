@@ -82,6 +82,15 @@ class Notice(db.Model):
                 and (self.starts_at is None or self.starts_at <= now)
                 and (self.ends_at is None or self.ends_at > now))
 
+    def window_state(self, now=None):
+        """Return "waiting" before the window opens, "ended" after it closes, else "open"."""
+        now = now or utcnow()
+        if self.starts_at is not None and self.starts_at > now:
+            return "waiting"
+        if self.ends_at is not None and self.ends_at <= now:
+            return "ended"
+        return "open"
+
     def snapshot(self):
         """Return the fields the audit log keeps, as plain JSON values."""
         return {

@@ -1,0 +1,239 @@
+"""Fixtures for real-browser tests: a live waitress server per backend, Debian Chromium, seeded data.
+
+- `live` is one server per test module and database backend (SQLite copy of the migrated template,
+  and PostgreSQL when KIOSK_TEST_DATABASE_URL is set); each test makes its own compound, so tests
+  never see each other's notices.
+- `chromium` is one headless Debian Chromium for the whole session; `visitor(...)` opens a fresh
+  browser context (its own cookies) and records Content-Security-Policy complaints and page errors.
+- Without Chromium or Playwright the tests are skipped, or fail when CI=true.
+"""
+import itertools
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from kiosk.auth.models import Membership, Role, User
+from kiosk.compounds.models import Compound
+from kiosk.database import utcnow
+from kiosk.extensions import db
+from kiosk.notices.models import Category, Notice, Status
+
+from conftest import IN_CI, PASSWORD, _truncate_postgres, make_app, password_hash
+
+CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+# What Chromium writes to the console when the Content-Security-Policy blocks something.
+CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy", "Refused to")
+
+__all__ = ["PASSWORD", "screenshot"]
+
+
+def _no_browser(reason):
+    """Skip a browser test for a missing browser, or fail it in CI where the browser must be there."""
+    message = f"CHROMIUM: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: browser tests must run in CI)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pw(request):
+    """The Playwright driver: pytest-playwright's session fixture when that plugin is loaded, else our own."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        _no_browser(f"the playwright package is not installed ({exc}); pip install -e '.[test]'")
+    if request.config.pluginmanager.hasplugin("playwright"):
+        # Two sync Playwright drivers cannot run in one thread: share the plugin's if it is there.
+        yield request.getfixturevalue("playwright")
+        return
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium(pw):
+    """Headless Debian Chromium (never Playwright's downloaded browsers)."""
+    if not Path(CHROMIUM).exists():
+        _no_browser(f"{CHROMIUM} not found; apt-get install chromium fonts-noto-cjk or set KIOSK_CHROMIUM")
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        _no_browser(f"{CHROMIUM} did not start: {exc}")
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def devices(pw):
+    """Playwright's device descriptors (viewport, user agent, touch) by name, e.g. devices["Pixel 5"]."""
+    return pw.devices
+
+
+class LiveSite:
+    """A running server and ways to put data into its database the way the app would have it."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, app, base_url, backend):
+        self.app = app
+        self.base_url = base_url
+        self.backend = backend
+
+    def new_compound(self, name="枫叶小区", role=Role.member):
+        """Create a compound and a committee account (password PASSWORD, no forced change); return both."""
+        n = next(self._numbers)
+        slug, username = f"b{n}-{self.backend[:2]}", f"weiyuan{n}"
+        with self.app.app_context():
+            compound = Compound(slug=slug, name=name, community="东湖社区", district="湘江街道")
+            user = User(username=username, display_name="王委员", password_hash=password_hash(self.app),
+                        must_change_password=False)
+            db.session.add_all([compound, user])
+            db.session.flush()
+            db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
+            db.session.commit()
+        return Seeded(slug=slug, name=name, username=username, site=self)
+
+    def add_notice(self, slug, title, body="", category="notice", urgent=False, pinned=False,
+                   status="published", published_minutes_ago=60):
+        """Put a notice straight into the database; return its id."""
+        with self.app.app_context():
+            compound = db.session.scalar(db.select(Compound).where(Compound.slug == slug))
+            notice = Notice(compound_id=compound.id, title=title, body=body, category=Category(category),
+                            urgent=urgent, pinned=pinned, status=Status(status),
+                            published_at=utcnow() - timedelta(minutes=published_minutes_ago)
+                            if status == "published" else None)
+            db.session.add(notice)
+            db.session.commit()
+            return notice.id
+
+    def notice_by_title(self, slug, title):
+        """Return (id, status, urgent) of the compound's notice with this title, or None."""
+        with self.app.app_context():
+            row = db.session.execute(
+                db.select(Notice.id, Notice.status, Notice.urgent).join(Compound, Compound.id == Notice.compound_id)
+                .where(Compound.slug == slug, Notice.title == title)).first()
+            return None if row is None else (row.id, Status(row.status), row.urgent)
+
+
+@dataclass
+class Seeded:
+    """A compound made for one test, with its committee account."""
+
+    slug: str
+    name: str
+    username: str
+    site: LiveSite
+
+    @property
+    def home(self):
+        return f"/{self.slug}/"
+
+    @property
+    def admin(self):
+        return f"/admin/{self.slug}/notices/"
+
+    def add_notice(self, title, **kwargs):
+        return self.site.add_notice(self.slug, title, **kwargs)
+
+
+def _serve(app):
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, name="kiosk-live-server", daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live(request, tmp_path_factory, sqlite_template):
+    """A live server on a real database file (SQLite) or a real PostgreSQL, one per module and backend."""
+    folder = tmp_path_factory.mktemp(f"live-{request.param}")
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_schema")
+        _truncate_postgres(url)
+    else:
+        path = folder / "kiosk.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+    app = make_app(folder, url)
+    server, thread = _serve(app)
+    yield LiveSite(app, f"http://127.0.0.1:{server.effective_port}", request.param)
+    server.close()
+    thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@dataclass
+class Visitor:
+    """One person's browser: a fresh context (own cookies) with a page, and what its console said."""
+
+    context: object
+    page: object
+    console_errors: list = field(default_factory=list)
+    csp_violations: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)
+
+    def _on_console(self, message):
+        text = message.text
+        if any(marker in text for marker in CSP_MARKERS):
+            self.csp_violations.append(f"{message.page.url if message.page else '?'}: {text}")
+        elif message.type == "error":
+            self.console_errors.append(text)
+
+    def assert_clean(self):
+        """The page ran without CSP violations or uncaught script errors."""
+        assert self.csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(self.csp_violations)
+        assert self.page_errors == [], "uncaught page errors:\n" + "\n".join(self.page_errors)
+
+
+@pytest.fixture
+def visitor(chromium, live):
+    """Open a browser context on the live server: visitor(**new_context_options) -> Visitor."""
+    opened = []
+
+    def open_(**options):
+        options.setdefault("locale", "zh-CN")
+        options.setdefault("timezone_id", "Asia/Shanghai")
+        context = chromium.new_context(base_url=live.base_url, **options)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        person = Visitor(context=context, page=page)
+        context.on("console", person._on_console)
+        page.on("pageerror", lambda error: person.page_errors.append(str(error)))
+        opened.append(context)
+        return person
+
+    yield open_
+    for context in opened:
+        context.close()
+
+
+def screenshot(page, name, live):
+    """Save a full-page screenshot under test-artifacts/browser/ (for people to look at)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}-{live.backend}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page, account, tap=True):
+    """Log in through the real login form as the compound's committee account; land on its notice list."""
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login")
+    page.get_by_label("用户名").fill(account.username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    button = page.get_by_role("button", name="登录")
+    button.tap() if tap else button.click()
+    expect(page).to_have_url(account.site.base_url + account.admin)

@@ -1,0 +1,33 @@
+"""The README documents every setting and every command an operator can use."""
+from pathlib import Path
+
+from kiosk.config import Defaults
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+FRAMEWORK_PREFIXES = ("SESSION_", "REMEMBER_", "WTF_", "BABEL_", "LANGUAGES", "MAX_CONTENT")
+
+
+def operator_settings():
+    names = [n for n in vars(Defaults) if n.isupper() and not n.startswith(FRAMEWORK_PREFIXES)]
+    return names + ["SECRET_KEY", "MAX_CONTENT_LENGTH"]
+
+
+def test_readme_documents_every_setting():
+    variables = [n if n.startswith("KIOSK_") else f"KIOSK_{n}" for n in operator_settings()]
+    assert [v for v in variables if f"`{v}`" not in README] == []
+
+
+def test_readme_documents_every_cli_command(app):
+    documented = {name for name in app.cli.list_commands(None)}
+    for name in documented:
+        assert f"kiosk {name}" in README, name
+    assert "kiosk user add" in README
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    block = quick.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert [c.split()[0] for c in commands] == ["./scripts/demo", "./scripts/test"]
+    for command in commands:
+        assert Path(Path(__file__).resolve().parent.parent, command.split()[0]).stat().st_mode & 0o111
