@@ -25,8 +25,9 @@ def create_app(test_config=None):
     """Build the application: settings, extensions, blueprints, CLI and security headers."""
     app = Flask(
         __name__,
-        instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("KIOSK_INSTANCE_PATH")
-        or str(_PACKAGE.parent / "instance"),
+        # None lets Flask choose: instance/ beside the package in a checkout, <prefix>/var/kiosk-instance
+        # when installed from a wheel (never inside site-packages).
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or os.environ.get("KIOSK_INSTANCE_PATH") or None,
         instance_relative_config=True,
         template_folder=str(_resource_dir("templates")),
         static_folder=str(_resource_dir("static")),
@@ -52,7 +53,8 @@ def create_app(test_config=None):
 
     from .auth import views as auth_views
     from .compounds import views as compound_views, platform as platform_views
-    from .notices import admin as notices_admin, views as notices_views
+    from .notices import admin as notices_admin, slides as notices_slides, views as notices_views
+    from .screen import admin as screen_admin, views as screen_views
     from . import health, media
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_views.bp)
@@ -61,6 +63,9 @@ def create_app(test_config=None):
     app.register_blueprint(compound_views.admin_bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(notices_views.bp)
+    app.register_blueprint(screen_admin.bp)
+    app.register_blueprint(screen_views.bp)
+    notices_slides.register()
     app.register_blueprint(compound_views.bp)
     app.register_blueprint(compound_views.site_bp)
 

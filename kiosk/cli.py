@@ -109,6 +109,7 @@ def demo_command(host, port, threads, no_serve):
     click.echo("社区公示屏 demo is ready")
     click.echo(f"  Phone home (residents):   {url}/{summary['slug']}/")
     click.echo(f"  An urgent notice:         {url}/{summary['slug']}/n/{summary['urgent_notice_id']}")
+    click.echo(f"  Lobby screen (portrait):  {url}/{summary['slug']}/screen/{summary['screen_key']}")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")

@@ -17,6 +17,7 @@ class Defaults:
     PUBLIC_URL = None  # e.g. https://kiosk.example.org; used to build QR payloads
     TIMEZONE = "Asia/Shanghai"
     TRUSTED_PROXIES = 0
+    POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     IMAGE_MAX_PIXELS = 40_000_000

@@ -10,6 +10,7 @@ from .database import utcnow
 from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice
+from .screen.models import Orientation, Screen
 
 SLUG = "guixiang"
 OTHER_SLUG = "songbai"
@@ -94,11 +95,17 @@ def load_demo():
         notices.save(other, other_chair, None, {
             "title": "松柏里小区自治委员会换届选举报名开始", "body": "报名截止到本月底。",
             "category": Category.notice, "urgent": False, "pinned": True, "starts_at": None, "ends_at": None}, True)
+    screen = db.session.scalar(select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False))
+                               .order_by(Screen.id))
+    if screen is None:
+        screen = Screen(compound_id=compound.id, name="3 栋大堂", place="3 栋一楼电梯口",
+                        orientation=Orientation.portrait, dwell_seconds=10, idle_seconds=60)
+        db.session.add(screen)
     db.session.commit()
     urgent = db.session.scalar(select(Notice).where(Notice.compound_id == compound.id, Notice.urgent.is_(True))
                                .order_by(Notice.id))
     return {
-        "slug": SLUG, "other_slug": OTHER_SLUG, "urgent_notice_id": urgent.id if urgent else 0,
+        "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
         "chair": CHAIR, "chair_password": passwords[CHAIR],
         "staff": STAFF, "staff_password": staff_password,
     }

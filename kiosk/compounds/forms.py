@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..auth.models import Role
@@ -24,7 +25,7 @@ class MemberForm(FlaskForm):
 
     display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名。")), Length(max=40)])
     username = StringField(_l("登录用户名"), validators=USERNAME)
-    role = SelectField(_l("职务"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()],
+    role = SelectField(_l("职务"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
                        default=Role.member.value)
 
 

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .models import CATEGORY_LABELS, Category
@@ -15,7 +16,7 @@ class NoticeForm(FlaskForm):
         DataRequired(_l("请填写标题。")), Length(max=120, message=_l("标题最多 120 个字。"))])
     body = TextAreaField(_l("正文"), validators=[Length(max=20000, message=_l("正文最多 20000 个字。"))],
                          description=_l("可用 Markdown：空一行分段，**加粗**，- 开头列项。"))
-    category = RadioField(_l("类别"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()],
+    category = RadioField(_l("类别"), choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
                           default=Category.notice.value,
                           validators=[DataRequired(_l("请选一个类别。"))])
     urgent = BooleanField(_l("紧急（红色置顶，大屏显示横幅）"))

@@ -1,0 +1,39 @@
+"""The notices area's slides on the lobby screen: urgent first, then pinned, then the rest."""
+import nh3
+from sqlalchemy import select
+
+from ..extensions import db
+from ..screen.registry import Slide, register_slide
+from ..templating import render_markdown
+from .models import Notice, public_notices
+
+AREA = "notices"
+EXCERPT = 220
+
+
+def _slide(notice):
+    text = nh3.clean(str(render_markdown(notice.body)), tags=set()).strip()
+    excerpt = text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
+    return Slide(area=AREA, item_id=str(notice.id), title=notice.title, template="notices/_slide.html",
+                 phone_path=f"n/{notice.id}", context={"notice": notice, "excerpt": excerpt},
+                 urgent=notice.urgent)
+
+
+def slides(compound, now):
+    """Return the compound's current notices as slides."""
+    return [_slide(n) for n in db.session.scalars(public_notices(compound, now=now))]
+
+
+def detail(compound, item_id):
+    """Return one current notice as a slide for the full-screen view, or None."""
+    if not item_id.isdigit():
+        return None
+    notice = db.session.scalar(select(Notice).where(Notice.id == int(item_id), Notice.compound_id == compound.id))
+    if notice is None or not notice.is_public():
+        return None
+    return _slide(notice)
+
+
+def register():
+    """Put the notices on the lobby screen, first in the loop."""
+    register_slide(AREA, slides, detail, "notices/_slide_detail.html", order=10)

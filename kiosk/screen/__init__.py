@@ -1,0 +1,1 @@
+"""The lobby screen: registered screens, the attract loop, the pulse, and the slide registry."""

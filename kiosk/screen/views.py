@@ -1,0 +1,163 @@
+"""The lobby screen: the loop page, one area's slides, a slide's detail, and the pulse screens poll."""
+import time
+
+from flask import Blueprint, abort, current_app, g, make_response, render_template, request
+from markupsafe import Markup
+from sqlalchemy import select, update
+
+from .. import __version__
+from ..changes import Change
+from ..compounds.context import bind_compound
+from ..database import utcnow, writing
+from ..extensions import db
+from ..htmx import render, trigger, wants_fragment
+from ..qr import public_url, qr_svg
+from . import registry
+from .models import Screen
+
+bp = bind_compound(Blueprint("screen", __name__, url_prefix="/<compound>"))
+
+CONTACT_EVERY = 15  # seconds between last-contact writes per screen and process
+
+
+def _contacts():
+    """When this process last wrote each screen's contact time (per app, so tests do not share it)."""
+    return current_app.extensions.setdefault("kiosk_screen_contacts", {})
+
+
+def area_event(area):
+    """The htmx event name that tells an area's slides to refresh."""
+    return f"kiosk-area-{area}"
+
+
+def _screen(key):
+    screen = db.session.scalar(select(Screen).where(Screen.key == key, Screen.compound_id == g.compound.id,
+                                                    Screen.retired.is_(False)))
+    if screen is None:
+        abort(404)
+    return screen
+
+
+def _touch(screen_id):
+    """Record that a screen was in contact, at most every CONTACT_EVERY seconds per process."""
+    now = time.monotonic()
+    contacts = _contacts()
+    if now - contacts.get(screen_id, 0) < CONTACT_EVERY:
+        return
+    contacts[screen_id] = now
+    with writing():
+        db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow()))
+
+
+def slide_qr(slide):
+    """Return the inline SVG QR that opens this slide's item on a phone."""
+    return Markup(qr_svg(public_url(f"/{g.compound.slug}/{slide.phone_path}"), title=slide.title))
+
+
+def _groups(now):
+    groups = []
+    for provider in registry.providers():
+        groups.append((provider, provider.slides(g.compound, now)))
+    return groups
+
+
+def _context(screen):
+    now = utcnow()
+    groups = _groups(now)
+    urgent = [s for _, slides in groups for s in slides if s.urgent]
+    return {"screen": screen, "groups": groups, "urgent": urgent, "slide_qr": slide_qr,
+            "home_qr": Markup(qr_svg(public_url(f"/{g.compound.slug}/"), title=g.compound.name)),
+            "area_event": area_event, "poll_seconds": current_app.config["POLL_SECONDS"],
+            "version": g.compound.version, "code_version": __version__,
+            "all_events": ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())}
+
+
+@bp.route("/screen/<key>")
+def show(key):
+    """The attract loop for one registered screen."""
+    screen = _screen(key)
+    _touch(screen.id)
+    return render_template("screen/show.html", detail=None, **_context(screen))
+
+
+@bp.route("/screen/<key>/slides/<area>")
+def slides(key, area):
+    """One area's slides (htmx refresh after the pulse names the area)."""
+    screen = _screen(key)
+    provider = registry.provider(area)
+    if provider is None:
+        abort(404)
+    context = _context(screen)
+    response = make_response(render_template("screen/_group.html", provider=provider,
+                                             slides=provider.slides(g.compound, utcnow()), **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/screen/<key>/banner")
+def banner(key):
+    """The urgent banner that stays on every slide."""
+    screen = _screen(key)
+    response = make_response(render_template("screen/_banner.html", **_context(screen)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/screen/<key>/item/<area>/<item_id>")
+def detail(key, area, item_id):
+    """A tapped slide in full screen: a fragment for the loop page, or the whole page on a direct visit."""
+    screen = _screen(key)
+    provider = registry.provider(area)
+    slide = provider.detail(g.compound, item_id) if provider else None
+    if slide is None:
+        abort(404)
+    if wants_fragment():
+        response = make_response(render_template("screen/_detail.html", slide=slide, provider=provider,
+                                                 screen=screen, slide_qr=slide_qr))
+        response.vary.add("HX-Request")
+        return response
+    return render("screen/show.html", "screen/_detail.html", detail=(provider, slide), slide=slide,
+                  provider=provider, **_context(screen))
+
+
+@bp.route("/pulse")
+def pulse():
+    """204 while the compound's version equals ?v; otherwise the new pulse element and the areas changed."""
+    seen = request.args.get("v", type=int)
+    screen_id = request.args.get("s", type=int)
+    version = g.compound.version
+    if screen_id is not None:
+        _touch_if_ours(screen_id)
+    if seen == version:
+        response = make_response("", 204)
+    else:
+        areas = sorted(set(db.session.scalars(select(Change.area).where(
+            Change.compound_id == g.compound.id, Change.version > (seen or 0))))) if seen is not None and seen < version \
+            else [p.area for p in registry.providers()]
+        response = make_response(render_template("screen/_pulse.html", version=version, screen_id=screen_id,
+                                                 poll_seconds=current_app.config["POLL_SECONDS"]))
+        trigger(response, *[area_event(a) for a in areas])
+    response.headers["X-Kiosk-Code"] = __version__
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _touch_if_ours(screen_id):
+    """Record contact for a screen id only if it belongs to this compound."""
+    contacts = _contacts()
+    if screen_id in contacts and time.monotonic() - contacts[screen_id] < CONTACT_EVERY:
+        return
+    owner = db.session.scalar(select(Screen.compound_id).where(Screen.id == screen_id))
+    if owner == g.compound.id:
+        _touch(screen_id)
+
+
+@bp.route("/qr/<path:target>.svg")
+def qr(target):
+    """A QR code (SVG) that opens /<compound>/<target> on a phone; only short site paths are accepted."""
+    if len(target) > 80 or not all(c.isalnum() or c in "/-_" for c in target):
+        abort(404)
+    response = make_response(qr_svg(public_url(f"/{g.compound.slug}/{target}")))
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

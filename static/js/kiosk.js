@@ -1,0 +1,191 @@
+// The only script besides htmx: read-aloud (phone and screen), and on the lobby screen the slide loop,
+// idle return, offline badge, careful reload after an upgrade, and night mode.
+(function () {
+  "use strict";
+
+  // ---- Read aloud: shown only where the browser has a Chinese voice. ----
+  function chineseVoice() {
+    if (!("speechSynthesis" in window)) return null;
+    var voices = window.speechSynthesis.getVoices();
+    for (var i = 0; i < voices.length; i++) {
+      if (/^zh(-|_)?(CN|Hans)?/i.test(voices[i].lang)) return voices[i];
+    }
+    return null;
+  }
+
+  function refreshSpeakButtons() {
+    var voice = chineseVoice();
+    document.querySelectorAll("[data-speak]").forEach(function (button) {
+      button.hidden = !voice;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-speak]");
+    if (!button) return;
+    event.preventDefault();
+    var synth = window.speechSynthesis;
+    if (synth.speaking) { synth.cancel(); return; }
+    var source = document.querySelector(button.getAttribute("data-speak"));
+    if (!source) return;
+    var utterance = new SpeechSynthesisUtterance(source.innerText);
+    utterance.lang = "zh-CN";
+    utterance.rate = 0.9;
+    utterance.voice = chineseVoice();
+    synth.speak(utterance);
+  });
+
+  if ("speechSynthesis" in window) {
+    window.speechSynthesis.addEventListener("voiceschanged", refreshSpeakButtons);
+  }
+  document.addEventListener("DOMContentLoaded", refreshSpeakButtons);
+  document.addEventListener("htmx:afterSettle", refreshSpeakButtons);
+
+  // ---- The lobby screen. ----
+  var body = document.body || document.documentElement;
+  document.addEventListener("DOMContentLoaded", function () {
+    body = document.body;
+    if (body.classList.contains("screen")) startScreen();
+  });
+
+  function startScreen() {
+    var dwell = Math.max(3, Number(body.dataset.dwell) || 12) * 1000;
+    var idleLimit = Math.max(5, Number(body.dataset.idle) || 60) * 1000;
+    var tz = body.dataset.tz || "Asia/Shanghai";
+    var lastTouch = Date.now();
+    var lastSuccess = new Date();
+    var currentId = null;
+    var currentPos = 0;
+    var wokenUntil = 0;
+    var reloadWanted = false;
+    var clockFormat = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
+
+    function hhmm(date) { return clockFormat.format(date); }
+    function detailOpen() { return body.classList.contains("detail-open"); }
+
+    function slides() {
+      var real = Array.prototype.slice.call(document.querySelectorAll("#loop .group:not(.fallback) .slide"));
+      return real.length ? real : Array.prototype.slice.call(document.querySelectorAll("#loop .fallback .slide"));
+    }
+
+    function show(index) {
+      var list = slides();
+      if (!list.length) return;
+      index = ((index % list.length) + list.length) % list.length;
+      document.querySelectorAll("#loop .slide.is-current").forEach(function (s) { s.classList.remove("is-current"); });
+      list[index].classList.add("is-current");
+      currentId = list[index].dataset.slideId;
+      currentPos = index;
+      drawDots(list.length, index);
+    }
+
+    function currentIndex() {
+      var list = slides();
+      for (var i = 0; i < list.length; i++) if (list[i].dataset.slideId === currentId) return i;
+      return -1;
+    }
+
+    function drawDots(count, index) {
+      var dots = document.getElementById("dots");
+      if (dots.children.length !== count) {
+        dots.textContent = "";
+        for (var i = 0; i < count; i++) dots.appendChild(document.createElement("span"));
+      }
+      Array.prototype.forEach.call(dots.children, function (dot, i) { dot.classList.toggle("on", i === index); });
+    }
+
+    function advance() {
+      if (detailOpen() || body.classList.contains("night")) return;
+      show(currentIndex() + 1);
+    }
+
+    function closeDetail(home) {
+      body.classList.remove("detail-open");
+      document.getElementById("detail").textContent = "";
+      if (home) show(0);
+    }
+
+    // Keep the place after a slide group is refreshed: same slide if it still exists, else the next one.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      var target = event.detail.target;
+      if (target && target.id === "detail") {
+        body.classList.add("detail-open");
+        var scroller = target.querySelector(".detail-scroll");
+        if (scroller) scroller.scrollTop = 0;
+        return;
+      }
+      var index = currentIndex();
+      show(index >= 0 ? index : Math.min(currentPos, slides().length - 1));
+    });
+
+    document.addEventListener("click", function (event) {
+      var action = event.target.closest && event.target.closest("[data-action]");
+      if (!action) return;
+      closeDetail(action.dataset.action === "home");
+    });
+
+    ["pointerdown", "touchstart", "keydown", "wheel", "scroll"].forEach(function (name) {
+      document.addEventListener(name, function () {
+        lastTouch = Date.now();
+        if (body.classList.contains("night")) { wokenUntil = Date.now() + idleLimit; body.classList.remove("night"); }
+      }, { capture: true, passive: true });
+    });
+
+    // Offline badge: any failed pulse shows it; the next good one hides it.
+    function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
+    function markOffline() {
+      var badge = document.getElementById("offline");
+      badge.querySelector(".offline-time").textContent = hhmm(lastSuccess);
+      badge.hidden = false;
+    }
+    ["htmx:sendError", "htmx:timeout", "htmx:responseError"].forEach(function (name) {
+      document.addEventListener(name, function (event) { if (isPulse(event)) markOffline(); });
+    });
+    document.addEventListener("htmx:afterRequest", function (event) {
+      if (!isPulse(event) || !event.detail.successful) return;
+      lastSuccess = new Date();
+      document.getElementById("offline").hidden = true;
+      var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
+      if (code && code !== body.dataset.code) reloadWanted = true;
+    });
+    // Never swap anything but a good answer into the screen.
+    document.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.status >= 400) event.detail.shouldSwap = false;
+    });
+
+    // Reload (new code version) only after the server proves healthy, and only while nobody is reading.
+    function maybeReload() {
+      if (!reloadWanted || detailOpen() || Date.now() - lastTouch < 10000) return;
+      var controller = new AbortController();
+      var timer = setTimeout(function () { controller.abort(); }, 4000);
+      fetch(body.dataset.health, { cache: "no-store", signal: controller.signal })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (health) { if (health && health.status === "ok") window.location.reload(); })
+        .catch(function () {})
+        .finally(function () { clearTimeout(timer); });
+    }
+
+    function minutes(text) { var p = text.split(":"); return Number(p[0]) * 60 + Number(p[1]); }
+    function nightNow() {
+      var start = body.dataset.nightStart, end = body.dataset.nightEnd;
+      if (!start || !end || Date.now() < wokenUntil) return false;
+      var now = minutes(hhmm(new Date()));
+      var a = minutes(start), b = minutes(end);
+      return a < b ? (now >= a && now < b) : (now >= a || now < b);
+    }
+
+    function tick() {
+      var now = new Date();
+      document.getElementById("clock").textContent = hhmm(now);
+      document.querySelector(".night-clock").textContent = hhmm(now);
+      if (detailOpen() && Date.now() - lastTouch > idleLimit) closeDetail(true);
+      body.classList.toggle("night", nightNow() && !detailOpen());
+      maybeReload();
+    }
+
+    show(0);
+    tick();
+    setInterval(tick, 1000);
+    setInterval(advance, dwell);
+  }
+})();

@@ -1,0 +1,132 @@
+"""The lobby screen: registered by the committee, polled cheaply, and never told about another compound."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from kiosk.database import utcnow
+from kiosk.extensions import db
+from kiosk.notices.models import Notice, Status
+from kiosk.screen.models import Screen
+
+from conftest import login_as, post_form
+
+SCREEN_FORM = {"name": "3 栋大堂", "place": "电梯口", "orientation": "portrait", "dwell_seconds": "12",
+               "idle_seconds": "60", "night_start": "", "night_end": ""}
+
+
+def publish(compound, title, urgent=False):
+    notice = Notice(compound_id=compound.id, title=title, body="正文", category="notice", urgent=urgent,
+                    status=Status.published, published_at=utcnow())
+    db.session.add(notice)
+    db.session.commit()
+    return notice
+
+
+def register_screen(client, **overrides):
+    response = post_form(client, "/admin/maple/screens/new", {**SCREEN_FORM, **overrides})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return db.session.scalars(select(Screen).order_by(Screen.id.desc())).first()
+
+
+def test_committee_registers_screen_and_gets_its_url_and_qr(committee_client, compound):
+    screen = register_screen(committee_client)
+    page = committee_client.get(f"/admin/maple/screens/{screen.id}").get_data(as_text=True)
+    assert f"/maple/screen/{screen.key}" in page
+    assert "<svg" in page
+    assert len(screen.key) >= 16
+
+
+def test_bad_screen_settings_are_explained_and_nothing_saved(committee_client, compound):
+    response = post_form(committee_client, "/admin/maple/screens/new",
+                         {**SCREEN_FORM, "dwell_seconds": "1", "night_start": "22:00"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "3 到 120" in html and "同时填开始和结束" in html
+    assert db.session.scalar(select(Screen)) is None
+
+
+def test_screen_shows_current_notices_with_urgent_banner_and_qr(app, committee_client, client, compound):
+    screen = register_screen(committee_client)
+    publish(compound, "普通通知")
+    publish(compound, "紧急停电", urgent=True)
+    html = client.get(f"/maple/screen/{screen.key}").get_data(as_text=True)
+    banner = html.split('id="banner"', 1)[1].split("</aside>", 1)[0]
+    assert "紧急停电" in banner and "普通通知" not in banner
+    assert html.count('class="slide') >= 2
+    assert "扫码在手机上看" in html and "<svg" in html
+
+
+def test_unknown_or_retired_screen_key_is_404(committee_client, client, compound):
+    screen = register_screen(committee_client)
+    assert client.get("/maple/screen/not-a-key").status_code == 404
+    post_form(committee_client, f"/admin/maple/screens/{screen.id}/retire", {},
+              token_from=f"/admin/maple/screens/{screen.id}")
+    assert client.get(f"/maple/screen/{screen.key}").status_code == 404
+
+
+def test_screen_key_of_another_compound_is_404(committee_client, client, compound, make_compound):
+    screen = register_screen(committee_client)
+    make_compound("other", "别的小区")
+    assert client.get(f"/other/screen/{screen.key}").status_code == 404
+
+
+def test_pulse_is_204_until_something_changes_then_names_the_area(committee_client, client, compound):
+    version = db.session.get(type(compound), compound.id).version
+    response = client.get(f"/maple/pulse?v={version}")
+    assert response.status_code == 204
+    post_form(committee_client, "/admin/maple/notices/new",
+              {"title": "新通知", "body": "", "category": "notice", "action": "publish"})
+    response = client.get(f"/maple/pulse?v={version}")
+    assert response.status_code == 200
+    assert "kiosk-area-notices" in response.headers["HX-Trigger"]
+    db.session.expire_all()
+    new_version = db.session.get(type(compound), compound.id).version
+    assert f"v={new_version}" in response.get_data(as_text=True)
+    assert client.get(f"/maple/pulse?v={new_version}").status_code == 204
+
+
+def test_pulse_of_one_compound_ignores_changes_in_another(client, compound, make_compound, make_user):
+    other = make_compound("other", "别的小区")
+    version = compound.version
+    other_chair = make_user("otherchair", other, "chair")
+    login_as(client, other_chair)
+    post_form(client, "/admin/other/notices/new", {"title": "别处的通知", "category": "notice", "action": "publish"})
+    assert client.get(f"/maple/pulse?v={version}").status_code == 204
+
+
+def test_pulse_records_last_contact_and_admin_flags_silent_screen_offline(app, committee_client, client, compound):
+    screen = register_screen(committee_client)
+    listing = committee_client.get("/admin/maple/screens/").get_data(as_text=True)
+    assert "离线" in listing  # never seen yet
+    client.get(f"/maple/pulse?v=0&s={screen.id}")
+    db.session.expire_all()
+    assert db.session.get(Screen, screen.id).last_seen_at is not None
+    assert "在线" in committee_client.get("/admin/maple/screens/").get_data(as_text=True)
+    silent = db.session.get(Screen, screen.id)
+    silent.last_seen_at = utcnow() - timedelta(seconds=app.config["POLL_SECONDS"] * 20 + 5)
+    db.session.commit()
+    assert "离线" in committee_client.get("/admin/maple/screens/").get_data(as_text=True)
+
+
+def test_slide_detail_is_fragment_for_htmx_and_page_otherwise(committee_client, client, compound):
+    screen = register_screen(committee_client)
+    notice = publish(compound, "可以点开的通知")
+    url = f"/maple/screen/{screen.key}/item/notices/{notice.id}"
+    fragment = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "可以点开的通知" in fragment and "<html" not in fragment and "首页" in fragment
+    page = client.get(url).get_data(as_text=True)
+    assert "<html" in page and "detail-open" in page
+    assert client.get(f"/maple/screen/{screen.key}/item/notices/999").status_code == 404
+
+
+def test_qr_payload_is_absolute_and_uses_public_url(app, committee_client, client, compound):
+    app.config["PUBLIC_URL"] = "https://kiosk.example.org"
+    svg = client.get("/maple/qr/n/12.svg")
+    assert svg.mimetype == "image/svg+xml"
+    assert 'fill="#fff"' in svg.get_data(as_text=True)  # opaque background
+    assert client.get("/maple/qr/..%2Fetc.svg").status_code == 404
+
+
+def test_poster_has_compound_name_and_large_qr(committee_client, compound):
+    html = committee_client.get("/admin/maple/poster").get_data(as_text=True)
+    assert "枫叶小区" in html and "<svg" in html and "print.css" in html
