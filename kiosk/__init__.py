@@ -53,12 +53,13 @@ def create_app(test_config=None):
 
     from .auth import views as auth_views
     from .compounds import views as compound_views, platform as platform_views
-    from .notices import admin as notices_admin, slides as notices_slides, views as notices_views
+    from .notices import admin as notices_admin, broadcast, slides as notices_slides, views as notices_views
     from .screen import admin as screen_admin, views as screen_views
     from . import health, media
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(platform_views.bp)
+    app.register_blueprint(broadcast.bp)
     app.register_blueprint(notices_admin.bp)
     app.register_blueprint(compound_views.admin_bp)
     app.register_blueprint(media.bp)

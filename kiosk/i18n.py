@@ -1,4 +1,4 @@
-"""Language choice: Chinese unless the visitor picked English; the choice lives in a cookie."""
+"""Visitor preferences kept in cookies: language (Chinese unless English was picked) and large type."""
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from .extensions import babel
@@ -31,8 +31,29 @@ def choose(code):
     return response
 
 
+LARGE_COOKIE = "kiosk_large"
+
+
+def large_type():
+    """Return whether this visitor turned on large type (长辈模式)."""
+    return request.cookies.get(LARGE_COOKIE) == "1"
+
+
+@bp.route("/large/<any(on, off):state>")
+def choose_large(state):
+    """Remember the large-type choice for a year and go back to the page."""
+    back = request.args.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("site.index")
+    response = redirect(back)
+    response.set_cookie(LARGE_COOKIE, "1" if state == "on" else "0", max_age=365 * 24 * 3600, samesite="Lax",
+                        httponly=True, secure=request.is_secure)
+    return response
+
+
 def init_app(app):
     """Bind Flask-Babel with our selectors and register the language route."""
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories="translations")
     app.register_blueprint(bp)
+    app.jinja_env.globals["large_type"] = large_type

@@ -59,6 +59,7 @@ class Notice(db.Model):
     starts_at = mapped_column(UTCDateTime, nullable=True)
     ends_at = mapped_column(UTCDateTime, nullable=True)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
@@ -100,6 +101,20 @@ class Notice(db.Model):
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "image_id": self.image_id,
         }
+
+
+class Broadcast(db.Model):
+    """An urgent notice the street office sent to every compound at once (water cut, typhoon)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    ends_at = mapped_column(UTCDateTime, nullable=False)
+    withdrawn_at = mapped_column(UTCDateTime, nullable=True)
+
+    author = relationship("User")
 
 
 def public_notices(compound, category=None, now=None):
