@@ -45,7 +45,8 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     Htmx(app)
 
-    from . import i18n, security, errors, templating
+    from . import compress, i18n, security, errors, templating
+    compress.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

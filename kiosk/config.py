@@ -20,6 +20,7 @@ class Defaults:
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    SEND_FILE_MAX_AGE_DEFAULT = 86400
     IMAGE_MAX_PIXELS = 40_000_000
     IMAGE_MAX_SIDE = 1600
     ADMIN_IDLE_MINUTES = 30

@@ -39,6 +39,12 @@ def init_app(app):
     app.jinja_env.globals["is_chair"] = is_chair
     app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS[role]
     compound_context.init_app(app)
+
+    @app.url_defaults
+    def _static_version(endpoint, values):
+        # Static files are cached for a day; the code version in the URL changes them on upgrade.
+        if endpoint == "static":
+            values.setdefault("v", app.jinja_env.globals["kiosk_version"])
     if app.config.get("TESTING"):
         from jinja2 import StrictUndefined
         app.jinja_env.undefined = StrictUndefined

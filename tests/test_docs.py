@@ -4,7 +4,7 @@ from pathlib import Path
 from kiosk.config import Defaults
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-FRAMEWORK_PREFIXES = ("SESSION_", "REMEMBER_", "WTF_", "BABEL_", "LANGUAGES", "MAX_CONTENT")
+FRAMEWORK_PREFIXES = ("SESSION_", "REMEMBER_", "WTF_", "BABEL_", "LANGUAGES", "MAX_CONTENT", "SEND_FILE")
 
 
 def operator_settings():
