@@ -25,6 +25,11 @@ from kiosk.notices.models import Category, Notice, Status
 
 from conftest import IN_CI, PASSWORD, _truncate_postgres, make_app, password_hash
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the `pw` fixture skips (or fails in CI) before expect is needed
+    expect = None
+
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -32,7 +37,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 # What Chromium writes to the console when the Content-Security-Policy blocks something.
 CSP_MARKERS = ("Content Security Policy", "Content-Security-Policy", "Refused to")
 
-__all__ = ["PASSWORD", "screenshot"]
+__all__ = ["PASSWORD", "expect", "log_in", "screenshot"]
 
 
 def _no_browser(reason):
@@ -189,12 +194,15 @@ class Visitor:
         if any(marker in text for marker in CSP_MARKERS):
             self.csp_violations.append(f"{message.page.url if message.page else '?'}: {text}")
         elif message.type == "error":
-            self.console_errors.append(text)
+            source = (message.location or {}).get("url", "")
+            self.console_errors.append(f"{text} [{source}]")
 
     def assert_clean(self):
-        """The page ran without CSP violations or uncaught script errors."""
+        """The pages ran without CSP violations, uncaught script errors or console errors."""
         assert self.csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(self.csp_violations)
         assert self.page_errors == [], "uncaught page errors:\n" + "\n".join(self.page_errors)
+        # htmx reports failed swaps and requests with console.error; a 404 for a resource shows up here too.
+        assert self.console_errors == [], "console errors:\n" + "\n".join(self.console_errors)
 
 
 @pytest.fixture
@@ -229,8 +237,6 @@ def screenshot(page, name, live):
 
 def log_in(page, account, tap=True):
     """Log in through the real login form as the compound's committee account; land on its notice list."""
-    from playwright.sync_api import expect
-
     page.goto("/admin/login")
     page.get_by_label("用户名").fill(account.username)
     page.get_by_label("密码", exact=True).fill(PASSWORD)
