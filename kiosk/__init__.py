@@ -67,6 +67,7 @@ def create_app(test_config=None):
     app.register_blueprint(notices_views.bp)
     app.register_blueprint(screen_admin.bp)
     app.register_blueprint(screen_views.bp)
+    screen_views.init_app(app)
     notices_slides.register()
     app.register_blueprint(compound_views.bp)
     app.register_blueprint(compound_views.site_bp)
@@ -96,7 +97,8 @@ def _finish_config(app):
     config_module.check_secret(cfg["SECRET_KEY"])
     config_module.check_password_iterations(cfg["PASSWORD_ITERATIONS"])
     if cfg.get("PUBLIC_URL", "") and str(cfg["PUBLIC_URL"]).startswith("https://"):
-        cfg.setdefault("SESSION_COOKIE_SECURE", True)
+        # Not setdefault: Flask's own defaults already hold SESSION_COOKIE_SECURE = False.
+        cfg["SESSION_COOKIE_SECURE"] = True
     proxies = int(cfg.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)

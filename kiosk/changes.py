@@ -1,7 +1,9 @@
 """record_change(): the audit row, the compound's version bump and the change row, in one transaction."""
-from sqlalchemy import JSON, ForeignKey, String, update
-from sqlalchemy.orm import Mapped, mapped_column
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, ForeignKey, String, event, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import versions
 from .database import UTCDateTime, utcnow
 from .extensions import db
 
@@ -41,9 +43,24 @@ def record_change(compound, actor, area, action, obj, before=None, after=None):
                         .values(version=type(compound).version + 1))
         session.refresh(compound, ["version"])
         session.add(Change(compound_id=compound.id, version=compound.version, area=area))
+        session.info.setdefault("kiosk_changed_slugs", set()).add(compound.slug)
     session.add(AuditEntry(
         compound_id=compound.id if compound is not None else None,
         actor_id=actor.id if actor is not None else None,
         area=area, action=action, object_type=type(obj).__name__.lower(),
         object_id=getattr(obj, "id", None), before=before, after=after,
     ))
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_cached_versions(session):
+    slugs = session.info.pop("kiosk_changed_slugs", ())
+    if slugs and has_app_context():
+        cache = versions.cache_of(current_app)
+        for slug in slugs:
+            versions.forget(cache, slug)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_slugs(session):
+    session.info.pop("kiosk_changed_slugs", None)

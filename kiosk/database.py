@@ -70,7 +70,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
-    mode = "IMMEDIATE" if _wants_immediate() else "DEFERRED"
+    read_only = conn.get_execution_options().get("kiosk_read_only", False)
+    mode = "IMMEDIATE" if _wants_immediate() and not read_only else "DEFERRED"
     conn.info["kiosk_begin"] = mode
     conn.exec_driver_sql(f"BEGIN {mode}")
 

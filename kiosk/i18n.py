@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from .extensions import babel
+from .security import local_path
 
 bp = Blueprint("i18n", __name__)
 COOKIE = "kiosk_lang"
@@ -21,9 +22,7 @@ def select_timezone():
 @bp.route("/lang/<code>")
 def choose(code):
     """Remember a language choice and go back to a page on this site."""
-    back = request.args.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("auth.index")
+    back = local_path(request.args.get("next", ""), url_for("auth.index"))
     response = redirect(back)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
@@ -42,9 +41,7 @@ def large_type():
 @bp.route("/large/<any(on, off):state>")
 def choose_large(state):
     """Remember the large-type choice for a year and go back to the page."""
-    back = request.args.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("site.index")
+    back = local_path(request.args.get("next", ""), url_for("site.index"))
     response = redirect(back)
     response.set_cookie(LARGE_COOKIE, "1" if state == "on" else "0", max_age=365 * 24 * 3600, samesite="Lax",
                         httponly=True, secure=request.is_secure)

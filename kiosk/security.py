@@ -34,6 +34,18 @@ class TLSAwareSessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
+def local_path(target, fallback):
+    r"""Return target if a browser following it stays on this site, else fallback (for ?next= redirects).
+
+    Besides "//host" and "/\host", browsers drop tabs and newlines from a URL ("/\t/evil.example" becomes
+    "//evil.example"), and a newline would not fit in a Location header at all.
+    """
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)):
+        return fallback
+    return target
+
+
 def add_security_headers(response):
     """Set the security headers; private pages are also kept out of caches."""
     for name, value in HEADERS.items():

@@ -70,10 +70,15 @@ def test_screen_key_of_another_compound_is_404(committee_client, client, compoun
     assert client.get(f"/other/screen/{screen.key}").status_code == 404
 
 
-def test_pulse_is_204_until_something_changes_then_names_the_area(committee_client, client, compound):
+def unchanged(response):
+    """The pulse's "nothing changed": an empty answer that htmx must not swap in."""
+    return response.status_code == 200 and response.get_data() == b"" and response.headers["HX-Reswap"] == "none"
+
+
+def test_pulse_is_empty_until_something_changes_then_names_the_area(committee_client, client, compound):
     version = db.session.get(type(compound), compound.id).version
     response = client.get(f"/maple/pulse?v={version}")
-    assert response.status_code == 204
+    assert unchanged(response)
     post_form(committee_client, "/admin/maple/notices/new",
               {"title": "新通知", "body": "", "category": "notice", "action": "publish"})
     response = client.get(f"/maple/pulse?v={version}")
@@ -82,7 +87,7 @@ def test_pulse_is_204_until_something_changes_then_names_the_area(committee_clie
     db.session.expire_all()
     new_version = db.session.get(type(compound), compound.id).version
     assert f"v={new_version}" in response.get_data(as_text=True)
-    assert client.get(f"/maple/pulse?v={new_version}").status_code == 204
+    assert unchanged(client.get(f"/maple/pulse?v={new_version}"))
 
 
 def test_pulse_of_one_compound_ignores_changes_in_another(client, compound, make_compound, make_user):
@@ -91,7 +96,7 @@ def test_pulse_of_one_compound_ignores_changes_in_another(client, compound, make
     other_chair = make_user("otherchair", other, "chair")
     login_as(client, other_chair)
     post_form(client, "/admin/other/notices/new", {"title": "别处的通知", "category": "notice", "action": "publish"})
-    assert client.get(f"/maple/pulse?v={version}").status_code == 204
+    assert unchanged(client.get(f"/maple/pulse?v={version}"))
 
 
 def test_pulse_records_last_contact_and_admin_flags_silent_screen_offline(app, committee_client, client, compound):
@@ -130,3 +135,12 @@ def test_qr_payload_is_absolute_and_uses_public_url(app, committee_client, clien
 def test_poster_has_compound_name_and_large_qr(committee_client, compound):
     html = committee_client.get("/admin/maple/poster").get_data(as_text=True)
     assert "枫叶小区" in html and "<svg" in html and "print.css" in html
+
+
+def test_unchanged_pulse_answered_fast_carries_the_same_headers(client, compound):
+    response = client.get(f"/maple/pulse?v={compound.version}")
+    assert unchanged(response)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Kiosk-Code"] and response.headers["Cache-Control"] == "no-store"
+    assert client.get("/nowhere/pulse?v=0").status_code == 404
+    assert "kiosk-area-notices" in client.get("/maple/pulse?v=banana").headers["HX-Trigger"]  # lost count: all

@@ -47,9 +47,12 @@ def start_session(user):
 
 def end_session():
     """End the current login session on the server and clear the cookie session."""
-    session_id = g.get("login_session_id")
-    if session_id is not None:
-        db.session.execute(update(LoginSession).where(LoginSession.id == session_id).values(ended_at=utcnow()))
+    # By the key in the cookie: the user loader (which sets g.login_session_id) may not have run yet.
+    key = session.get("_user_id")
+    if key:
+        db.session.execute(update(LoginSession).where(
+            LoginSession.key_hash == LoginSession.hash_key(key), LoginSession.ended_at.is_(None),
+        ).values(ended_at=utcnow()))
     logout_user()
     session.clear()
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..security import local_path
 from . import sessions
 from .access import login_redirect, require_login
 from .forms import LoginForm, PasswordForm
@@ -26,9 +27,7 @@ def _dummy_hash():
 
 def _safe_next(target):
     """Return target if it is a path on this site, else the admin start page."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("auth.index")
+    return local_path(target, url_for("auth.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -25,7 +25,8 @@ class NoticeForm(FlaskForm):
                                    description=_l("不填则发布后立即显示。"))
     ends_at = DateTimeLocalField(_l("结束显示"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                  description=_l("到时自动下架；不填则一直显示，直到归档。"))
-    image = FileField(_l("配图（可选）"), description=_l("JPEG、PNG、WebP 或 GIF，最大 8 MB。"))
+    image = FileField(_l("配图（可选）"), description=_l("JPEG、PNG、WebP 或 GIF，最大 8 MB。"),
+                      render_kw={"data-too-big": _l("图片太大（最大 8 MB），请换一张小一点的。")})
     remove_image = BooleanField(_l("删除现有配图"))
 
     def validate_ends_at(self, field):

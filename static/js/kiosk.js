@@ -151,6 +151,8 @@
     // Never swap anything but a good answer into the screen.
     document.addEventListener("htmx:beforeSwap", function (event) {
       if (event.detail.xhr.status >= 400) event.detail.shouldSwap = false;
+      // An empty answer never replaces anything (the pulse says "nothing changed" that way).
+      if (!event.detail.serverResponse || !event.detail.serverResponse.trim()) event.detail.shouldSwap = false;
     });
 
     // Reload (new code version) only after the server proves healthy, and only while nobody is reading.
