@@ -68,6 +68,8 @@ def create_app(test_config=None):
     app.register_blueprint(screen_admin.bp)
     app.register_blueprint(screen_views.bp)
     screen_views.init_app(app)
+    from . import pagecache
+    pagecache.init_app(app)
     notices_slides.register()
     app.register_blueprint(compound_views.bp)
     app.register_blueprint(compound_views.site_bp)
@@ -89,9 +91,9 @@ def _finish_config(app):
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
             "sqlite:///" + str(Path(app.instance_path) / "kiosk.sqlite3"))
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_size", 10)
+        # A server restart must not hand out dead connections; a SQLite file has nothing to ping.
+        cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = config_module.load_or_create_secret(app.instance_path)
     config_module.check_secret(cfg["SECRET_KEY"])

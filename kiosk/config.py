@@ -18,6 +18,7 @@ class Defaults:
     TIMEZONE = "Asia/Shanghai"
     TRUSTED_PROXIES = 0
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
+    PAGE_CACHE_SECONDS = 10  # public pages kept in memory per compound version; 0 turns it off
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 86400

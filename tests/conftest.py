@@ -27,6 +27,8 @@ def make_app(tmp_path, database_url, **extra):
         "SECRET_KEY": SECRET,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # Tests change rows behind the app's back; the page cache has its own tests (test_pagecache.py).
+        "PAGE_CACHE_SECONDS": 0,
     }
     config.update(extra)
     return create_app(config)
