@@ -35,7 +35,7 @@ HOST = "127.0.0.1"  # the only address this script ever loads
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    path: str  # {slug} and {notice_id} come from the `kiosk demo` output
+    path: str  # {slug}, {notice_id}, {screen_key} come from the `kiosk demo` output; {version} from the pulse
     connections: int
     min_ratio: float | None = None  # target: app req/s / hello req/s at these connections
     max_p99_ms: float | None = None  # target: p99 latency at these connections
@@ -46,6 +46,8 @@ ENDPOINTS = [
     Endpoint("phone page", "/{slug}/", 16, min_ratio=0.40, max_p99_ms=50),
     Endpoint("notice page", "/{slug}/n/{notice_id}", 16),
     Endpoint("healthz", "/healthz", 16),
+    Endpoint("pulse, nothing changed", "/{slug}/pulse?v={version}", 64, min_ratio=0.70, max_p99_ms=20),
+    Endpoint("screen page", "/{slug}/screen/{screen_key}", 16, min_ratio=0.25),
 ]
 
 WRK_THREADS = 2
@@ -115,6 +117,20 @@ def get(url, timeout=5):
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def page_weight(page_url, base):
+    """Return (bytes, responses) a browser transfers on a first load of page_url: the page, CSS, JS, icon."""
+    def fetch(url):
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with _NO_PROXY.open(request, timeout=10) as response:
+            return response.read()
+    html = fetch(page_url)
+    import gzip
+    text = gzip.decompress(html).decode() if html[:2] == b"\x1f\x8b" else html.decode()
+    assets = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', text))
+    total = len(html) + sum(len(fetch(base + a.replace("&amp;", "&"))) for a in assets)
+    return total, 1 + len(assets)
 
 
 def wait_ready(url, proc, log_path, timeout=60):
@@ -279,6 +295,8 @@ def report(args, rows, facts, failures):
         lines += [f"Medians of {args.rounds} rounds; each ratio is taken against the hello run just before it.", ""]
     lines += [
         f"- Server startup (`kiosk serve` spawned → first 200 on /healthz): {facts['startup']:.2f} s",
+        f"- Kiosk screen first load, gzip as a browser asks: {facts['first_load'][0] / 1024:.1f} KB in "
+        f"{facts['first_load'][1]} responses (target ≤ 80 KB; no web fonts)",
         f"- Server RSS: idle {facts['rss_idle']:.1f} MiB; right after the load {facts['rss_after']:.1f} MiB "
         f"(peak {facts['hwm_after']:.1f} MiB). Hello baseline RSS after the load: {facts['hello_rss']:.1f} MiB",
         f"- Settings: waitress threads={args.threads} for both servers, wrk -t{WRK_THREADS}, "
@@ -327,9 +345,10 @@ def main(argv=None):
             raise BenchError(f"`kiosk demo --no-serve` failed:\n{demo.stdout}\n{demo.stderr}")
         slug = re.search(r"Phone home.*?https?://[^/\s]+/([^/\s]+)/", demo.stdout)
         notice = re.search(r"An urgent notice:.*?/n/(\d+)", demo.stdout)
-        if not slug or not notice:
-            raise BenchError(f"could not find the compound and notice in the demo output:\n{demo.stdout}")
-        fill = {"slug": slug.group(1), "notice_id": notice.group(1)}
+        screen = re.search(r"Lobby screen.*?/screen/([A-Za-z0-9_-]+)", demo.stdout)
+        if not slug or not notice or not screen:
+            raise BenchError(f"could not find the compound, notice and screen in the demo output:\n{demo.stdout}")
+        fill = {"slug": slug.group(1), "notice_id": notice.group(1), "screen_key": screen.group(1)}
 
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
         kiosk_port, hello_port = free_port(), free_port()
@@ -344,6 +363,12 @@ def main(argv=None):
                        f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env, hello_log)
         wait_ready(hello_url, hello, hello_log)
 
+        status, body = get(f"{kiosk_base}/{fill['slug']}/pulse?v=-1")
+        version = re.search(rb'data-version="(\d+)"', body)
+        if status != 200 or not version:
+            raise BenchError(f"the pulse did not tell the compound's version (status {status})")
+        fill["version"] = version.group(1).decode()
+        first_load = page_weight(f"{kiosk_base}/{fill['slug']}/screen/{fill['screen_key']}", kiosk_base)
         urls = {e: kiosk_base + e.path.format(**fill) for e in endpoints}
         for endpoint, url in urls.items():
             status, _ = get(url)
@@ -394,7 +419,7 @@ def main(argv=None):
                      hello_rss=hello_rss or float("nan"), nproc=len(os.sched_getaffinity(0)),
                      machine=f"{platform.system()} {platform.machine()}", load_before=load_before,
                      load_after=" ".join(f"{x:.2f}" for x in os.getloadavg()), git=git_revision(),
-                     wrk=wrk_version())
+                     wrk=wrk_version(), first_load=first_load)
         text = report(args, rows, facts, failures)
         print()
         print(text)
