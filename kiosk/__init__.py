@@ -53,7 +53,7 @@ def create_app(test_config=None):
     templating.init_app(app)
 
     from .auth import views as auth_views
-    from .compounds import views as compound_views, platform as platform_views
+    from .compounds import platform as platform_views, slides as compound_slides, views as compound_views
     from .notices import admin as notices_admin, broadcast, slides as notices_slides, views as notices_views
     from .screen import admin as screen_admin, views as screen_views
     from . import health, media
@@ -71,6 +71,7 @@ def create_app(test_config=None):
     from . import pagecache
     pagecache.init_app(app)
     notices_slides.register()
+    compound_slides.register()
     app.register_blueprint(compound_views.bp)
     app.register_blueprint(compound_views.site_bp)
 

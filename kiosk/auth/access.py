@@ -1,7 +1,8 @@
 """Who may see which admin page: login checks and role checks per compound."""
 from functools import wraps
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .models import EDITOR_ROLES, Role
@@ -9,6 +10,8 @@ from .models import EDITOR_ROLES, Role
 
 def login_redirect():
     """Send an anonymous visitor to the login page, remembering where they were going."""
+    if g.get("session_expired"):  # set by the session loader when it ended an idle session just now
+        flash(_("太久没有操作，已自动退出，请重新登录。"), "info")
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 

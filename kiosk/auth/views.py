@@ -35,7 +35,7 @@ def login():
     """Show the login form; log in on a right password unless throttled."""
     form = LoginForm()
     status = 200
-    if g.get("session_expired"):
+    if not current_user.is_authenticated and g.get("session_expired"):  # loading the user notes a timeout
         flash(_("太久没有操作，已自动退出，请重新登录。"), "info")
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
