@@ -180,7 +180,7 @@ def backup_command(path):
     dest = sqlite3.connect(target)
     try:
         with dest:
-            source.backup(dest, pages=1024)
+            source.backup(dest)  # one step: a consistent snapshot even while the server writes (WAL)
     finally:
         dest.close()
         source.close()

@@ -47,7 +47,13 @@ def env_overrides(environ=os.environ):
         if not key.startswith("KIOSK_") or key == "KIOSK_ENV_FILE":
             continue
         name = key if key == "KIOSK_ENV" else key[len("KIOSK_"):]
-        out[name] = int(value) if name in ints else value
+        if name in ints:
+            try:
+                out[name] = int(value)
+            except ValueError:
+                raise RuntimeError(f"{key} must be a whole number, not {value!r}.") from None
+        else:
+            out[name] = value
     return out
 
 

@@ -1,7 +1,7 @@
 """Error pages for people: a calm sentence and a way back, never a traceback."""
 import logging
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -18,7 +18,8 @@ def _messages():
         403: _("您没有权限做这件事。"),
         404: _("找不到这个页面。它可能已经下架，或者网址有误。"),
         405: _("这个网址不能这样打开。"),
-        413: _("文件太大了（最大 8 MB），什么都没有保存。请返回，换一张小一点的图片。"),
+        413: _("文件太大了（最大 %(mb)s MB），什么都没有保存。请返回，换一张小一点的图片。",
+               mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)),
         429: _("操作太频繁了，请稍等几分钟再试。"),
         500: _("服务器出了点问题，我们已经记下了。请稍后再试。"),
         503: _("系统正忙，请过一会儿再试。"),

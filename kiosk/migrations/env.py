@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -10,9 +9,8 @@ from alembic import context
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically. disable_existing_loggers=False: `kiosk demo` migrates and then
-# serves in the same process, and the app's and waitress's loggers must keep working after that.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# No fileConfig here: migrations run inside the application (`kiosk init`, `kiosk demo`), whose logging
+# must stay as the application set it up.
 logger = logging.getLogger('alembic.env')
 
 

@@ -1,5 +1,6 @@
 """The notice form."""
-from flask_babel import lazy_gettext as _l
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateTimeLocalField, RadioField, StringField, TextAreaField
@@ -28,6 +29,14 @@ class NoticeForm(FlaskForm):
     image = FileField(_l("配图（可选）"), description=_l("JPEG、PNG、WebP 或 GIF，最大 8 MB。"),
                       render_kw={"data-too-big": _l("图片太大（最大 8 MB），请换一张小一点的。")})
     remove_image = BooleanField(_l("删除现有配图"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        mb = limit // (1024 * 1024)
+        self.image.description = _("JPEG、PNG、WebP 或 GIF，最大 %(mb)s MB。", mb=mb)
+        self.image.render_kw = {"accept": "image/jpeg,image/png,image/webp,image/gif", "data-max-bytes": limit,
+                                "data-too-big": _("图片太大（最大 %(mb)s MB），请换一张小一点的。", mb=mb)}
 
     def validate_ends_at(self, field):
         """The window must end after it starts."""

@@ -1,14 +1,14 @@
 // Committee pages: refuse an oversize image before it is sent, with the message next to the field.
 (function () {
   "use strict";
-  var LIMIT = 8 * 1024 * 1024;
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (!input.matches || !input.matches("input[type=file]")) return;
     var old = input.parentNode.querySelector(".error.client");
     if (old) old.remove();
     var file = input.files && input.files[0];
-    if (file && file.size > LIMIT) {
+    var limit = Number(input.dataset.maxBytes) || 8 * 1024 * 1024;
+    if (file && file.size > limit) {
       var p = document.createElement("p");
       p.className = "error client";
       p.setAttribute("role", "alert");
