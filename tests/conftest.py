@@ -5,6 +5,8 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from kiosk import create_app
@@ -108,10 +110,25 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
 
 
+class FreshGClient(FlaskClient):
+    """A test client whose requests each start with an empty g, as each request does in production.
+
+    The app fixture keeps one app context open for the whole test (so tests can use db.session), and
+    requests reuse it; without this, g (the compound, the logged-in user, Babel's locale) would leak
+    from one request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        for name in list(vars(g)) if g else []:
+            delattr(g, name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     """A fresh application bound to a fresh database."""
     app = make_app(tmp_path, database_url)
+    app.test_client_class = FreshGClient
     with app.app_context():
         yield app
         db.session.remove()
