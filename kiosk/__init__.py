@@ -56,6 +56,7 @@ def create_app(test_config=None):
     from .compounds import platform as platform_views, slides as compound_slides, views as compound_views
     from .notices import admin as notices_admin, broadcast, slides as notices_slides, views as notices_views
     from .screen import admin as screen_admin, views as screen_views
+    from . import households
     from . import health, media
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_views.bp)
@@ -68,6 +69,7 @@ def create_app(test_config=None):
     app.register_blueprint(screen_admin.bp)
     app.register_blueprint(screen_views.bp)
     screen_views.init_app(app)
+    households.init_app(app)
     from . import pagecache
     pagecache.init_app(app)
     notices_slides.register()

@@ -110,6 +110,8 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  Phone home (residents):   {url}/{summary['slug']}/")
     click.echo(f"  An urgent notice:         {url}/{summary['slug']}/n/{summary['urgent_notice_id']}")
     click.echo(f"  Lobby screen (portrait):  {url}/{summary['slug']}/screen/{summary['screen_key']}")
+    click.echo(f"  A household card ({summary['card_address']}): {url}/h/{summary['card_token']}")
+    click.echo("    (a new card each time the demo starts; the previous one stops working)")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")

@@ -1,4 +1,5 @@
 """Demo data: two compounds with a committee, staff, and notices of every kind. Safe to load again."""
+import random
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,9 @@ from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice
 from .screen.models import Orientation, Screen
+from .households.cards import issue as issue_cards
+from .households.models import Household, Occupancy
+from .changes import record_change
 
 SLUG = "guixiang"
 OTHER_SLUG = "songbai"
@@ -71,6 +75,43 @@ def _compound(slug, name, community, district):
     return compound, created
 
 
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = ["建国", "秀兰", "桂英", "志强", "玉梅", "国华", "淑珍", "德明", "春花", "海军", "丽娟", "文斌", "金凤", "永红",
+         "晓燕", "卫国", "凤英", "宏伟", "翠兰", "明辉"]
+ROOM_AREAS = {"01": 86.35, "02": 62.48, "03": 118.90}
+
+
+def _households(compound, chair):
+    """A realistic roll, made once: 6 buildings × 2 entrances × 6 floors × 3 rooms, with private contacts."""
+    if db.session.scalar(select(Household.id).where(Household.compound_id == compound.id).limit(1)):
+        return
+    rng = random.Random(1998)  # the year the compound was built: the same roll every time
+    units = []
+    for building in range(1, 7):
+        for entrance in (1, 2):
+            for floor in range(1, 7):
+                for room, base in ROOM_AREAS.items():
+                    area = round(base + rng.choice((-0.62, -0.17, 0, 0.21, 0.48)), 2)
+                    occupancy = Occupancy.occupied
+                    if building == 6 and entrance == 2 and floor >= 5:
+                        occupancy = Occupancy.developer  # unsold units still held by the developer
+                    elif rng.random() < 0.05:
+                        occupancy = Occupancy.vacant
+                    name = rng.choice(SURNAMES) + rng.choice(GIVEN) if occupancy != Occupancy.developer else ""
+                    phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}" if name else ""
+                    units.append(Household(
+                        compound_id=compound.id, building=str(building), entrance=str(entrance),
+                        room=f"{floor}{room}", area_centi=round(area * 100), occupancy=occupancy,
+                        contact_name=name, contact_phone=phone))
+    # A few owners bought two units: they count as one owner in votes.
+    for index, (a, b) in enumerate([(5, 6), (40, 41), (101, 118), (150, 151)], start=1):
+        units[a].owner_key = units[b].owner_key = f"O-{index:03d}"
+        units[b].contact_name, units[b].contact_phone = units[a].contact_name, units[a].contact_phone
+    db.session.add_all(units)
+    db.session.flush()
+    record_change(compound, chair, "households", "import", compound, None, {"added": len(units)})
+
+
 def load_demo():
     """Load (or refresh) the demo and return what the demo command prints."""
     now = utcnow()
@@ -95,6 +136,7 @@ def load_demo():
         notices.save(other, other_chair, None, {
             "title": "松柏里小区自治委员会换届选举报名开始", "body": "报名截止到本月底。",
             "category": Category.notice, "urgent": False, "pinned": True, "starts_at": None, "ends_at": None}, True)
+    _households(compound, chair)
     screen = db.session.scalar(select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False))
                                .order_by(Screen.id))
     if screen is None:
@@ -104,8 +146,13 @@ def load_demo():
     db.session.commit()
     urgent = db.session.scalar(select(Notice).where(Notice.compound_id == compound.id, Notice.urgent.is_(True))
                                .order_by(Notice.id))
+    sample = db.session.scalar(select(Household).where(Household.compound_id == compound.id,
+                                                       Household.building == "3", Household.room == "502"))
+    (_household, card_token), = issue_cards(compound, chair, [sample])
+    db.session.commit()
     return {
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
-        "chair": CHAIR, "chair_password": passwords[CHAIR],
+        "chair": CHAIR, "chair_password": passwords[CHAIR], "card_token": card_token,
+        "card_address": sample.address,
         "staff": STAFF, "staff_password": staff_password,
     }

@@ -12,6 +12,11 @@ from .extensions import db
 log = logging.getLogger("kiosk")
 
 
+def redacted_path():
+    """The request path with a household card token blanked out, so tokens never reach a log."""
+    return "/h/…" if request.path.startswith("/h/") else request.path
+
+
 def _messages():
     return {
         400: _("请求有误，请返回上一页再试一次。"),
@@ -61,6 +66,6 @@ def init_app(app):
     def unexpected(error):
         if isinstance(error, HTTPException):
             return http_error(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redacted_path())
         db.session.rollback()
         return _page(InternalServerError.code)

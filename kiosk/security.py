@@ -50,7 +50,7 @@ def add_security_headers(response):
     """Set the security headers; private pages are also kept out of caches."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.path.startswith("/admin") or request.path.startswith("/h/"):
+    if request.path.startswith(("/admin", "/h/")) or request.path.endswith("/my"):
         response.headers["Cache-Control"] = "no-store"
     return response
 

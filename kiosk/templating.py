@@ -8,6 +8,7 @@ from markupsafe import Markup
 from .auth.access import can_edit, is_chair
 from .compounds import context as compound_context
 from .compounds.forms import ROLE_LABELS
+from .households.models import OCCUPANCY_LABELS
 from .timefmt import format_date, format_datetime
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
@@ -38,6 +39,7 @@ def init_app(app):
     app.jinja_env.globals["can_edit"] = can_edit
     app.jinja_env.globals["is_chair"] = is_chair
     app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS[role]
+    app.jinja_env.globals["occupancy_label"] = lambda value: OCCUPANCY_LABELS[value]
     compound_context.init_app(app)
 
     @app.url_defaults

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BABEL=".venv/bin/pybabel"
 CATALOGS=kiosk/translations
 if [ "${1:-}" != "compile" ]; then
-  "$BABEL" extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+  "$BABEL" extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
     --project=community-kiosk -o "$CATALOGS/messages.pot" .
   if [ -f "$CATALOGS/en/LC_MESSAGES/messages.po" ]; then
     "$BABEL" update -i "$CATALOGS/messages.pot" -d "$CATALOGS" -l en --no-fuzzy-matching

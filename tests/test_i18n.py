@@ -20,7 +20,7 @@ MESSAGES = ROOT / "kiosk" / "translations" / "en" / "LC_MESSAGES"
 PO = MESSAGES / "messages.po"
 MO = MESSAGES / "messages.mo"
 # The keywords scripts/i18n.sh passes to `pybabel extract` on top of Babel's defaults.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\([^)]*\)[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
                  r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")

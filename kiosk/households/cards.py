@@ -1,0 +1,195 @@
+"""Household cards: print and reissue them; a scanned card opens "our household" on the resident's phone.
+
+A card's QR holds /h/<token>. Only the token's hash is stored, so a token is shown once, when the card is
+printed; reprinting means reissuing, and reissuing revokes the old card at once. The phone remembers the
+household in a cookie holding the token, checked on every visit, so a revoked card stops working there too.
+"""
+from datetime import timedelta
+
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import delete, func, select, update
+
+from ..auth.access import editor_required, require_committee
+from ..changes import record_change
+from ..compounds.context import bind_compound, get_or_404_in_compound
+from ..compounds.models import Compound
+from ..database import utcnow
+from ..extensions import db
+from ..qr import public_url, qr_svg
+from . import distribution
+from .models import CardFailure, Household, HouseholdCard, hash_token, new_token
+from .roll import address_order
+
+admin_bp = bind_compound(Blueprint("cards_admin", __name__, url_prefix="/admin/<compound>/cards"))
+admin_bp.before_request(require_committee)
+card_bp = Blueprint("card", __name__)
+home_bp = bind_compound(Blueprint("household", __name__, url_prefix="/<compound>"))
+
+COOKIE = "kiosk_household"
+GUESS_LIMIT = 30  # unknown card URLs per address per window
+GUESS_WINDOW = timedelta(minutes=15)
+AREA = "cards"
+
+
+def blueprints():
+    return [admin_bp, card_bp, home_bp]
+
+
+def issue(compound, actor, households):
+    """Revoke each household's live card and issue a new one; return [(household, token)] (caller commits)."""
+    now = utcnow()
+    ids = [h.id for h in households]
+    db.session.execute(update(HouseholdCard).where(
+        HouseholdCard.household_id.in_(ids), HouseholdCard.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=actor.id))
+    issued = []
+    for household in households:
+        token = new_token()
+        db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id,
+                                     token_hash=hash_token(token), issued_by=actor.id))
+        issued.append((household, token))
+    record_change(compound, actor, AREA, "issue", compound, None, {"cards": [h.address for h in households]})
+    return issued
+
+
+def _sheet(issued):
+    """Render printable card sheets (8 per A4) for freshly issued tokens; never cached, never stored."""
+    cards = [{"household": h, "qr": Markup(qr_svg(public_url(url_for("card.open", token=t)), h.address))}
+             for h, t in issued]
+    pages = [cards[i:i + 8] for i in range(0, len(cards), 8)]
+    response = make_response(render_template("households/card_sheet.html", pages=pages, count=len(cards)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@admin_bp.route("/")
+def index():
+    """Choose which households' cards to print: all, one building, or those without a card yet."""
+    buildings = db.session.scalars(select(Household.building).where(Household.compound_id == g.compound.id)
+                                   .distinct().order_by(Household.building)).all()
+    with_card = db.session.scalar(select(func.count(func.distinct(HouseholdCard.household_id))).where(
+        HouseholdCard.compound_id == g.compound.id, HouseholdCard.revoked_at.is_(None)))
+    total = db.session.scalar(select(func.count()).select_from(Household).where(
+        Household.compound_id == g.compound.id))
+    return render_template("households/cards_index.html", buildings=buildings, with_card=with_card, total=total)
+
+
+@admin_bp.route("/print", methods=["POST"])
+@editor_required
+def print_sheet():
+    """Issue new cards for the chosen households and show the sheet to print (tokens are shown only now)."""
+    which = request.form.get("which", "missing")
+    statement = select(Household).where(Household.compound_id == g.compound.id)
+    if which == "building":
+        statement = statement.where(Household.building == request.form.get("building", ""))
+    elif which == "missing":
+        live = select(HouseholdCard.household_id).where(HouseholdCard.revoked_at.is_(None))
+        statement = statement.where(Household.id.not_in(live))
+    elif which != "all":
+        abort(400)
+    households = db.session.scalars(statement.order_by(*address_order())).all()
+    if not households:
+        flash(_("没有需要打印的住户卡。"), "info")
+        return redirect(url_for("cards_admin.index"))
+    issued = issue(g.compound, current_user, households)
+    db.session.commit()
+    return _sheet(issued)
+
+
+@admin_bp.route("/<int:household_id>/reissue", methods=["POST"])
+@editor_required
+def reissue(household_id):
+    """A lost card: revoke it and print a new one in one step."""
+    household = get_or_404_in_compound(Household, household_id)
+    issued = issue(g.compound, current_user, [household])
+    db.session.commit()
+    return _sheet(issued)
+
+
+@admin_bp.route("/<int:household_id>/revoke", methods=["POST"])
+@editor_required
+def revoke(household_id):
+    """Stop a household's card without printing a new one."""
+    household = get_or_404_in_compound(Household, household_id)
+    db.session.execute(update(HouseholdCard).where(
+        HouseholdCard.household_id == household.id, HouseholdCard.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_by=current_user.id))
+    record_change(g.compound, current_user, AREA, "revoke", household, None, {"address": household.address})
+    db.session.commit()
+    flash(_("%(address)s 的住户卡已作废，旧卡立即失效。", address=household.address), "success")
+    return redirect(url_for("households_admin.show", household_id=household.id))
+
+
+def card_household(token):
+    """Return the household of a live card token, or None."""
+    if not token or len(token) > 100:
+        return None
+    card = db.session.scalar(select(HouseholdCard).where(HouseholdCard.token_hash == hash_token(token),
+                                                         HouseholdCard.revoked_at.is_(None)))
+    return card.household if card else None
+
+
+def _too_many_guesses(address):
+    since = utcnow() - GUESS_WINDOW
+    return db.session.scalar(select(func.count()).select_from(CardFailure).where(
+        CardFailure.address == address, CardFailure.at >= since)) >= GUESS_LIMIT
+
+
+def _refuse(address):
+    """The same calm answer for unknown, revoked and guessed cards: nothing says which it was."""
+    from ..database import writing
+
+    with writing():
+        db.session.add(CardFailure(address=address))
+        db.session.execute(delete(CardFailure).where(CardFailure.at < utcnow() - timedelta(days=1)))
+    return render_template("households/card_refused.html"), 404
+
+
+@card_bp.route("/h/<token>")
+def open(token):  # noqa: A001 - the view's name is what the URL does
+    """A scanned card: committee members go to the pickup page, residents' phones remember the household."""
+    address = request.remote_addr or "unknown"
+    if _too_many_guesses(address):
+        return render_template("households/card_refused.html", throttled=True), 429
+    household = card_household(token)
+    if household is None:
+        return _refuse(address)
+    compound = db.session.get(Compound, household.compound_id)
+    if current_user.is_authenticated and (current_user.is_platform_admin or current_user.role_in(compound)):
+        return redirect(url_for("distribution_admin.household", compound=compound.slug, household_id=household.id))
+    # Move on to a URL without the token, so it stays out of the address bar, history and Referer.
+    response = redirect(url_for("household.mine", compound=compound.slug))
+    response.set_cookie(COOKIE, token, max_age=2 * 365 * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+def current_household():
+    """The household this phone remembers for g.compound, or None."""
+    household = card_household(request.cookies.get(COOKIE))
+    return household if household is not None and household.compound_id == g.compound.id else None
+
+
+@home_bp.route("/my")
+def mine():
+    """Our household: its address (no personal data), what it can collect, and its history."""
+    household = current_household()
+    response = make_response(render_template(
+        "households/mine.html", household=household,
+        entries=distribution.for_household(household) if household else [],
+        remembered=COOKIE in request.cookies))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@home_bp.route("/my/forget", methods=["POST"])
+def forget():
+    """Forget this phone's household."""
+    response = redirect(url_for("compounds.home"))
+    response.delete_cookie(COOKIE, httponly=True, samesite="Lax")
+    flash(_("这部手机已不再记住您家。需要时再扫一次住户卡即可。"), "success")
+    return response
