@@ -2,7 +2,7 @@
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.access import editor_required, require_committee
@@ -112,25 +112,26 @@ def import_rows(compound, actor, rows):
     """Add or update every row (matched by address) in the caller's transaction; return (added, updated)."""
     existing = {(h.building, h.entrance, h.room): h for h in db.session.scalars(
         select(Household).where(Household.compound_id == compound.id))}
-    added, updated = [], []
+    new, updated = [], []
     for row in rows:
         key = (row["building"], row["entrance"], row["room"])
+        values = {"area_centi": row["area_centi"], "occupancy": Occupancy(row["occupancy"]),
+                  **{f: row[f] for f in ("owner_key", "contact_name", "contact_phone", "note")}}
         household = existing.get(key)
         if household is None:
-            household = Household(compound_id=compound.id)
-            db.session.add(household)
-            existing[key] = household
-            added.append(household)
+            new.append({"compound_id": compound.id, "building": key[0], "entrance": key[1], "room": key[2],
+                        **values})
         else:
-            updated.append(household)
-        household.building, household.entrance, household.room = key
-        household.area_centi = row["area_centi"]
-        household.occupancy = Occupancy(row["occupancy"])
-        for field in ("owner_key", "contact_name", "contact_phone", "note"):
-            setattr(household, field, row[field])
+            for field, value in values.items():
+                setattr(household, field, value)
+            updated.append(household.address)
+    if new:
+        # One multi-row INSERT instead of 5,000 ORM objects: the import of a whole roll takes a second.
+        db.session.execute(insert(Household), new)
     record_change(compound, actor, AREA, "import", compound, None,
-                  {"added": [h.address for h in added], "updated": [h.address for h in updated]})
-    return len(added), len(updated)
+                  {"added": [Household(**{k: n[k] for k in ("building", "entrance", "room")}).address for n in new],
+                   "updated": updated})
+    return len(new), len(updated)
 
 
 @admin_bp.route("/import", methods=["GET", "POST"])
