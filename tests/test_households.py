@@ -125,6 +125,13 @@ def test_scanned_card_remembers_household_and_shows_address_without_personal_dat
     assert page.headers["Cache-Control"] == "no-store"
 
 
+def test_committee_member_scanning_a_card_goes_to_the_pickup_page(committee_client, compound, chair):
+    household, token = issue(compound, chair)
+    response = committee_client.get(f"/h/{token}")
+    assert response.headers["Location"].endswith(f"/admin/maple/events/household/{household.id}")
+    assert "kiosk_household" not in response.headers.get("Set-Cookie", "")
+
+
 def test_forget_this_phone(client, compound, chair):
     _, token = issue(compound, chair)
     client.get(f"/h/{token}")
@@ -132,9 +139,10 @@ def test_forget_this_phone(client, compound, chair):
     assert "请扫描住户卡" in client.get("/maple/my").get_data(as_text=True)
 
 
-def test_reissued_card_stops_the_old_one_at_once_even_on_a_remembering_phone(committee_client, client,
-                                                                              compound, chair):
+def test_reissued_card_stops_the_old_one_at_once_even_on_a_remembering_phone(app, committee_client, compound,
+                                                                              chair):
     household, old = issue(compound, chair)
+    client = app.test_client()  # the resident's phone
     client.get(f"/h/{old}")
     response = post_form(committee_client, f"/admin/maple/cards/{household.id}/reissue", {},
                          token_from=f"/admin/maple/households/{household.id}")
