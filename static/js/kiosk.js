@@ -124,12 +124,24 @@
       closeDetail(action.dataset.action === "home");
     });
 
+    var swallowClickUntil = 0;
     ["pointerdown", "touchstart", "keydown", "wheel", "scroll"].forEach(function (name) {
       document.addEventListener(name, function () {
         lastTouch = Date.now();
-        if (body.classList.contains("night")) { wokenUntil = Date.now() + idleLimit; body.classList.remove("night"); }
+        if (body.classList.contains("night")) {
+          wokenUntil = Date.now() + idleLimit;
+          body.classList.remove("night");
+          // The finger that woke the screen lifts over a slide: that click only wakes, it opens nothing.
+          if (name === "pointerdown" || name === "touchstart") swallowClickUntil = Date.now() + 1000;
+        }
       }, { capture: true, passive: true });
     });
+    document.addEventListener("click", function (event) {
+      if (Date.now() >= swallowClickUntil) return;
+      swallowClickUntil = 0;
+      event.preventDefault();
+      event.stopPropagation();
+    }, true);
 
     // Offline badge: any failed pulse shows it; the next good one hides it.
     function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
@@ -138,13 +150,30 @@
       badge.querySelector(".offline-time").textContent = hhmm(lastSuccess);
       badge.hidden = false;
     }
+    // A slide group or the banner that failed to refresh (5xx, timeout, dropped connection) is asked
+    // again after the next good pulse; otherwise it would show old slides until the next change.
+    var refreshAgain = false;
+    function isAreaRefresh(event) {
+      var elt = event.detail.elt;
+      return !!elt && (elt.id === "banner" || (elt.classList.contains("group") && !!elt.dataset.area));
+    }
+    function refreshAllAreas() {
+      document.querySelectorAll("#loop .group[data-area]").forEach(function (group) {
+        var trigger = (group.getAttribute("hx-trigger") || "").split(" ")[0];
+        if (trigger) htmx.trigger(document.body, trigger);
+      });
+    }
     ["htmx:sendError", "htmx:timeout", "htmx:responseError"].forEach(function (name) {
-      document.addEventListener(name, function (event) { if (isPulse(event)) markOffline(); });
+      document.addEventListener(name, function (event) {
+        if (isPulse(event)) markOffline();
+        else if (isAreaRefresh(event)) refreshAgain = true;
+      });
     });
     document.addEventListener("htmx:afterRequest", function (event) {
       if (!isPulse(event) || !event.detail.successful) return;
       lastSuccess = new Date();
       document.getElementById("offline").hidden = true;
+      if (refreshAgain) { refreshAgain = false; refreshAllAreas(); }
       var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
       if (code && code !== body.dataset.code) reloadWanted = true;
     });

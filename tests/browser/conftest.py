@@ -2,7 +2,8 @@
 
 - `live` is one server per test module and database backend (SQLite copy of the migrated template,
   and PostgreSQL when KIOSK_TEST_DATABASE_URL is set); each test makes its own compound, so tests
-  never see each other's notices.
+  never see each other's notices. `live.stop()` takes the server away (listener and open connections)
+  and `live.start()` brings it back on the same port, for the lobby screen's outage tests.
 - `chromium` is one headless Debian Chromium for the whole session; `visitor(...)` opens a fresh
   browser context (its own cookies) and records Content-Security-Policy complaints and page errors.
 - Without Chromium or Playwright the tests are skipped, or fail when CI=true.
@@ -88,10 +89,36 @@ class LiveSite:
 
     _numbers = itertools.count(1)
 
-    def __init__(self, app, base_url, backend):
+    def __init__(self, app, backend):
         self.app = app
-        self.base_url = base_url
         self.backend = backend
+        self.server = self.thread = None
+        self.port = 0
+        self.start()
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        """Serve the app (again) on the same port, so a browser that was already open reconnects by itself."""
+        assert self.server is None, "the live server is already running"
+        self.server, self.thread = _serve(self.app, self.port)
+        self.port = self.server.effective_port
+
+    def stop(self):
+        """Stop serving as a power cut or a crash would: refuse new connections and drop the open ones."""
+        if self.server is None:
+            return
+        from waitress import wasyncore
+
+        server, thread = self.server, self.thread
+        self.server = self.thread = None
+        # Close the listener and every kept-alive connection inside the server's own loop thread (closing
+        # them from here would race its select()); the loop ends when its map is empty.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+        thread.join(timeout=5)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
 
     def new_compound(self, name="枫叶小区", role=Role.member):
         """Create a compound and a committee account (password PASSWORD, no forced change); return both."""
@@ -128,6 +155,32 @@ class LiveSite:
                 .where(Compound.slug == slug, Notice.title == title)).first()
             return None if row is None else (row.id, Status(row.status), row.urgent)
 
+    def add_screen(self, slug, name="1号楼大堂", **fields):
+        """Register a lobby screen (orientation, dwell_seconds, idle_seconds, night_start/end); return its key."""
+        from kiosk.screen.models import Orientation, Screen
+
+        if "orientation" in fields:
+            fields["orientation"] = Orientation(fields["orientation"])
+        with self.app.app_context():
+            compound = db.session.scalar(db.select(Compound).where(Compound.slug == slug))
+            screen = Screen(compound_id=compound.id, name=name, **fields)
+            db.session.add(screen)
+            db.session.commit()
+            return screen.key
+
+    def publish_notice(self, slug, username, title, body="", category="notice", urgent=False, pinned=False):
+        """Publish a notice the way the admin form does (audit, version bump, change row); return its id."""
+        from kiosk.notices import service
+
+        with self.app.app_context():
+            compound = db.session.scalar(db.select(Compound).where(Compound.slug == slug))
+            actor = db.session.scalar(db.select(User).where(User.username == username))
+            fields = {"title": title, "body": body, "category": Category(category), "urgent": urgent,
+                      "pinned": pinned}
+            notice = service.save(compound, actor, None, fields, publish=True)
+            db.session.commit()
+            return notice.id
+
 
 @dataclass
 class Seeded:
@@ -149,11 +202,18 @@ class Seeded:
     def add_notice(self, title, **kwargs):
         return self.site.add_notice(self.slug, title, **kwargs)
 
+    def publish_notice(self, title, **kwargs):
+        return self.site.publish_notice(self.slug, self.username, title, **kwargs)
 
-def _serve(app):
+    def add_screen(self, **fields):
+        """Register a lobby screen; return its URL path /<compound>/screen/<key>."""
+        return f"/{self.slug}/screen/{self.site.add_screen(self.slug, **fields)}"
+
+
+def _serve(app, port=0):
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    server = create_server(app, host="127.0.0.1", port=port, threads=8)
     thread = threading.Thread(target=server.run, name="kiosk-live-server", daemon=True)
     thread.start()
     return server, thread
@@ -171,10 +231,9 @@ def live(request, tmp_path_factory, sqlite_template):
         shutil.copyfile(sqlite_template, path)
         url = f"sqlite:///{path}"
     app = make_app(folder, url)
-    server, thread = _serve(app)
-    yield LiveSite(app, f"http://127.0.0.1:{server.effective_port}", request.param)
-    server.close()
-    thread.join(timeout=5)
+    site = LiveSite(app, request.param)
+    yield site
+    site.stop()
     with app.app_context():
         db.engine.dispose()
 
