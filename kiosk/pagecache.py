@@ -60,7 +60,9 @@ class PageCache:
             return None
         if version is None:
             return None
-        return (match.group(1), version, environ.get("PATH_INFO"), environ.get("QUERY_STRING", ""),
+        # The host is in the key: without PUBLIC_URL, QR payloads are built from the address used.
+        return (match.group(1), version, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO"),
+                environ.get("QUERY_STRING", ""),
                 "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""),
                 tuple(environ.get(h, "") for h in HTMX_HEADERS),
                 tuple(cookies[c].value if c in cookies else "" for c in VARY_COOKIES))

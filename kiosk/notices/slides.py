@@ -1,4 +1,7 @@
 """The notices area's slides on the lobby screen: urgent first, then pinned, then the rest."""
+import re
+from html import unescape as html_unescape
+
 import nh3
 from sqlalchemy import select
 
@@ -11,8 +14,18 @@ AREA = "notices"
 EXCERPT = 220
 
 
+BLOCK_END = re.compile(r"</(p|li|h[1-6]|tr|blockquote)>|<br\s*/?>")
+
+
+def plain_text(markdown):
+    """The words of a notice without markup, one line per paragraph or list item."""
+    html = BLOCK_END.sub("\n", str(render_markdown(markdown)))
+    lines = (line.strip() for line in html_unescape(nh3.clean(html, tags=set())).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def _slide(notice):
-    text = nh3.clean(str(render_markdown(notice.body)), tags=set()).strip()
+    text = plain_text(notice.body)
     excerpt = text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
     return Slide(area=AREA, item_id=str(notice.id), title=notice.title, template="notices/_slide.html",
                  phone_path=f"n/{notice.id}", context={"notice": notice, "excerpt": excerpt},
