@@ -1,10 +1,11 @@
-"""Serving uploaded images: public when a visible notice shows them, else to the compound's committee."""
+"""Serving uploaded images: public when a visible notice or the committee roster shows them, else to the committee."""
 from flask import Blueprint, abort, g, send_from_directory
 from flask_login import current_user
 from sqlalchemy import select
 
 from .compounds.context import bind_compound
 from .extensions import db
+from .households.models import RosterMember
 from .notices.models import Notice
 from .uploads import Image, upload_dir
 
@@ -13,7 +14,11 @@ bp = bind_compound(Blueprint("media", __name__, url_prefix="/<compound>/media"))
 
 def _visible_to_public(image):
     notices = db.session.scalars(select(Notice).where(Notice.image_id == image.id)).all()
-    return any(n.is_public() for n in notices)
+    if any(n.is_public() for n in notices):
+        return True
+    # The committee roster, past terms included, is public: so are its members' photos.
+    return db.session.scalar(select(RosterMember.id).where(
+        RosterMember.photo_id == image.id, RosterMember.compound_id == image.compound_id).limit(1)) is not None
 
 
 def _visible_to_committee():
@@ -26,8 +31,13 @@ def _visible_to_committee():
 def image(name):
     """Send a stored image if whoever asks may see it; otherwise 404."""
     img = db.session.scalar(select(Image).where(Image.filename == name, Image.compound_id == g.compound.id))
-    if img is None or not (_visible_to_public(img) or _visible_to_committee()):
+    public = img is not None and _visible_to_public(img)
+    if img is None or not (public or _visible_to_committee()):
         abort(404)
-    response = send_from_directory(upload_dir(), img.filename, mimetype=img.content_type, max_age=3600)
+    response = send_from_directory(upload_dir(), img.filename, mimetype=img.content_type,
+                                   max_age=3600 if public else None)
+    if not public:
+        # A draft's image, shown to the committee only: no shared cache may keep it for residents.
+        response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Disposition"] = "inline"
     return response
