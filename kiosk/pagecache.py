@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from . import versions
 
-PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
+PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")
 HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 MAX_ENTRIES = 1024

@@ -93,11 +93,19 @@ def remove_member(membership_id):
 
 
 ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("发布"), "unpublish": _l("撤回"),
-                 "archive": _l("归档"), "remove": _l("移除")}
+                 "archive": _l("归档"), "remove": _l("移除"), "end_term": _l("卸任"), "import": _l("导入"),
+                 "issue": _l("发卡"), "revoke": _l("作废住户卡"), "pickup": _l("领取"), "retire": _l("停用")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
-                "slug": _l("网址名"), "chair": _l("主任")}
+                "slug": _l("网址名"), "chair": _l("主任"), "term_start": _l("任期开始"), "term_end": _l("任期结束"),
+                "intro": _l("介绍"), "photo_id": _l("照片"), "building": _l("楼栋"), "entrance": _l("单元"),
+                "room": _l("室"), "area": _l("面积"), "occupancy": _l("状态"), "owner_key": _l("业主标识"),
+                "contact_name": _l("联系人"), "contact_phone": _l("电话"), "note": _l("备注"),
+                "added": _l("新增"), "updated": _l("更新"), "cards": _l("住户卡"), "address": _l("地址"),
+                "item": _l("发放物品"), "eligibility": _l("发放范围"), "place": _l("位置"),
+                "orientation": _l("方向"), "dwell_seconds": _l("每页停留"), "idle_seconds": _l("回到轮播"),
+                "night_start": _l("息屏开始"), "night_end": _l("息屏结束"), "retired": _l("停用")}
 
 
 def changed_fields(entry):
