@@ -1,6 +1,6 @@
 """Demo data: two compounds with a committee, staff, and notices of every kind. Safe to load again."""
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,8 +13,10 @@ from .notices import service as notices
 from .notices.models import Category, Notice
 from .screen.models import Orientation, Screen
 from .households.cards import issue as issue_cards
-from .households.models import Household, Occupancy
+from .households import distribution_service as distribution
+from .households.models import DistributionEvent, Household, Occupancy, Pickup
 from .changes import record_change
+from .timefmt import local_zone
 
 SLUG = "guixiang"
 OTHER_SLUG = "songbai"
@@ -112,6 +114,75 @@ def _households(compound, chair):
     record_change(compound, chair, "households", "import", compound, None, {"added": len(units)})
 
 
+def _distribution(compound, chair, now):
+    """Two gift pickups on the demo roll, made once: the Dragon Boat package in June (nearly all collected)
+    and 冬至汤圆 open now (about 40% collected). Does nothing without households or when events exist."""
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)).all()
+    if not households or db.session.scalar(select(DistributionEvent.id).where(
+            DistributionEvent.compound_id == compound.id).limit(1)):
+        return
+    recorders = db.session.scalars(select(User).join(Membership).where(
+        Membership.compound_id == compound.id, Membership.role.in_([Role.chair, Role.vice_chair, Role.member]))
+        .order_by(User.id)).all() or [chair]
+    occupied = [h for h in households if h.occupancy == Occupancy.occupied]
+    june = datetime(2026, 6, 17, 9, 0, tzinfo=local_zone())
+    today = now.astimezone(local_zone()).replace(hour=8, minute=0, second=0, microsecond=0)
+    plans = [
+        ("端午节大礼包", "粽子一盒、咸鸭蛋 10 个、食用油一桶", june, june + timedelta(days=2, hours=9),
+         lambda i, h: i % 23 != 5),
+        ("冬至汤圆", "汤圆两袋（黑芝麻、花生各一袋）", today - timedelta(days=1), today + timedelta(days=3, hours=10),
+         lambda i, h: i % 5 in (0, 3) and not (h.building == "3" and h.room == "502")),
+    ]
+    for name, item, starts, ends, collects in plans:
+        event = distribution.create_event(compound, chair, {"name": name, "item": item, "starts_at": starts,
+                                                            "ends_at": ends}, [h.id for h in occupied],
+                                          "全部在住户（不含空置、开发商持有）")
+        span = (min(ends, now) - starts).total_seconds()
+        picked = [(i, h) for i, h in enumerate(occupied) if collects(i, h)]
+        db.session.add_all(Pickup(compound_id=compound.id, event_id=event.id, household_id=h.id,
+                                  recorded_by=recorders[i % len(recorders)].id,
+                                  collected_at=starts + timedelta(seconds=span * ((i * 7919) % 1000) / 1000))
+                           for i, h in picked)
+        record_change(compound, chair, distribution.AREA, "import", event, None, {"pickups": len(picked)})
+
+
+ROSTER_THIS_TERM = [
+    ("周建华", Role.chair, "退休前在区供电局工作，2018 年起参加小区自治。负责公共收益和停车管理，有事可在东门岗亭留言。"),
+    ("李秀英", Role.vice_chair, "社区党员志愿者，协调楼道卫生和垃圾清运，也负责端午、中秋的福利发放。"),
+    ("陈卫东", Role.member, "在小区开小超市十多年，负责监控、门禁等设施的报修和联系。"),
+    ("王志刚", Role.member, "负责消防安全和电动车充电管理，每月带志愿者巡查一次楼道。"),
+    ("黄丽娟", Role.member, "负责协商议事会的通知和记录，帮不会用手机的老人登记表决。"),
+    ("刘桂兰", Role.supervisor, "退休会计，牵头审核每月的收支明细，审核签字后才公示。"),
+    ("张德明", Role.supervisor, "监督公共收益的使用，大额支出要求至少三家比价。"),
+    ("杨淑芬", Role.supervisor, "收集居民对账目的疑问，督促委员会在 10 天内答复。"),
+]
+ROSTER_LAST_TERM = [
+    ("孙玉林", Role.chair, "上一届委员会主任，带大家完成了小区环境整治和停车位划线。"),
+    ("周建华", Role.member, "上一届负责制定停车收费规则。"),
+    ("吴长顺", Role.supervisor, "上一届监督委员，定下了每季度公示账目的做法。"),
+]
+
+
+def _roster(compound, now):
+    """The committee roster, made once: this term's 5 members and 3 supervisors, and part of the term before."""
+    from datetime import date
+
+    from .households import roster
+    from .households.models import RosterMember
+
+    if db.session.scalar(select(RosterMember.id).where(RosterMember.compound_id == compound.id).limit(1)):
+        return
+    chair = db.session.scalar(select(User).where(User.username == CHAIR))
+    year = max(2024, roster.local_today(now).year - 2)  # a three-year term from June that covers today
+    terms = [((date(year - 3, 6, 1), date(year, 5, 31)), ROSTER_LAST_TERM),
+             ((date(year, 6, 1), date(year + 3, 5, 31)), ROSTER_THIS_TERM)]
+    for (start, end), people in terms:
+        for name, role, intro in people:
+            roster.save(compound, chair, None, {"name": name, "role": role, "term_start": start, "term_end": end,
+                                                "intro": intro})
+
+
 def load_demo():
     """Load (or refresh) the demo and return what the demo command prints."""
     now = utcnow()
@@ -149,6 +220,8 @@ def load_demo():
     sample = db.session.scalar(select(Household).where(Household.compound_id == compound.id,
                                                        Household.building == "3", Household.room == "502"))
     (_household, card_token), = issue_cards(compound, chair, [sample])
+    _distribution(compound, chair, now)
+    _roster(compound, now)
     db.session.commit()
     return {
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
