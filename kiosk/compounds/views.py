@@ -105,7 +105,9 @@ FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类
                 "added": _l("新增"), "updated": _l("更新"), "cards": _l("住户卡"), "address": _l("地址"),
                 "item": _l("发放物品"), "eligibility": _l("发放范围"), "place": _l("位置"),
                 "orientation": _l("方向"), "dwell_seconds": _l("每页停留"), "idle_seconds": _l("回到轮播"),
-                "night_start": _l("息屏开始"), "night_end": _l("息屏结束"), "retired": _l("停用")}
+                "night_start": _l("息屏开始"), "night_end": _l("息屏结束"), "retired": _l("停用"),
+                "households": _l("住户"), "pickups": _l("领取"), "event_id": _l("发放活动"),
+                "household_id": _l("住户"), "collected_at": _l("领取时间")}
 
 
 def changed_fields(entry):
