@@ -35,8 +35,19 @@ def load_user(key):
     return user
 
 
+def _end_cookie_session():
+    """End the server-side login session whose key this request's cookie holds, if any."""
+    # By the key in the cookie: the user loader (which sets g.login_session_id) may not have run yet.
+    key = session.get("_user_id")
+    if key:
+        db.session.execute(update(LoginSession).where(
+            LoginSession.key_hash == LoginSession.hash_key(key), LoginSession.ended_at.is_(None),
+        ).values(ended_at=utcnow()))
+
+
 def start_session(user):
-    """Clear the old session, record a new server-side login and log the account in."""
+    """End and clear the old session, record a new server-side login and log the account in."""
+    _end_cookie_session()  # logging in again (another account on a shared phone) retires the previous login
     session.clear()
     key = LoginSession.new_key()
     db.session.add(LoginSession(key_hash=LoginSession.hash_key(key), user_id=user.id))
@@ -47,12 +58,7 @@ def start_session(user):
 
 def end_session():
     """End the current login session on the server and clear the cookie session."""
-    # By the key in the cookie: the user loader (which sets g.login_session_id) may not have run yet.
-    key = session.get("_user_id")
-    if key:
-        db.session.execute(update(LoginSession).where(
-            LoginSession.key_hash == LoginSession.hash_key(key), LoginSession.ended_at.is_(None),
-        ).values(ended_at=utcnow()))
+    _end_cookie_session()
     logout_user()
     session.clear()
 

@@ -1,0 +1,354 @@
+"""Shared pieces of the security tests: isolated requests, two populated compounds, URL filling, page checks.
+
+Import the `app` and `world` fixtures into a test module to use them:
+``from security_support import app, world  # noqa: F401``.
+"""
+import io
+from datetime import date
+import json
+import re
+import tempfile
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from flask.testing import FlaskClient
+from PIL import Image as PILImage
+from sqlalchemy import select
+from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, UnicodeConverter
+
+from kiosk import create_app
+from kiosk.auth.models import Membership, Role
+from kiosk.extensions import db
+from kiosk.households.models import (DistributionEvent, Eligibility, Household, HouseholdCard, Occupancy,
+                                     RosterMember, hash_token, new_token)
+from kiosk.notices.models import Broadcast, Category, Notice, Status
+from kiosk.screen.models import Screen
+from kiosk.uploads import Image, upload_dir
+
+from conftest import SECRET, ago, ahead, csrf_token
+
+CSRF_EXPIRED = "页面停留太久已过期"
+TRACEBACK_SIGNS = ("Traceback", 'File "', ".py", "/work/", "site-packages", "Werkzeug Debugger")
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as it does in production.
+
+    conftest's `app` fixture keeps one app context pushed for the whole test, and Flask reuses it for
+    requests: `g` -- and with it Flask-Login's cached current user -- would carry over from one request,
+    and one client, to the next, so an anonymous client could be served as the last logged-in one.
+    """
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction first: on SQLite it began IMMEDIATE and would hold the write
+        # lock the request needs (requests no longer share the test's session).
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(app):
+    """conftest's app, with test clients that do not share `g` between requests."""
+    app.test_client_class = IsolatedClient
+    return app
+
+
+# --- the routes, read once at collection time from a throwaway app (no database is opened) ---------
+
+def _route_app():
+    folder = tempfile.mkdtemp(prefix="kiosk-routes-")
+    return create_app({"TESTING": True, "SECRET_KEY": SECRET, "INSTANCE_PATH": folder,
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/unused.sqlite3"})
+
+
+ROUTE_APP = _route_app()
+STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def rule_variants(predicate, methods=("GET",) + STATE_CHANGING):
+    """pytest.param(rule, method, fixed) for each rule the predicate accepts, per method and per any() value."""
+    params = []
+    for rule in sorted(ROUTE_APP.url_map.iter_rules(), key=lambda r: r.rule):
+        if not predicate(rule):
+            continue
+        choices = [{}]
+        for arg, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                choices = [dict(c, **{arg: item}) for c in choices for item in sorted(converter.items)]
+        for method in methods:
+            if method not in rule.methods:
+                continue
+            for fixed in choices:
+                label = rule.rule
+                for arg, value in fixed.items():
+                    label = re.sub(rf"<[^>]*:{arg}>", value, label)
+                params.append(pytest.param(rule.rule, method, fixed, id=f"{method} {label}"))
+    return params
+
+
+def by_blueprint(params):
+    """Group rule_variants() params by blueprint: one test per area, looping over its routes, so a new
+    route is covered by its area's test and a new area gets a test of its own."""
+    groups = {}
+    for param in params:
+        rule = param.values[0]
+        groups.setdefault(find_rule(rule).endpoint.rsplit(".", 1)[0], []).append(param)
+    return [pytest.param(group, id=name) for name, group in sorted(groups.items())]
+
+
+def is_admin_rule(rule):
+    return rule.rule.startswith("/admin")
+
+
+def find_rule(rule_text):
+    for rule in ROUTE_APP.url_map.iter_rules():
+        if rule.rule == rule_text:
+            return rule
+    raise AssertionError(rule_text)
+
+
+def fill(rule_text, values, fixed=None):
+    """Build a path for a rule: converters filled from `values` by argument name, any() from `fixed`.
+
+    Fails the test for an argument or converter it does not know, so a new kind of route gets a
+    deliberate answer here instead of going untested.
+    """
+    rule = find_rule(rule_text)
+    fixed = fixed or {}
+    args = {}
+    for arg, converter in rule._converters.items():
+        if isinstance(converter, AnyConverter):
+            if arg not in fixed:
+                pytest.fail(f"{rule_text}: no value chosen for any() argument {arg!r}")
+            args[arg] = fixed[arg]
+        elif type(converter) in (IntegerConverter, UnicodeConverter, PathConverter):
+            if arg not in values:
+                pytest.fail(f"{rule_text}: don't know how to fill <{arg}> ({type(converter).__name__}); "
+                            "teach security_support.fill() and the world fixture about it")
+            args[arg] = values[arg]
+        else:
+            pytest.fail(f"{rule_text}: unknown converter {type(converter).__name__} for <{arg}>")
+    path = rule_text
+    for arg, value in args.items():
+        path = re.sub(rf"<(?:[^>:]*:)?{arg}>", str(value), path)
+    assert "<" not in path, path
+    return path
+
+
+# --- a world to attack: compound maple (the victim) and oak (the attacker's) -----------------------
+
+def jpeg_bytes(size=(64, 48), color=(200, 80, 40), exif=None):
+    out = io.BytesIO()
+    kwargs = {"exif": exif} if exif is not None else {}
+    PILImage.new("RGB", size, color).save(out, "JPEG", **kwargs)
+    return out.getvalue()
+
+
+def store_image(compound, name):
+    """Put an Image row and its file in place, as save_image() would."""
+    data = jpeg_bytes()
+    (upload_dir() / name).write_bytes(data)
+    image = Image(compound_id=compound.id, filename=name, content_type="image/jpeg", width=64, height=48,
+                  size=len(data))
+    db.session.add(image)
+    db.session.flush()
+    return image
+
+
+def _populate(compound, author, letter, title):
+    """One object of every kind a compound owns; return them (the URL values are read off them)."""
+    image = store_image(compound, letter * 32 + ".jpg")
+    draft_image = store_image(compound, chr(ord(letter) + 1) * 32 + ".jpg")
+    notice = Notice(compound_id=compound.id, title=title, body="正文", category=Category.notice,
+                    status=Status.published, published_at=ago(hours=1), image_id=image.id, author_id=author.id)
+    draft = Notice(compound_id=compound.id, title=title + "（草稿）", body="草稿正文", category=Category.notice,
+                   status=Status.draft, image_id=draft_image.id, author_id=author.id)
+    screen = Screen(compound_id=compound.id, name=title + "的大堂屏")
+    household = Household(compound_id=compound.id, building="1", entrance="1", room="101", area_centi=8635,
+                          occupancy=Occupancy.occupied, contact_name=title[:2] + "住户", contact_phone="13800000000")
+    member = RosterMember(compound_id=compound.id, name=title[:2] + "主任", role=Role.chair,
+                          term_start=date(2024, 6, 1), term_end=date(2027, 5, 31))
+    event = DistributionEvent(compound_id=compound.id, name=title[:2] + "冬至汤圆", item="汤圆两袋",
+                              starts_at=ago(hours=1), ends_at=ahead(days=2), created_by=author.id)
+    db.session.add_all([notice, draft, screen, household, member, event])
+    db.session.flush()
+    token = new_token()
+    db.session.add_all([HouseholdCard(compound_id=compound.id, household_id=household.id, token_hash=hash_token(token),
+                                      issued_by=author.id),
+                        Eligibility(event_id=event.id, household_id=household.id)])
+    db.session.flush()
+    return SimpleNamespace(notice=notice, draft=draft, image=image, draft_image=draft_image, screen=screen,
+                           household=household, member=member, event=event, token=token)
+
+
+def _values(compound, objects, membership_id):
+    return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
+            "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
+            "item_id": objects.notice.id, "area": "notices", "target": f"n/{objects.notice.id}",
+            "household_id": objects.household.id, "member_id": objects.member.id, "event_id": objects.event.id,
+            "token": objects.token, "code": "en"}
+
+
+@pytest.fixture
+def world(app, compound, chair, make_compound, make_user):
+    """maple (the victim): chair, a bystander member, a public notice with an image, a draft, a screen;
+    oak: its own chair (the intruder) and the same kinds of objects; a platform account; a broadcast."""
+    oak = make_compound("oak", "橡树小区", "西湖社区", "岳麓街道")
+    intruder = make_user("intruder", oak, Role.chair)
+    bystander = make_user("bystander", compound, Role.member)
+    platform = make_user("platform", platform_admin=True)
+    mine = _populate(compound, chair, "a", "枫叶的公开通知")
+    theirs = _populate(oak, intruder, "c", "橡树的通知")
+    broadcast = Broadcast(title="街道停水通知", body="", ends_at=ahead(days=1), author_id=platform.id)
+    db.session.add(broadcast)
+    db.session.commit()
+    member_of = lambda user: db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))  # noqa
+    values = dict(_values(compound, mine, member_of(bystander)), broadcast_id=broadcast.id)
+    oak_values = dict(_values(oak, theirs, member_of(intruder)), broadcast_id=broadcast.id)
+    db.session.commit()
+    return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
+                           platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
+                           draft_image=mine.draft_image, screen=mine.screen, oak_notice=theirs.notice,
+                           household=mine.household, event=mine.event, member=mine.member, token=mine.token,
+                           broadcast=broadcast, values=values, oak_values=oak_values)
+
+
+# URL arguments that name one object of a compound: another compound's value must be "not found".
+OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
+                         "member_id", "event_id"})
+
+# A form body that would make any of the app's forms valid: if an access check were missing, the
+# request would go through and change something the state() fingerprint shows.
+EVERY_FORM_FIELD = {
+    "title": "攻击者的通知", "body": "正文", "category": "notice", "action": "publish",
+    "starts_at": "2026-01-01T10:00", "ends_at": "2099-01-01T10:00",
+    "display_name": "攻击者", "username": "mallory", "role": "chair",
+    "name": "攻击者小区", "slug": "mallory-town", "community": "社区", "district": "街道",
+    "admin_name": "攻击者", "admin_username": "mallory-chair",
+    "place": "3 栋", "orientation": "portrait", "dwell_seconds": "12", "idle_seconds": "60",
+    "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "occupied",
+    "which": "all", "item": "粽子一盒", "scope": "all", "term_start": "2024-06-01", "term_end": "2027-05-31",
+    "intro": "",
+    "current": "correct-horse-battery-9", "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1",
+    "password": "wrong-password-000",
+}
+ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
+
+
+def form_body(values=None, **extra):
+    """EVERY_FORM_FIELD plus a fresh CSV upload and, where a form names a household, the compound's own."""
+    data = dict(EVERY_FORM_FIELD, file=(io.BytesIO(ROLL_CSV), "roll.csv", "text/csv"))
+    if values and "household_id" in values:
+        data["household_id"] = str(values["household_id"])
+    data.update(extra)
+    return data
+
+
+# Columns a harmless read may touch (a login session's or a screen's last contact).
+VOLATILE_COLUMNS = {"last_seen", "last_seen_at"}
+
+
+def state():
+    """A fingerprint of every row of every table (new tables included), but for last-contact times."""
+    db.session.rollback()  # see what the requests committed
+    fingerprint = {}
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if c.name not in VOLATILE_COLUMNS]
+        rows = db.session.execute(select(*columns)).all()
+        fingerprint[table.name] = sorted(repr(tuple(row)) for row in rows)
+    db.session.rollback()
+    return fingerprint
+
+
+def request_as(client, method, path, values=None, **kwargs):
+    """GET, or a state change with a valid CSRF token and a body any of the app's forms would accept."""
+    if method == "GET":
+        return client.get(path, **kwargs)
+    return client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client)), **kwargs)
+
+
+def redirect_path(response):
+    return urlsplit(response.headers.get("Location", "")).path
+
+
+# --- checks on rendered HTML -----------------------------------------------------------------------
+
+def soup_of(response_or_html):
+    html = response_or_html if isinstance(response_or_html, str) else response_or_html.get_data(as_text=True)
+    return BeautifulSoup(html, "html.parser")
+
+
+def markup_problems(html):
+    """Return what in a page would need 'unsafe-inline' (or eval) under our CSP: inline code and styles."""
+    soup = soup_of(html)
+    problems = []
+    for script in soup.find_all("script"):
+        if not script.get("src"):
+            problems.append(f"inline <script>: {str(script)[:80]}")
+        elif script.string and script.string.strip():
+            problems.append(f"<script src> with a body: {str(script)[:80]}")
+    for style in soup.find_all("style"):
+        problems.append(f"inline <style>: {str(style)[:80]}")
+    for tag in soup.find_all(True):
+        for attr in tag.attrs:
+            if attr.lower() == "style":
+                problems.append(f"style= on <{tag.name}>")
+            elif attr.lower().startswith("on"):
+                problems.append(f"{attr}= handler on <{tag.name}>")
+            elif attr.lower().startswith(("hx-on", "data-hx-on")):
+                problems.append(f"{attr}= (needs eval) on <{tag.name}>")
+        for attr in ("href", "src", "action", "formaction"):
+            value = tag.get(attr)
+            if value and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(("javascript:", "vbscript:")):
+                problems.append(f"{attr}={value!r} on <{tag.name}>")
+    return problems
+
+
+def htmx_config(html):
+    meta = soup_of(html).find("meta", attrs={"name": "htmx-config"})
+    assert meta is not None, "no <meta name=htmx-config>"
+    return json.loads(meta["content"])
+
+
+CSP_REQUIRED = {"script-src": "'self'", "object-src": "'none'", "base-uri": "'none'", "frame-ancestors": "'none'"}
+
+
+def csp_directives(response):
+    policy = response.headers.get("Content-Security-Policy", "")
+    directives = {}
+    for part in policy.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    return policy, directives
+
+
+def security_header_problems(response):
+    """Return what is missing or weak in a response's security headers."""
+    problems = []
+    policy, directives = csp_directives(response)
+    for directive, source in CSP_REQUIRED.items():
+        if source not in directives.get(directive, []):
+            problems.append(f"CSP lacks {directive} {source}: {policy!r}")
+    for weak in ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "'wasm-unsafe-eval'"):
+        if weak in policy:
+            problems.append(f"CSP allows {weak}")
+    scripts = directives.get("script-src", directives.get("default-src", []))
+    if any(s in ("*", "data:", "http:", "https:", "blob:") for s in scripts):
+        problems.append(f"script-src too wide: {scripts}")
+    if response.headers.get("X-Content-Type-Options", "").lower() != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if response.headers.get("Referrer-Policy", "").lower() not in ("same-origin", "strict-origin-when-cross-origin"):
+        problems.append(f"Referrer-Policy {response.headers.get('Referrer-Policy')!r}")
+    return problems
+
+
+def traceback_signs(text):
+    return [sign for sign in TRACEBACK_SIGNS if sign in text]
+
+
+def back_links(response):
+    return [a["href"] for a in soup_of(response).find_all("a", href=True) if a["href"].startswith("/")]

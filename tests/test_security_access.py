@@ -1,0 +1,251 @@
+"""Who may open which admin page: every route from the url_map, per role and per compound.
+
+The routes come from app.url_map at collection time, so a new route is tested the day it is added;
+a route whose URL this file cannot fill, or whose roles nobody decided, fails until someone does.
+State-changing requests carry a valid CSRF token, so a refusal is the access check's, not CSRF's,
+and every refusal is also checked to have changed nothing in the database.
+"""
+import pytest
+
+from kiosk.auth.models import Role
+
+from conftest import login_as
+from security_support import (  # noqa: F401  (app and world are fixtures)
+    OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, is_admin_rule, redirect_path,
+    request_as,
+    rule_variants, state, world,
+)
+
+OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
+
+
+def protected_admin_rule(rule):
+    return is_admin_rule(rule) and rule.rule not in OPEN_ADMIN_RULES
+
+
+def compound_admin_rule(rule):
+    return rule.rule.startswith("/admin/<compound>/")
+
+
+def platform_rule(rule):
+    return rule.rule.startswith("/admin/platform")
+
+
+def compound_object_variants():
+    """(rule, method, fixed, foreign): routes that look up an object inside a compound, admin and public,
+    once per object argument (that one filled from maple, the rest from oak)."""
+    params = []
+    for param in rule_variants(lambda r: "compound" in r.arguments and bool(OBJECT_ARGS & r.arguments)):
+        rule, method, fixed = param.values
+        for foreign in sorted(OBJECT_ARGS & find_rule(rule).arguments):
+            params.append(pytest.param(rule, method, fixed, foreign, id=f"{param.id} foreign={foreign}"))
+    return params
+
+
+def test_the_route_walk_sees_the_routes_we_know():
+    """Guard against an empty or broken walk making the parametrised tests below vacuous."""
+    endpoints = {rule.endpoint for rule in ROUTE_APP.url_map.iter_rules()}
+    assert {"notices_admin.create", "notices_admin.edit", "notices_admin.change_status", "compound_admin.members",
+            "compound_admin.remove_member", "platform.index", "auth.password", "auth.logout",
+            "notices.show", "media.image"} <= endpoints
+    assert len(rule_variants(protected_admin_rule)) >= 17
+    assert len(compound_object_variants()) >= 5
+    assert not any(r.rule.startswith("/admin/lang") for r in ROUTE_APP.url_map.iter_rules()), \
+        "a language route under /admin would need an entry in OPEN_ADMIN_RULES"
+
+
+@pytest.mark.parametrize("variants", by_blueprint(rule_variants(protected_admin_rule)))
+def test_outsiders_are_refused(app, world, variants):
+    """An anonymous visitor is sent to the login page. oak's chair asking for maple's admin pages finds
+    they don't exist (404); platform pages are 403 to every committee account. Nothing changes."""
+    anonymous, intruder = app.test_client(), app.test_client()
+    login_as(intruder, world.intruder)
+    wrong = []
+    before = state()
+    for param in variants:
+        rule, method, fixed = param.values
+        path = fill(rule, world.values, fixed)
+        response = request_as(anonymous, method, path, world.values)
+        if response.status_code != 302 or redirect_path(response) != "/admin/login":
+            wrong.append(f"anonymous {param.id}: {response.status_code} {response.headers.get('Location')}")
+        if compound_admin_rule(find_rule(rule)) or platform_rule(find_rule(rule)):
+            expected = 403 if platform_rule(find_rule(rule)) else 404
+            response = request_as(intruder, method, path, world.values)
+            if response.status_code != expected or "枫叶" in response.get_data(as_text=True):
+                wrong.append(f"oak's chair {param.id}: {response.status_code}, expected {expected}")
+        if state() != before:
+            wrong.append(f"{param.id}: a refused request changed something")
+            before = state()
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("variants", by_blueprint(compound_object_variants()))
+def test_other_compounds_object_under_own_compound_is_not_found(app, world, variants):
+    """oak's chair puts one of maple's ids (notice, membership, image, screen, household...) in an /oak/ URL:
+    404, whether the URL is an admin or a public one, and nothing changes."""
+    client = app.test_client()
+    login_as(client, world.intruder)
+    wrong = []
+    before = state()
+    for param in variants:
+        rule, method, fixed, foreign = param.values
+        values = dict(world.oak_values, **{foreign: world.values[foreign]})
+        response = request_as(client, method, fill(rule, values, fixed), values)
+        body = response.get_data(as_text=True)
+        if response.status_code != 404 or "枫叶" in body or "bystander" in body.lower():
+            wrong.append(f"{param.id}: {response.status_code}")
+        if state() != before:
+            wrong.append(f"{param.id}: changed something")
+            before = state()
+    assert not wrong, "\n".join(wrong)
+
+
+# Which committee roles may use each compound admin route (platform staff may use all of them, and
+# only platform staff the /admin/platform ones). A new route fails the matrix until it is listed here.
+EDITORS = {Role.chair, Role.vice_chair, Role.member}
+LEADERS = {Role.chair, Role.vice_chair}
+EVERYONE = set(Role)
+ALLOWED = {
+    ("notices_admin.index", "GET"): EVERYONE,
+    ("notices_admin.show", "GET"): EVERYONE,
+    ("notices_admin.create", "GET"): EDITORS,
+    ("notices_admin.create", "POST"): EDITORS,
+    ("notices_admin.edit", "GET"): EDITORS,
+    ("notices_admin.edit", "POST"): EDITORS,
+    ("notices_admin.change_status", "POST"): EDITORS,
+    ("compound_admin.members", "GET"): LEADERS,
+    ("compound_admin.members", "POST"): LEADERS,
+    ("compound_admin.remove_member", "POST"): LEADERS,
+    ("compound_admin.audit", "GET"): EVERYONE,  # supervisors above all may read the audit log
+    ("screen_admin.index", "GET"): EVERYONE,
+    ("screen_admin.show", "GET"): EVERYONE,
+    ("screen_admin.poster", "GET"): EVERYONE,
+    ("screen_admin.create", "GET"): EDITORS,
+    ("screen_admin.create", "POST"): EDITORS,
+    ("screen_admin.edit", "GET"): EDITORS,
+    ("screen_admin.edit", "POST"): EDITORS,
+    ("screen_admin.retire", "POST"): EDITORS,
+    ("households_admin.index", "GET"): EVERYONE,
+    ("households_admin.show", "GET"): EVERYONE,
+    ("households_admin.export_csv", "GET"): EVERYONE,
+    ("households_admin.create", "GET"): EDITORS,
+    ("households_admin.create", "POST"): EDITORS,
+    ("households_admin.edit", "GET"): EDITORS,
+    ("households_admin.edit", "POST"): EDITORS,
+    ("households_admin.import_csv", "GET"): EDITORS,
+    ("households_admin.import_csv", "POST"): EDITORS,
+    ("cards_admin.index", "GET"): EVERYONE,
+    ("cards_admin.print_sheet", "POST"): EDITORS,
+    ("cards_admin.reissue", "POST"): EDITORS,
+    ("cards_admin.revoke", "POST"): EDITORS,
+    ("roster_admin.index", "GET"): EVERYONE,
+    ("roster_admin.create", "GET"): EDITORS,
+    ("roster_admin.create", "POST"): EDITORS,
+    ("roster_admin.edit", "GET"): EDITORS,
+    ("roster_admin.edit", "POST"): EDITORS,
+    ("roster_admin.end", "POST"): EDITORS,
+    ("roster_admin.remove", "POST"): EDITORS,
+    ("distribution_admin.index", "GET"): EVERYONE,
+    ("distribution_admin.show", "GET"): EVERYONE,
+    ("distribution_admin.progress", "GET"): EVERYONE,
+    ("distribution_admin.household", "GET"): EVERYONE,
+    ("distribution_admin.export", "GET"): EVERYONE,
+    ("distribution_admin.create", "GET"): EDITORS,
+    ("distribution_admin.create", "POST"): EDITORS,
+    ("distribution_admin.edit", "GET"): EDITORS,
+    ("distribution_admin.edit", "POST"): EDITORS,
+    ("distribution_admin.pickup", "POST"): EDITORS,
+}
+# Weakest first: each refused role is tried before the state changes; the weakest allowed role then
+# makes the change.
+ROLE_ORDER = [Role.supervisor, Role.member, Role.vice_chair, Role.chair, "platform"]
+
+
+def allowed_roles(rule, method):
+    if platform_rule(find_rule(rule)):
+        return {"platform"}
+    endpoint = find_rule(rule).endpoint
+    assert (endpoint, method) in ALLOWED, f"decide which roles may {method} {rule} (ALLOWED above)"
+    return ALLOWED[(endpoint, method)] | {"platform"}
+
+
+def role_clients(app, world, make_user):
+    clients = {}
+    for role in ROLE_ORDER:
+        clients[role] = app.test_client()
+        login_as(clients[role], world.platform if role == "platform" else make_user(f"r-{role}", world.maple, role))
+    return clients
+
+
+def test_role_matrix_pages(app, world, make_user):
+    """Every compound admin and platform page (GET), for every role: allowed ones open, others are 403."""
+    clients = role_clients(app, world, make_user)
+    wrong, checked = [], 0
+    before = state()
+    for param in rule_variants(lambda r: compound_admin_rule(r) or platform_rule(r), methods=("GET",)):
+        rule, method, fixed = param.values
+        path = fill(rule, world.values, fixed)
+        allowed = allowed_roles(rule, method)
+        for role, client in clients.items():
+            response = client.get(path)
+            body = response.get_data(as_text=True)
+            checked += 1
+            opened = response.status_code in (200, 302) and redirect_path(response) != "/admin/login"
+            if role in allowed and not opened:
+                wrong.append(f"{role} may GET {path} but got {response.status_code}")
+            elif role not in allowed and (response.status_code != 403 or "您没有权限做这件事" not in body):
+                wrong.append(f"{role} may not GET {path} but got {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 5 * 20
+    assert state() == before
+
+
+@pytest.mark.parametrize(("rule", "method", "fixed"),
+                         rule_variants(lambda r: compound_admin_rule(r) or platform_rule(r), methods=STATE_CHANGING))
+def test_role_matrix_changes(app, world, make_user, rule, method, fixed):
+    """Supervisors review but do not post, edit or change status; only leaders manage accounts;
+    no committee role reaches the platform pages (403). Refused roles change nothing; the weakest
+    allowed role's request does change something."""
+    allowed = allowed_roles(rule, method)
+    path = fill(rule, world.values, fixed)
+    clients = role_clients(app, world, make_user)
+    for role, client in clients.items():
+        if role not in allowed:
+            before = state()
+            response = request_as(client, method, path, world.values)
+            assert response.status_code == 403, f"{role}: {response.status_code}"
+            assert "您没有权限做这件事" in response.get_data(as_text=True)
+            assert state() == before, f"{role} was refused but something changed"
+        else:
+            before = state()
+            response = request_as(client, method, path, world.values)
+            assert response.status_code in (200, 302), f"{role}: {response.status_code}"
+            assert redirect_path(response) != "/admin/login"
+            assert state() != before, f"{role} is allowed, but the change did nothing"
+            break  # the state has changed: stronger roles would be testing a different situation
+
+
+def test_every_state_change_is_a_post():
+    """The tests above and the CSRF tests send POST; another verb would need them extended."""
+    for rule in ROUTE_APP.url_map.iter_rules():
+        assert not (set(STATE_CHANGING) - {"POST"}) & rule.methods, rule.rule
+
+
+def test_supervisor_sees_no_edit_buttons(client, world, make_user):
+    """The pages a supervisor may read don't offer the actions that would be refused."""
+    login_as(client, make_user("watcher", world.maple, Role.supervisor))
+    index = client.get("/admin/maple/notices/").get_data(as_text=True)
+    assert "枫叶的公开通知" in index
+    assert "/admin/maple/notices/new" not in index
+    assert f"/admin/maple/notices/{world.notice.id}/edit" not in index
+    assert f"/admin/maple/notices/{world.notice.id}/archive" not in index
+
+
+def test_public_pages_show_only_this_compounds_public_notices(client, world):
+    for path in ["/maple/n/{oak}", "/oak/n/{draft}", "/maple/n/{draft}", "/maple/media/{unknown}", "/nosuch/",
+                 "/nosuch/n/{notice}", "/admin/nosuch/notices/"]:
+        path = path.format(oak=world.oak_notice.id, draft=world.draft.id, notice=world.notice.id,
+                           unknown="f" * 32 + ".jpg")
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "找不到这个页面" in response.get_data(as_text=True)

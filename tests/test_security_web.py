@@ -1,0 +1,491 @@
+"""What a browser is told and an attacker can try: headers, inline code, CSRF, cookies, XSS, error pages."""
+import glob
+import os
+import re
+
+import pytest
+from sqlalchemy import select
+
+from kiosk.auth.models import User
+from kiosk.compounds.models import Compound
+from kiosk.extensions import db
+from kiosk.households.models import DistributionEvent, Household, HouseholdCard, RosterMember, hash_token, new_token
+from kiosk.notices.models import Broadcast, Notice
+from kiosk.screen.models import Screen
+
+from conftest import PASSWORD, csrf_token, login_as, make_app, post_form
+from security_support import (  # noqa: F401  (app and world are fixtures)
+    CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, app, back_links, by_blueprint, fill, form_body, htmx_config,
+    markup_problems, rule_variants, security_header_problems, soup_of, state, traceback_signs, world,
+)
+
+HTMX = {"HX-Request": "true"}
+STATIC_VALUES = {"filename": "css/base.css", "state": "on"}
+
+
+def viewers(app, world):
+    """Clients for the three kinds of visitor: a resident, maple's chair, platform staff."""
+    anonymous, chair, platform = app.test_client(), app.test_client(), app.test_client()
+    login_as(chair, world.chair)
+    login_as(platform, world.platform)
+    return {"anonymous": anonymous, "chair": chair, "platform": platform}
+
+
+def page_problems(response, label):
+    """Security-header problems of any response, and inline-code problems of HTML ones."""
+    problems = [f"{label}: {p}" for p in security_header_problems(response)]
+    if response.mimetype == "text/html":
+        html = response.get_data(as_text=True)
+        problems += [f"{label}: {p}" for p in markup_problems(html)]
+        if "<html" in html and not 300 <= response.status_code < 400:  # redirects carry Werkzeug's stub
+            config = htmx_config(html)
+            if config.get("includeIndicatorStyles") is not False:
+                problems.append(f"{label}: htmx would inject an inline <style> (includeIndicatorStyles)")
+            if not (isinstance(config.get("timeout"), int) and config["timeout"] > 0):
+                problems.append(f"{label}: htmx requests have no timeout: {config.get('timeout')!r}")
+    return problems
+
+
+# --- headers and inline code on every response -------------------------------------------------------
+
+# Headers and markup do not depend on the database engine: this walk runs on SQLite only.
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("variants", by_blueprint(rule_variants(lambda r: True, methods=("GET",))))
+def test_every_page_has_security_headers_and_no_inline_code(app, world, variants):
+    """Every GET route, as a resident, a chair and platform staff, as a page and as an htmx request."""
+    problems, clients = [], viewers(app, world)
+    for param in variants:
+        rule, method, fixed = param.values
+        path = fill(rule, dict(world.values, **STATIC_VALUES), fixed)
+        statuses = set()
+        for who, client in clients.items():
+            for headers in ({}, HTMX):
+                response = client.get(path, headers=headers)
+                statuses.add(response.status_code)
+                problems += page_problems(response, f"{who} {path} {headers or ''} -> {response.status_code}")
+        if not statuses & {200, 204, 302}:
+            problems.append(f"{path} never answered normally: {statuses}")
+    assert not problems, "\n".join(problems)
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("kaboom in /srv/kiosk/secret_settings.py line 42")
+
+
+ERROR_AND_SPECIAL_REQUESTS = {
+    "404 public": lambda c, w, a: c.get("/maple/n/999999"),
+    "404 unknown compound": lambda c, w, a: c.get("/nosuch/"),
+    "404 admin": lambda c, w, a: (login_as(c, w.chair), c.get("/admin/maple/notices/999999"))[1],
+    "403": lambda c, w, a: (login_as(c, w.chair), c.get("/admin/platform/"))[1],
+    "405": lambda c, w, a: c.get("/admin/logout"),
+    "400 CSRF": lambda c, w, a: c.post("/admin/login", data={"username": "x", "password": "y"}),
+    "400 CSRF htmx": lambda c, w, a: (login_as(c, w.chair), c.post(
+        f"/admin/maple/notices/{w.notice.id}/archive", headers=HTMX))[1],
+    "413": lambda c, w, a: c.post("/admin/login", data=b"x", content_type="multipart/form-data; boundary=x",
+                                  environ_overrides={"CONTENT_LENGTH": str(100 * 1024 * 1024)}),
+    "500 public": lambda c, w, a: (a.view_functions.__setitem__("compounds.home", _boom), c.get("/maple/"))[1],
+    "500 admin": lambda c, w, a: (a.view_functions.__setitem__("notices_admin.index", _boom), login_as(c, w.chair),
+                                  c.get("/admin/maple/notices/"))[2],
+    "htmx status change fragment": lambda c, w, a: (login_as(c, w.chair), c.post(
+        f"/admin/maple/notices/{w.notice.id}/unpublish", headers=dict(HTMX, **{"X-CSRFToken": csrf_token(c)})))[1],
+    "htmx library": lambda c, w, a: c.get(soup_of(c.get("/")).find("script", src=re.compile("htmx"))["src"]),
+    "admin script": lambda c, w, a: c.get("/static/js/admin.js"),
+    "image": lambda c, w, a: c.get(f"/maple/media/{w.image.filename}"),
+    "redirect": lambda c, w, a: c.get("/admin/"),
+    "unchanged pulse": lambda c, w, a: c.get(f"/maple/pulse?v={db.session.get(Compound, w.maple.id).version}"),
+}
+
+
+@pytest.mark.sqlite_only  # headers do not depend on the database engine
+@pytest.mark.parametrize("kind", ERROR_AND_SPECIAL_REQUESTS)
+def test_errors_fragments_static_and_redirects_have_security_headers(app, world, monkeypatch, kind):
+    monkeypatch.setattr(app, "view_functions", dict(app.view_functions))
+    response = ERROR_AND_SPECIAL_REQUESTS[kind](app.test_client(), world, app)
+    expected = {"404": 404, "403": 403, "405": 405, "400": 400, "413": 413, "500": 500}.get(kind.split()[0])
+    if expected:
+        assert response.status_code == expected
+    else:
+        assert response.status_code < 400, f"{kind}: {response.status_code}"
+    if kind == "unchanged pulse":
+        assert response.headers.get("HX-Reswap") == "none"  # the answer from below Flask, not the view
+    problems = page_problems(response, kind)
+    assert not problems, "\n".join(problems)
+
+
+def test_admin_pages_are_not_cached(client, world):
+    """One-time passwords and drafts must not stay in a shared or back-button cache."""
+    login_as(client, world.chair)
+    for path in ("/admin/maple/notices/", "/admin/maple/members", "/admin/login", "/admin/maple/notices/999999"):
+        assert "no-store" in client.get(path).headers.get("Cache-Control", ""), path
+
+
+def test_htmx_is_configured_against_inline_styles_and_hanging_requests(client, world):
+    html = client.get("/maple/").get_data(as_text=True)
+    config = htmx_config(html)
+    assert config["includeIndicatorStyles"] is False
+    assert isinstance(config["timeout"], int) and 0 < config["timeout"] <= 60_000
+    assert config.get("allowEval") is False  # hx-on and friends would need 'unsafe-eval'
+
+
+def test_shipped_scripts_do_not_need_unsafe_eval():
+    """Our own JavaScript must run under script-src 'self' without 'unsafe-eval'."""
+    static = ROUTE_APP.static_folder
+    scripts = glob.glob(os.path.join(static, "js", "*.js"))
+    assert scripts
+    for path in scripts:
+        text = open(path, encoding="utf-8").read()
+        assert not re.search(r"\beval\s*\(|new\s+Function\s*\(|setTimeout\s*\(\s*['\"]", text), path
+
+
+# --- CSRF on every state change ------------------------------------------------------------------------
+
+def other_cookies(response):
+    """Cookies a response sets besides the session's (a preference, a household card being forgotten)."""
+    return [c for c in response.headers.getlist("Set-Cookie") if not c.startswith("kiosk_session=")]
+
+
+def assert_calm_page(response, code, message):
+    body = response.get_data(as_text=True)
+    assert response.status_code == code
+    assert message in body
+    assert not traceback_signs(body), traceback_signs(body)
+    assert back_links(response), "no way back"
+
+
+@pytest.mark.parametrize(("rule", "method", "fixed"), rule_variants(lambda r: True, methods=STATE_CHANGING))
+def test_state_change_needs_the_csrf_token(app, world, rule, method, fixed):
+    """Without the token (form or htmx), or with another session's: 400, calm, nothing changed.
+    With the token in X-CSRFToken, as htmx sends it: accepted. Platform staff may do everything,
+    so a refusal here can only be the CSRF check's."""
+    path = fill(rule, world.values, fixed)
+    client, stranger = app.test_client(), app.test_client()
+    login_as(client, world.platform)
+    own_token, strangers_token = csrf_token(client), csrf_token(stranger)
+    before = state()
+    attempts = {
+        "form without token": {},
+        "htmx without X-CSRFToken": {"headers": HTMX},
+        "another session's token": {"data": form_body(world.values, csrf_token=strangers_token)},
+        "another session's token in X-CSRFToken": {"headers": dict(HTMX, **{"X-CSRFToken": strangers_token})},
+        "token mangled": {"headers": dict(HTMX, **{"X-CSRFToken": own_token[:-2] + "xx"})},
+    }
+    for name, kwargs in attempts.items():
+        response = client.open(path, method=method, **{"data": form_body(world.values), **kwargs})
+        assert response.status_code == 400, f"{name}: {response.status_code}"
+        assert_calm_page(response, 400, CSRF_EXPIRED)
+        assert state() == before, f"{name} changed something"
+        assert not other_cookies(response), f"{name} set {other_cookies(response)}"
+    response = client.open(path, method=method, data=form_body(world.values),
+                           headers=dict(HTMX, **{"X-CSRFToken": csrf_token(client)}))
+    assert response.status_code in (200, 302)
+    assert CSRF_EXPIRED not in response.get_data(as_text=True)
+    assert state() != before or other_cookies(response), "the request with the token was accepted but did nothing"
+
+
+def test_csrf_over_https_needs_a_same_origin_referer(app, world):
+    """On HTTPS Flask-WTF also checks the Referer, which our Referrer-Policy keeps for same-origin posts."""
+    client = app.test_client()
+    login_as(client, world.chair)
+    path = f"/admin/maple/notices/{world.notice.id}/archive"
+    token = csrf_token(client)
+    headers = {"X-CSRFToken": token}
+    before = state()
+    for referer in (None, "https://evil.example/admin/maple/notices/", "http://localhost/admin/maple/notices/"):
+        extra = {"Referer": referer} if referer else {}
+        response = client.post(path, headers=dict(headers, **extra), base_url="https://localhost")
+        assert response.status_code == 400, referer
+        assert state() == before
+    response = client.post(path, headers=dict(headers, Referer="https://localhost/admin/maple/notices/"),
+                           base_url="https://localhost")
+    assert response.status_code == 302
+    assert state() != before
+
+
+# --- cookies -----------------------------------------------------------------------------------------------
+
+def cookie_attributes(response, name):
+    for header in response.headers.getlist("Set-Cookie"):
+        if header.startswith(name + "="):
+            return {part.split("=", 1)[0].strip().lower(): (part.split("=", 1) + [""])[1].strip()
+                    for part in header.split(";")[1:]}
+    raise AssertionError(f"no {name} cookie set: {response.headers.getlist('Set-Cookie')}")
+
+
+def test_session_cookie_is_httponly_lax_and_not_secure_over_plain_http(client, compound):
+    attrs = cookie_attributes(client.get("/admin/login"), "kiosk_session")
+    assert "httponly" in attrs
+    assert attrs.get("samesite", "").lower() == "lax"
+    assert "secure" not in attrs  # a LAN server on plain http must still be able to log in
+
+
+def test_session_cookie_is_secure_over_https(client, chair):
+    attrs = cookie_attributes(client.get("/admin/login", base_url="https://localhost"), "kiosk_session")
+    assert {"httponly", "secure"} <= set(attrs) and attrs["samesite"].lower() == "lax"
+    token = csrf_token(client, "/admin/login")
+    response = client.post("/admin/login", base_url="https://localhost",
+                           data={"username": "chair", "password": PASSWORD, "csrf_token": token},
+                           headers={"Referer": "https://localhost/admin/login"})
+    assert response.status_code == 302
+    attrs = cookie_attributes(response, "kiosk_session")
+    assert {"httponly", "secure"} <= set(attrs) and attrs["samesite"].lower() == "lax"
+
+
+def test_session_cookie_is_secure_when_public_url_is_https(tmp_path, database_url):
+    """Behind a TLS proxy that doesn't say so (TRUSTED_PROXIES=0), KIOSK_PUBLIC_URL=https://... still marks it."""
+    app = make_app(tmp_path, database_url, PUBLIC_URL="https://kiosk.example.org")
+    attrs = cookie_attributes(app.test_client().get("/admin/login"), "kiosk_session")
+    assert "secure" in attrs and "httponly" in attrs
+
+
+@pytest.mark.parametrize("path", ["/lang/en?next=/maple/", "/large/on?next=/maple/"])
+def test_preference_cookies_are_httponly_lax_and_secure_on_https(client, compound, path):
+    if not any(r.rule.startswith("/" + path.split("/")[1] + "/") for r in ROUTE_APP.url_map.iter_rules()):
+        pytest.fail(f"{path}: route gone; update this test")
+    name = {"lang": "kiosk_lang", "large": "kiosk_large"}[path.split("/")[1]]
+    plain = cookie_attributes(client.get(path), name)
+    assert "httponly" in plain and plain["samesite"].lower() == "lax" and "secure" not in plain
+    secure = cookie_attributes(client.get(path, base_url="https://localhost"), name)
+    assert "secure" in secure
+
+
+# --- open redirects ------------------------------------------------------------------------------------
+
+OFFSITE_NEXT = ["//evil.example/", "https://evil.example/", "/\\evil.example/", "\\\\evil.example/",
+                "/\t/evil.example/", "/\n/evil.example/", " //evil.example/", "/%09/evil.example/x",
+                "javascript:alert(1)"]
+
+
+def offsite(location):
+    """Whether a browser following this Location would leave the site."""
+    cleaned = re.sub(r"[\t\n\r]", "", location).strip().replace("\\", "/")
+    return cleaned.startswith("//") or bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", cleaned))
+
+
+@pytest.mark.parametrize("route", ["/lang/en", "/large/on"])
+def test_preference_links_do_not_redirect_off_site(client, compound, route):
+    for target in OFFSITE_NEXT:
+        response = client.get(route, query_string={"next": target})
+        assert response.status_code == 302, target
+        assert not offsite(response.headers["Location"]), (target, response.headers["Location"])
+    assert client.get(route, query_string={"next": "/maple/"}).headers["Location"].endswith("/maple/")
+
+
+def test_login_does_not_redirect_off_site(client, chair):
+    """A phishing link /admin/login?next=... must land on our own pages after a real login."""
+    for target in ["/\t/evil.example/", "//evil.example/", "/\\evil.example/"]:
+        with client.session_transaction() as session:
+            session.clear()
+        token = csrf_token(client, "/admin/login")
+        response = client.post("/admin/login", query_string={"next": target},
+                               data={"username": "chair", "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302
+        assert not offsite(response.headers["Location"]), response.headers["Location"]
+
+
+def test_login_keeps_a_same_site_next(client, chair):
+    token = csrf_token(client, "/admin/login")
+    response = client.post("/admin/login?next=/admin/maple/members",
+                           data={"username": "chair", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"].endswith("/admin/maple/members")
+
+
+# --- XSS -----------------------------------------------------------------------------------------------------
+
+PAYLOADS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}"]
+XSS_SLUG = "xss-town"
+
+
+def plant(app, payload):
+    """Submit the payload through every form field a platform admin or committee member can fill."""
+    staff = User(username="staff", display_name="街道工作人员", password_hash="x", is_platform_admin=True,
+                 must_change_password=False)
+    db.session.add(staff)
+    db.session.commit()
+    platform = app.test_client()
+    login_as(platform, staff)
+    response = post_form(platform, "/admin/platform/", {
+        "name": payload, "slug": XSS_SLUG, "community": payload, "district": payload,
+        "admin_name": payload, "admin_username": "xss-chair"})
+    assert response.status_code == 200, response.status_code
+    compound = db.session.scalar(select(Compound).where(Compound.slug == XSS_SLUG))
+    assert compound is not None and compound.name == payload
+    base = f"/admin/{XSS_SLUG}"
+    body = f"{payload}\n\n[点我](javascript:alert(1))\n\n<img src=x onerror=alert(1)>\n\n<a href=\"{payload}\">x</a>"
+    assert post_form(platform, f"{base}/notices/new", {"title": payload, "body": body, "category": "notice",
+                                                        "action": "publish"}).status_code == 302
+    assert post_form(platform, f"{base}/members", {"display_name": payload, "username": "xss-member",
+                                                   "role": "member"}).status_code == 200
+    assert post_form(platform, f"{base}/screens/new", {
+        "name": payload, "place": payload, "orientation": "portrait", "dwell_seconds": "12",
+        "idle_seconds": "60"}).status_code == 302
+    assert post_form(platform, "/admin/platform/broadcasts/", {
+        "title": payload, "body": payload, "ends_at": "2099-01-01T10:00"}).status_code == 302
+    assert post_form(platform, f"{base}/households/new", {
+        "building": "1", "entrance": "1", "room": "101", "area": "88.50", "occupancy": "occupied",
+        "owner_key": payload, "contact_name": payload, "contact_phone": "13800000000",
+        "note": payload}).status_code == 302
+    assert post_form(platform, f"{base}/roster/new", {
+        "name": payload, "role": "chair", "term_start": "2024-06-01", "term_end": "2099-05-31",
+        "intro": payload}).status_code == 302
+    assert post_form(platform, f"{base}/events/new", {
+        "name": payload, "item": payload, "starts_at": "2026-01-01T09:00", "ends_at": "2099-01-01T18:00",
+        "scope": "all"}).status_code == 302
+    db.session.rollback()
+    chair = db.session.scalar(select(User).where(User.username == "xss-chair"))
+    chair.must_change_password = False
+    db.session.commit()
+    notice = db.session.scalar(select(Notice).where(Notice.compound_id == compound.id, Notice.broadcast_id.is_(None)))
+    screen = db.session.scalar(select(Screen).where(Screen.compound_id == compound.id))
+    membership = next(m for m in chair.memberships)
+    broadcast = db.session.scalar(select(Broadcast))
+    household = db.session.scalar(select(Household).where(Household.compound_id == compound.id))
+    token = new_token()
+    db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id, token_hash=hash_token(token)))
+    db.session.commit()
+    values = {"compound": XSS_SLUG, "notice_id": notice.id, "membership_id": membership.id, "name": "x.jpg",
+              "screen_id": screen.id, "key": screen.key, "item_id": notice.id, "area": "notices",
+              "target": f"n/{notice.id}", "broadcast_id": broadcast.id, "code": "en", "household_id": household.id,
+              "member_id": db.session.scalar(select(RosterMember.id)), "token": token,
+              "event_id": db.session.scalar(select(DistributionEvent.id)), **STATIC_VALUES}
+    return {"platform": platform, "chair": chair, "notice": notice, "values": values}
+
+
+def shows_payload_escaped(html, payload):
+    """The payload is visible as text, or sits whole in a form field's value."""
+    soup = soup_of(html)
+    if payload in soup.get_text():
+        return True
+    return any(tag.get("value") == payload or tag.string == payload for tag in soup.find_all(["input", "textarea"]))
+
+
+def xss_problems(response, payload, label):
+    html = response.get_data(as_text=True)
+    problems = [f"{label}: {p}" for p in markup_problems(html)]
+    if any(ch in payload for ch in '<>"') and payload in html:
+        problems.append(f"{label}: payload appears unescaped")
+    return problems
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
+    planted = plant(app, payload)
+    chair = app.test_client()
+    login_as(chair, planted["chair"])
+    clients = {"anonymous": app.test_client(), "chair": chair, "platform": planted["platform"]}
+    problems, shown = [], set()
+    for param in rule_variants(lambda r: r.endpoint != "static", methods=("GET",)):
+        rule, _, fixed = param.values
+        path = fill(rule, planted["values"], fixed)
+        # Each page as the one who sees the most of it: platform pages as staff, admin pages as the chair,
+        # public pages as a resident.
+        who = "platform" if rule.startswith("/admin/platform") else "chair" if rule.startswith("/admin") else "anonymous"
+        for client in (clients[who],):
+            for headers in ({}, HTMX):
+                response = client.get(path, headers=headers)
+                if response.mimetype not in ("text/html", "image/svg+xml"):
+                    continue
+                label = f"{who} GET {path} {'htmx' if headers else 'page'}"
+                problems += xss_problems(response, payload, label)
+                if shows_payload_escaped(response.get_data(as_text=True), payload):
+                    shown.add((param.id, bool(headers)))
+    # The htmx status change answers with the row fragment.
+    response = chair.post(f"/admin/{XSS_SLUG}/notices/{planted['notice'].id}/unpublish",
+                          headers=dict(HTMX, **{"X-CSRFToken": csrf_token(chair)}))
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+    problems += xss_problems(response, payload, "htmx status change row")
+    assert shows_payload_escaped(response.get_data(as_text=True), payload)
+    assert not problems, "\n".join(problems)
+    # ...and it was really on the pages that show these fields, not silently dropped.
+    expected = {("GET /<compound>/", False), ("GET /<compound>/", True), ("GET /<compound>/n/<int:notice_id>", False),
+                ("GET /admin/<compound>/notices/", False),
+                ("GET /admin/<compound>/notices/<int:notice_id>/edit", False),
+                ("GET /admin/<compound>/members", False), ("GET /admin/platform/", False),
+                ("GET /admin/<compound>/audit", False), ("GET /admin/<compound>/screens/", False),
+                ("GET /admin/platform/broadcasts/", False), ("GET /<compound>/committee", False),
+                ("GET /admin/<compound>/households/<int:household_id>", False),
+                ("GET /admin/<compound>/events/<int:event_id>", False),
+                ("GET /<compound>/events/<int:event_id>", False)}
+    assert expected <= shown, sorted(expected - shown)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_in_urls_and_the_login_form_are_not_reflected_raw(app, world, payload):
+    """Reflected XSS: what a link or a form can carry comes back escaped, if at all."""
+    client = app.test_client()
+    requests = [
+        ("GET /<slug>/?c=", lambda: client.get("/maple/", query_string={"c": payload})),
+        ("GET /<slug>/?c= htmx", lambda: client.get("/maple/", query_string={"c": payload}, headers=HTMX)),
+        ("GET /admin/login?next=", lambda: client.get("/admin/login", query_string={"next": payload})),
+        ("GET unknown path", lambda: client.get("/maple/n/" + payload)),
+        ("GET unknown compound", lambda: client.get("/" + payload + "/")),
+        ("POST login with the payload as username", lambda: post_form(
+            client, "/admin/login", {"username": payload, "password": "wrong-password-1"})),
+    ]
+    for label, send in requests:
+        response = send()
+        if response.mimetype == "text/html":
+            problems = xss_problems(response, payload, label)
+            assert not problems, problems
+        else:
+            assert response.status_code in (301, 302, 308), label
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payload_usernames_are_refused(app, world, payload):
+    """Usernames are plain ASCII identifiers: the member form refuses markup next to the field."""
+    client = app.test_client()
+    login_as(client, world.chair)
+    before = state()
+    response = post_form(client, "/admin/maple/members", {"display_name": "新委员", "username": payload,
+                                                          "role": "member"})
+    assert response.status_code == 400
+    assert "用户名用 3–40 个字母" in response.get_data(as_text=True)
+    assert not xss_problems(response, payload, "members form")
+    assert state() == before
+
+
+# --- error pages ------------------------------------------------------------------------------------------------
+
+UNKNOWN = {"notice_id": 999999, "membership_id": 999999, "name": "0" * 32 + ".jpg", "screen_id": 999999,
+           "key": "no-such-screen", "item_id": 999999, "broadcast_id": 999999, "household_id": 999999,
+           "member_id": 999999, "event_id": 999999}
+
+
+def test_unknown_ids_are_a_calm_404(app, world):
+    """Every route that names an object (from the url_map), with an id that does not exist, as platform staff."""
+    client = app.test_client()
+    login_as(client, world.platform)
+    checked = []
+    for param in rule_variants(lambda r: bool(set(UNKNOWN) & r.arguments), methods=("GET", "POST")):
+        rule, method, fixed = param.values
+        path = fill(rule, dict(world.values, **UNKNOWN), fixed)
+        data = form_body(csrf_token=csrf_token(client)) if method == "POST" else None
+        response = client.open(path, method=method, data=data)
+        assert response.status_code == 404, param.id
+        assert_calm_page(response, 404, "找不到这个页面")
+        checked.append(param.id)
+    assert len(checked) >= 10, checked
+
+
+@pytest.mark.parametrize(("endpoint", "path"), [("compounds.home", "/maple/"),
+                                                ("notices_admin.index", "/admin/maple/notices/")])
+def test_unexpected_exception_is_a_calm_500(app, world, monkeypatch, endpoint, path):
+    monkeypatch.setitem(app.view_functions, endpoint, _boom)
+    client = app.test_client()
+    login_as(client, world.chair)
+    response = client.get(path)
+    assert_calm_page(response, 500, "服务器出了点问题")
+    assert "kaboom" not in response.get_data(as_text=True)
+
+
+def test_wrong_method_is_a_calm_405(client):
+    response = client.get("/admin/logout")
+    assert_calm_page(response, 405, "这个网址不能这样打开")
+    assert "POST" in response.headers["Allow"]
+
+
+def test_healthz_says_ok_in_json(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.is_json and response.get_json()["status"] == "ok"
+    assert response.headers["Cache-Control"] == "no-store"
