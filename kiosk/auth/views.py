@@ -80,6 +80,7 @@ def password():
             current_user.set_password(form.new.data)
             current_user.must_change_password = False
             sessions.end_other_sessions(current_user)
+            sessions.start_session(current_user)  # a new key too: a cookie copied before the change is dead
             db.session.commit()
             flash(_("密码已更新。"), "success")
             return redirect(url_for("auth.index"))

@@ -1,7 +1,7 @@
 """The compound's phone home page, and the chair's page for committee accounts."""
 import secrets
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -81,6 +81,8 @@ def members():
 def remove_member(membership_id):
     """Take an account off this compound's committee (its audit history stays)."""
     membership = get_or_404_in_compound(Membership, membership_id)
+    if membership.role == Role.chair and g.role != Role.chair and not current_user.is_platform_admin:
+        abort(403)  # a vice-chair does not remove the chair the residents elected
     if membership.user_id == current_user.id:
         flash(_("不能移除自己的账号。"), "error")
         return redirect(url_for("compound_admin.members"))

@@ -171,5 +171,7 @@ def qr(target):
         abort(404)
     response = make_response(qr_svg(public_url(f"/{g.compound.slug}/{target}")))
     response.mimetype = "image/svg+xml"
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    # With PUBLIC_URL the payload is fixed; without it, it follows the Host header, so keep it out of shared caches.
+    response.headers["Cache-Control"] = ("public, max-age=86400" if current_app.config.get("PUBLIC_URL")
+                                         else "private, max-age=300")
     return response
