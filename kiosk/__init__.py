@@ -3,12 +3,12 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 __version__ = "0.1.0"
 

@@ -87,3 +87,17 @@ def save_image(file_storage, compound, uploader):
                   width=width, height=height, size=len(data), uploader_id=uploader.id if uploader else None)
     db.session.add(image)
     return image
+
+
+KEEP = object()  # image_choice(): the form neither uploaded nor removed an image
+
+
+def image_choice(upload_field, remove_field, compound, uploader):
+    """Return what an optional image field asks for: a new stored Image, None (remove it), or KEEP.
+
+    Raises ImageRejected (with a message for the person) when the upload is not an acceptable image.
+    """
+    upload = upload_field.data
+    if upload and getattr(upload, "filename", ""):
+        return save_image(upload, compound, uploader)
+    return None if remove_field.data else KEEP

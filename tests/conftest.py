@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import g
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from kiosk import create_app
 from kiosk.auth.models import LoginSession, Membership, Role, User
@@ -73,6 +73,17 @@ def postgres_schema(tmp_path_factory):
     engine.dispose()
     _migrate(make_app(tmp_path_factory.mktemp("pg"), url))
     return url
+
+
+def pg_schema_url(url, schema):
+    """A PostgreSQL URL whose connections work in their own, freshly emptied schema."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
 
 
 def _truncate_postgres(url):

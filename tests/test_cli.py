@@ -23,7 +23,7 @@ from kiosk.compounds.models import Compound
 from kiosk.extensions import db
 from kiosk.notices.models import Category, Notice, Status
 
-from conftest import make_app, post_form, require_postgres
+from conftest import make_app, pg_schema_url, post_form, require_postgres
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +34,6 @@ def head_revision(app):
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
-
-
-def pg_schema_url(url, schema):
-    """A PostgreSQL URL whose connections work in their own, freshly emptied schema."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def drop_pg_schema(url, schema):

@@ -12,7 +12,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask_migrate import downgrade
 from sqlalchemy import create_engine, event, func, inspect, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from waitress.server import create_server
 
@@ -24,7 +23,7 @@ from kiosk.database import WriteOutsideImmediate, utcnow, writing
 from kiosk.extensions import db
 from kiosk.notices.models import Category, Notice, Status
 
-from conftest import csrf_token, make_app, post_form, require_postgres
+from conftest import csrf_token, make_app, pg_schema_url, post_form, require_postgres
 
 NEW = "/admin/maple/notices/new"
 TABLES = {"compound", "user", "membership", "login_session", "login_failure", "notice", "image", "audit_entry",
@@ -281,17 +280,6 @@ def test_migrated_schema_matches_the_models(app):
         differences = compare_metadata(context, db.metadata)
     assert differences == [], "the models and the migrations disagree; write a migration with `kiosk db migrate`"
     assert schema_is_current()
-
-
-def pg_schema_url(url, schema):
-    """A PostgreSQL URL whose connections work in their own, freshly emptied schema."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

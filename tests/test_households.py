@@ -1,7 +1,6 @@
 """The roll, CSV import/export, household cards and the resident's "our household" page."""
 import io
 import logging
-import time
 
 from sqlalchemy import func, select
 

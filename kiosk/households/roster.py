@@ -22,7 +22,7 @@ from ..extensions import db
 from ..htmx import render
 from ..screen.registry import Slide, register_slide
 from ..timefmt import to_local
-from ..uploads import ImageRejected, save_image
+from ..uploads import KEEP, ImageRejected, image_choice
 from .models import RosterMember
 
 AREA = "roster"
@@ -172,16 +172,14 @@ def _handle_form(form, member):
     if not form.validate_on_submit():
         return None
     fields = _fields(form)
-    upload = form.photo.data
-    if upload and getattr(upload, "filename", ""):
-        try:
-            fields["photo"] = save_image(upload, g.compound, current_user)
-        except ImageRejected as problem:
-            form.photo.errors.append(str(problem))
-            db.session.rollback()
-            return None
-    elif form.remove_photo.data:
-        fields["photo"] = None
+    try:
+        photo = image_choice(form.photo, form.remove_photo, g.compound, current_user)
+    except ImageRejected as problem:
+        form.photo.errors.append(str(problem))
+        db.session.rollback()
+        return None
+    if photo is not KEEP:
+        fields["photo"] = photo
     member = save(g.compound, current_user, member, fields)
     db.session.commit()
     flash(_("已保存%(name)s的信息，居民现在就能看到。", name=member.name), "success")

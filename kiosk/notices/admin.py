@@ -9,7 +9,7 @@ from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..extensions import db
 from ..htmx import render, trigger
 from ..timefmt import from_local_naive, local_input
-from ..uploads import ImageRejected, save_image
+from ..uploads import KEEP, ImageRejected, image_choice
 from . import service
 from .forms import NoticeForm
 from .models import Category, Notice, Status
@@ -55,16 +55,14 @@ def _handle_form(form, notice):
         return None
     publish = request.form.get("action") == "publish"
     fields = _fields(form)
-    upload = form.image.data
-    if upload and getattr(upload, "filename", ""):
-        try:
-            fields["image"] = save_image(upload, g.compound, current_user)
-        except ImageRejected as problem:
-            form.image.errors.append(str(problem))
-            db.session.rollback()
-            return None
-    elif form.remove_image.data:
-        fields["image"] = None
+    try:
+        image = image_choice(form.image, form.remove_image, g.compound, current_user)
+    except ImageRejected as problem:
+        form.image.errors.append(str(problem))
+        db.session.rollback()
+        return None
+    if image is not KEEP:
+        fields["image"] = image
     notice = service.save(g.compound, current_user, notice, fields, publish)
     db.session.commit()
     if notice.status == Status.published and not notice.is_public():
