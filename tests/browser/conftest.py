@@ -46,7 +46,7 @@ def _no_browser(reason):
     message = f"CHROMIUM: {reason}"
     if IN_CI:
         pytest.fail(message + " (CI=true: browser tests must run in CI)")
-    pytest.skip(message)
+    pytest.skip(reason=message)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ HX_ATTRIBUTE = re.compile(r"Attribute “hx-[a-z:-]+” not allowed")
 def need(path, what):
     if not path.exists():
         message = f"{what}: {path} is missing; run npm ci"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+        pytest.fail(message) if IN_CI else pytest.skip(reason=message)
 
 
 def seed(live):
@@ -80,7 +80,7 @@ def test_nu_html_checker_finds_no_errors(live, visitor, devices, tmp_path):
     need(VNU, "vnu-jar")
     java = shutil.which("java")
     if java is None:
-        pytest.fail("java is not installed") if IN_CI else pytest.skip("JAVA: java is not installed")
+        pytest.fail("java is not installed") if IN_CI else pytest.skip(reason="JAVA: java is not installed")
     compound, urgent = seed(live)
     path = compound.add_screen(orientation="landscape")
     key = path.rsplit("/", 1)[1]

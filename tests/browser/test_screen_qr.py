@@ -27,7 +27,7 @@ def decode_qr(png):
         from pyzbar.pyzbar import decode
     except ImportError as exc:  # pragma: no cover - depends on the machine
         message = f"ZBAR: neither zbarimg nor pyzbar is available ({exc})"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+        pytest.fail(message) if IN_CI else pytest.skip(reason=message)
     return [symbol.data.decode() for symbol in decode(Image.open(png))]
 
 
