@@ -7,6 +7,7 @@ after PAGE_CACHE_SECONDS so time-driven changes (a notice's window ending) show 
 Only anonymous GETs of public compound pages that answered 200 without setting a cookie are kept.
 """
 import re
+import threading
 import time
 from http.cookies import SimpleCookie
 
@@ -31,6 +32,7 @@ class PageCache:
         self.session_cookie = session_cookie
         self.entries = {}
         self._engine = None
+        self._refreshing = threading.Lock()
 
     def _load_version(self, slug):
         if self._engine is None:
@@ -76,6 +78,18 @@ class PageCache:
         if hit is not None and hit[0] > now:
             start_response(hit[1], hit[2])
             return [hit[3]]
+        if hit is not None and not self._refreshing.acquire(blocking=False):
+            # Same compound version, just older than the TTL, and another thread is already rendering
+            # the page again: answer with the copy we have rather than piling up renders.
+            start_response(hit[1], hit[2])
+            return [hit[3]]
+        try:
+            return self._render(key, now, environ, start_response)
+        finally:
+            if hit is not None:
+                self._refreshing.release()
+
+    def _render(self, key, now, environ, start_response):
         captured = {}
 
         def capture(status, headers, exc_info=None):
