@@ -99,10 +99,18 @@
       show(currentIndex() + 1);
     }
 
+    // The loop's clock restarts whenever a person leaves a notice, so the slide they land on gets its full time.
+    var loopTimer = null;
+    function restartLoop() {
+      clearInterval(loopTimer);
+      loopTimer = setInterval(advance, dwell);
+    }
+
     function closeDetail(home) {
       body.classList.remove("detail-open");
       document.getElementById("detail").textContent = "";
       if (home) show(0);
+      restartLoop();
     }
 
     // Keep the place after a slide group is refreshed: same slide if it still exists, else the next one.
@@ -217,6 +225,6 @@
     show(0);
     tick();
     setInterval(tick, 1000);
-    setInterval(advance, dwell);
+    restartLoop();
   }
 })();
