@@ -193,3 +193,11 @@ def test_committee_adds_household_with_bad_area_explained(committee_client, comp
     assert db.session.scalar(select(Household.area_centi)) == 8050
     again = post_form(committee_client, "/admin/maple/households/new", form)
     assert again.status_code == 400 and "已经在名册里" in again.get_data(as_text=True)
+
+
+def test_addresses_follow_the_readers_language(app, client, committee_client, compound):
+    household = add(compound, "3", "2", "501")
+    assert "3栋2单元501" in committee_client.get("/admin/maple/households/").get_data(as_text=True)
+    committee_client.get("/lang/en?next=/admin/")
+    page = committee_client.get(f"/admin/maple/households/{household.id}").get_data(as_text=True)
+    assert "Bldg 3, Entrance 2, Room 501" in page and "3栋2单元501" not in page

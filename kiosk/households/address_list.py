@@ -7,6 +7,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from . import csvio
+from .models import format_address
 
 MAX_ROWS = 5000
 MAX_ERRORS_SHOWN = 20
@@ -57,7 +58,7 @@ def key(building, entrance, room):
 
 def shown(building, entrance, room):
     """An address as people write it: 3栋2单元501."""
-    return f"{building}栋{entrance + '单元' if entrance else ''}{room}"
+    return format_address(building, entrance, room)
 
 
 def decode(data):

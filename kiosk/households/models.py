@@ -3,13 +3,21 @@ import enum
 import hashlib
 import secrets
 
-from flask_babel import lazy_gettext as _l
+from flask import has_request_context
+from flask_babel import get_locale, lazy_gettext as _l
 from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Role
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+
+
+def format_address(building, entrance, room):
+    """An address as the reader writes it: 3栋2单元501 in Chinese, "Bldg 3, Entrance 2, Room 501" in English."""
+    if has_request_context() and str(get_locale() or "").startswith("en"):
+        return f"Bldg {building}, " + (f"Entrance {entrance}, " if entrance else "") + f"Room {room}"
+    return f"{building}栋{entrance + '单元' if entrance else ''}{room}"
 
 
 class Occupancy(enum.StrEnum):
@@ -47,8 +55,7 @@ class Household(db.Model):
     @property
     def address(self):
         """The public address: 3栋2单元501 (never a name)."""
-        entrance = f"{self.entrance}单元" if self.entrance else ""
-        return f"{self.building}栋{entrance}{self.room}"
+        return format_address(self.building, self.entrance, self.room)
 
     @property
     def area(self):
