@@ -70,6 +70,8 @@ def create_app(test_config=None):
     app.register_blueprint(screen_views.bp)
     screen_views.init_app(app)
     households.init_app(app)
+    from . import consult
+    consult.init_app(app)
     from . import pagecache
     pagecache.init_app(app)
     notices_slides.register()

@@ -65,6 +65,9 @@ def serve_app(app, host, port, threads):
     """Serve the app with waitress, printing where to open it."""
     from waitress import serve
 
+    from . import sweeper
+
+    sweeper.start(app)
     click.echo(f"社区公示屏 listening on http://{host}:{port}/  (threads={threads})")
     if host in ("0.0.0.0", "::"):
         for address in lan_addresses():

@@ -18,6 +18,7 @@ class Defaults:
     TIMEZONE = "Asia/Shanghai"
     TRUSTED_PROXIES = 0
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
+    SWEEP_SECONDS = 15  # how often the serving process closes votes whose deadline has passed
     PAGE_CACHE_SECONDS = 10  # public pages kept in memory per compound version; 0 turns it off
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

@@ -126,6 +126,15 @@
       show(index >= 0 ? index : Math.min(currentPos, slides().length - 1));
     });
 
+    // The keypad of a kiosk vote types into the code field.
+    document.addEventListener("click", function (event) {
+      var key = event.target.closest && event.target.closest("[data-key]");
+      if (!key) return;
+      var input = key.form && key.form.querySelector("input[name=code]");
+      if (!input) return;
+      input.value = key.dataset.key === "clear" ? "" : (input.value + key.dataset.key).slice(0, 6);
+    });
+
     document.addEventListener("click", function (event) {
       var action = event.target.closest && event.target.closest("[data-action]");
       if (!action) return;
@@ -217,7 +226,10 @@
       var now = new Date();
       document.getElementById("clock").textContent = hhmm(now);
       document.querySelector(".night-clock").textContent = hhmm(now);
-      if (detailOpen() && Date.now() - lastTouch > idleLimit) closeDetail(true);
+      // A vote in progress at the screen has its own, shorter limit: the screen forgets the household.
+      var voting = document.querySelector("#detail [data-idle-limit]");
+      var limit = voting ? Number(voting.dataset.idleLimit) * 1000 : idleLimit;
+      if (detailOpen() && Date.now() - lastTouch > limit) closeDetail(true);
       body.classList.toggle("night", nightNow() && !detailOpen());
       maybeReload();
     }

@@ -1,0 +1,295 @@
+"""Consultations (协商议事): resident proposals, topics with their options and electorate, ballots, opinions.
+
+A topic's electorate is frozen when it is published, so an edit to the roll during a vote cannot swing the
+result. A household has at most one *current* ballot per topic (a partial unique index says so, on both
+engines); a changed vote keeps the old ballot as history. At close the result is frozen as JSON with a
+fingerprint of every counted ballot.
+"""
+import enum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class ProposalKind(enum.StrEnum):
+    suggestion = "suggestion"
+    request = "request"
+
+
+PROPOSAL_KIND_LABELS = {ProposalKind.suggestion: _l("提议"), ProposalKind.request: _l("诉求")}
+
+
+class ProposalStatus(enum.StrEnum):
+    received = "received"
+    answered = "answered"
+    topic = "topic"
+    closed = "closed"
+
+
+PROPOSAL_STATUS_LABELS = {ProposalStatus.received: _l("已收到"), ProposalStatus.answered: _l("已答复"),
+                          ProposalStatus.topic: _l("已转为议题"), ProposalStatus.closed: _l("已办结")}
+
+
+class Proposal(db.Model):
+    """A resident's suggestion or request; the public sees it without who sent it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))  # committee only
+    kind: Mapped[str] = mapped_column(String(20), default=ProposalKind.suggestion)
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=ProposalStatus.received)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    answered_at = mapped_column(UTCDateTime, nullable=True)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    household = relationship("Household")
+
+    @property
+    def kind_label(self):
+        return PROPOSAL_KIND_LABELS[ProposalKind(self.kind)]
+
+    @property
+    def status_label(self):
+        return PROPOSAL_STATUS_LABELS[ProposalStatus(self.status)]
+
+    def snapshot(self):
+        return {"kind": self.kind, "title": self.title, "body": self.body, "status": self.status,
+                "answer": self.answer, "topic_id": self.topic_id}
+
+
+class Kind(enum.StrEnum):
+    yesno = "yesno"
+    single = "single"
+    multi = "multi"
+    election = "election"
+
+
+KIND_LABELS = {Kind.yesno: _l("同意 / 不同意 / 弃权"), Kind.single: _l("单选"), Kind.multi: _l("多选"),
+               Kind.election: _l("选举")}
+
+
+class Rule(enum.StrEnum):
+    ordinary = "ordinary"
+    special = "special"
+    consensus = "consensus"
+    informal = "informal"
+
+
+RULE_LABELS = {
+    Rule.ordinary: _l("法定一般事项（双三分之二参与，双过半同意）"),
+    Rule.special: _l("法定特别事项（双三分之二参与，双四分之三同意）"),
+    Rule.consensus: _l("协商一致（参与者全部同意）"),
+    Rule.informal: _l("意见征集（按参与户数多少，不设门槛）"),
+}
+RULE_SHORT = {Rule.ordinary: _l("双过半"), Rule.special: _l("双四分之三"), Rule.consensus: _l("协商一致"),
+              Rule.informal: _l("意见征集")}
+
+
+class Visibility(enum.StrEnum):
+    live = "live"
+    after_vote = "after_vote"
+    after_close = "after_close"
+
+
+VISIBILITY_LABELS = {Visibility.live: _l("实时公开（大屏和手机随投随显）"),
+                     Visibility.after_vote: _l("投票后可见（本户投票后手机可看结果，大屏只显示参与率）"),
+                     Visibility.after_close: _l("截止后公开（截止前只显示参与率）")}
+
+
+class Status(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    closed = "closed"
+    done = "done"
+
+
+class Phase(enum.StrEnum):
+    """Where a topic is right now, from its status and the clock."""
+
+    draft = "draft"
+    discussion = "discussion"
+    voting = "voting"
+    closed = "closed"
+    done = "done"
+
+
+PHASE_LABELS = {Phase.draft: _l("草稿"), Phase.discussion: _l("讨论中"), Phase.voting: _l("投票中"),
+                Phase.closed: _l("已截止"), Phase.done: _l("已落实")}
+
+
+class Channel(enum.StrEnum):
+    phone = "phone"
+    kiosk = "kiosk"
+    paper = "paper"
+
+
+CHANNEL_LABELS = {Channel.phone: _l("手机"), Channel.kiosk: _l("大屏"), Channel.paper: _l("纸质票（委员代录）")}
+
+
+class Topic(db.Model):
+    """A matter put to the households: its question, options, decision rule and voting window."""
+
+    __table_args__ = (Index("ix_topic_compound_status", "compound_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    background: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20), default=Kind.yesno)
+    rule: Mapped[str] = mapped_column(String(20), default=Rule.ordinary)
+    seats: Mapped[int] = mapped_column(default=1)  # winners for elections, most choices for multiple choice
+    secret: Mapped[bool] = mapped_column(default=True)
+    visibility: Mapped[str] = mapped_column(String(20), default=Visibility.live)
+    allow_change: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.draft)
+    opens_at = mapped_column(UTCDateTime, nullable=False)
+    closes_at = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    published_at = mapped_column(UTCDateTime, nullable=True)
+    closed_at = mapped_column(UTCDateTime, nullable=True)
+    result = mapped_column(JSON, nullable=True)  # frozen at close
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    resolution_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
+    done_at = mapped_column(UTCDateTime, nullable=True)
+
+    options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
+    resolution_notice = relationship("Notice")
+
+    def phase(self, now=None):
+        """The topic's phase now: voting opens and closes by the clock, whether or not anyone is looking."""
+        if self.status == Status.draft:
+            return Phase.draft
+        if self.status == Status.done:
+            return Phase.done
+        if self.status == Status.closed:
+            return Phase.closed
+        now = now or utcnow()
+        if now >= self.closes_at:
+            return Phase.closed
+        return Phase.voting if now >= self.opens_at else Phase.discussion
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[Kind(self.kind)]
+
+    @property
+    def rule_label(self):
+        return RULE_LABELS[Rule(self.rule)]
+
+    @property
+    def rule_short(self):
+        return RULE_SHORT[Rule(self.rule)]
+
+    @property
+    def visibility_label(self):
+        return VISIBILITY_LABELS[Visibility(self.visibility)]
+
+    def option_keys(self):
+        return [o.key for o in self.options]
+
+    def label_of(self, key):
+        for option in self.options:
+            if option.key == key:
+                return option.label
+        return key
+
+    def labels_of(self, keys):
+        """Chosen option keys as the labels people read, joined: 同意 or 张三、李四."""
+        return "、".join(self.label_of(k) for k in keys)
+
+    def snapshot(self):
+        return {"title": self.title, "background": self.background, "kind": self.kind, "rule": self.rule,
+                "seats": self.seats, "secret": self.secret, "visibility": self.visibility,
+                "allow_change": self.allow_change, "status": self.status,
+                "opens_at": self.opens_at.isoformat(), "closes_at": self.closes_at.isoformat(),
+                "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None}
+
+
+class Option(db.Model):
+    """One choice of a topic (同意 / 不同意 / 弃权, an option, or a candidate)."""
+
+    __tablename__ = "topic_option"
+    __table_args__ = (UniqueConstraint("topic_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), index=True)
+    key: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Elector(db.Model):
+    """A household on a topic's electorate, as the roll stood when the topic was published."""
+
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    area_centi: Mapped[int]
+    owner: Mapped[str] = mapped_column(String(80))  # owner group: shared by one owner's units, or "developer"
+    building: Mapped[str] = mapped_column(String(20), default="")
+
+
+class Ballot(db.Model):
+    """One household's ballot; `current` marks the one that counts, earlier ones are kept as history."""
+
+    __table_args__ = (
+        Index("uq_ballot_current", "topic_id", "household_id", unique=True,
+              sqlite_where=text("current"), postgresql_where=text("current")),
+        Index("ix_ballot_topic_current", "topic_id", "current"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    choices = mapped_column(JSON, nullable=False)  # list of option keys
+    channel: Mapped[str] = mapped_column(String(10), default=Channel.phone)
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # paper ballots: who typed it in
+    cast_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    current: Mapped[bool] = mapped_column(default=True)
+
+    enterer = relationship("User")
+
+
+class Opinion(db.Model):
+    """A household's view posted during discussion; the committee may hide it, giving a public reason."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    hidden_at = mapped_column(UTCDateTime, nullable=True)
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    hidden_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    household = relationship("Household")
+
+
+class KioskCode(db.Model):
+    """A one-time code a household's phone shows, to vote at the lobby screen without the card's secret."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class TopicUpdate(db.Model):
+    """Follow-through (落实情况): what has been done since the decision, posted until the matter is done."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,0 +1,303 @@
+"""Residents' consultation pages: topics with live results, voting by household card on the phone or with a
+one-time code at the lobby screen, opinions during discussion, proposals, and the printable resolution.
+
+Nothing here names a household next to a choice: a phone sees its own household's ballot only, and in a
+secret topic not even that (it sees that it voted, and when).
+"""
+import re
+
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ..compounds.context import bind_compound, get_or_404_in_compound
+from ..database import utcnow, writing
+from ..extensions import db
+from ..households import cards
+from ..htmx import render, wants_fragment
+from ..qr import public_url, qr_svg
+from ..screen.models import Screen
+from ..timefmt import format_datetime
+from . import present, service
+from .models import (PROPOSAL_KIND_LABELS, Channel, Phase, Proposal, ProposalKind, Status, Topic)
+
+bp = bind_compound(Blueprint("consult", __name__, url_prefix="/<compound>"))
+kiosk_bp = bind_compound(Blueprint("consult_kiosk", __name__, url_prefix="/<compound>/kiosk/<key>"))
+
+TITLE_MAX, BODY_MAX, OPINION_MAX = 80, 2000, 500
+KIOSK_IDLE_SECONDS = 30
+CARD_IN_TEXT = re.compile(r"/h/([A-Za-z0-9_-]{10,100})")
+
+
+def blueprints():
+    return [bp, kiosk_bp]
+
+
+def refusal(reason, ballot=None):
+    """A calm sentence for a refused ballot."""
+    if reason == "already" and ballot is not None:
+        return _("本户已于 %(when)s 投过票（%(channel)s），这个议题不能改票。",
+                 when=format_datetime(ballot.cast_at), channel=_channel_label(ballot.channel))
+    return {
+        "closed": _("投票已经截止，不能再投了。"),
+        "not_open": _("投票还没有开始。"),
+        "not_elector": _("本户不在这个议题的表决名单上。如有疑问请联系自治委员会。"),
+        "choices": _("请选一项再提交。"),
+        "too_many": _("选多了：最多只能选规定的项数。"),
+        "code": _("这个投票码已用过或已过期，请在手机上重新获取。"),
+        "discussion_over": _("讨论已经结束，不能再发表意见。"),
+    }.get(reason, _("这张票没有记下，请再试一次。"))
+
+
+def _channel_label(channel):
+    from .models import CHANNEL_LABELS
+    return str(CHANNEL_LABELS.get(Channel(channel), channel))
+
+
+def _topic(topic_id):
+    topic = get_or_404_in_compound(Topic, topic_id)
+    if topic.status == Status.draft:
+        abort(404)
+    if topic.phase() == Phase.closed and topic.status == Status.published:
+        service.close_due(g.compound)
+        db.session.refresh(topic)
+    return topic
+
+
+def _results_context(topic, household=None, kiosk=False):
+    """What a viewer may see of the count now: tallies or turnout only."""
+    ballot = service.current_ballot(topic, household) if household is not None else None
+    visible = service.results_visible(topic, household_voted=ballot is not None, kiosk=kiosk)
+    voted, total = service.participation(topic)
+    shown = present.show(topic, service.result_of(topic)) if visible else None
+    return {"topic": topic, "visible": visible, "shown": shown, "voted": voted, "total": total,
+            "turnout": service.turnout_by_building(topic), "phase": topic.phase(), "ballot": ballot,
+            "permille": present.permille}
+
+
+@bp.route("/topics")
+def topics():
+    """Every published topic: voting now first, then in discussion, then decided."""
+    service.close_due(g.compound)
+    listed = service.visible_topics(g.compound)
+    order = {Phase.voting: 0, Phase.discussion: 1, Phase.closed: 2, Phase.done: 3}
+    listed.sort(key=lambda t: order.get(t.phase(), 4))
+    counts = {t.id: service.participation(t) for t in listed}
+    return render_template("consult/topics.html", topics=listed, counts=counts)
+
+
+@bp.route("/topics/<int:topic_id>")
+def topic(topic_id):
+    """One topic: background, how it is decided, results as its visibility allows, and this household's vote."""
+    topic = _topic(topic_id)
+    household = cards.current_household()
+    context = _results_context(topic, household)
+    response = make_response(render_template(
+        "consult/topic.html", household=household, opinions=service.opinions(topic),
+        updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
+        opinion_max=OPINION_MAX, **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/topics/<int:topic_id>/results")
+def results(topic_id):
+    """The results block alone (phones refresh it while voting is open)."""
+    topic = _topic(topic_id)
+    if not wants_fragment():
+        return redirect(url_for(".topic", topic_id=topic.id))
+    response = make_response(render_template("consult/_results.html",
+                                              **_results_context(topic, cards.current_household())))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/topics/<int:topic_id>/vote", methods=["POST"])
+def vote(topic_id):
+    """A household's ballot from the phone that remembers its card."""
+    topic = _topic(topic_id)
+    household = cards.current_household()
+    if household is None:
+        return render_template("consult/need_card.html", topic=topic), 403
+    try:
+        ballot = service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.phone)
+    except service.VoteRefused as refused:
+        flash(refusal(refused.reason, refused.ballot), "error")
+        return redirect(url_for(".topic", topic_id=topic.id), 303)
+    if topic.allow_change:
+        message = _("已投票，%(when)s。截止前可以改票，以最后一次为准。", when=format_datetime(ballot.cast_at))
+    else:
+        message = _("已投票，%(when)s。", when=format_datetime(ballot.cast_at))
+    flash("✓ " + message, "success")
+    return redirect(url_for(".topic", topic_id=topic.id), 303)
+
+
+@bp.route("/topics/<int:topic_id>/opinions", methods=["POST"])
+def opinion(topic_id):
+    """A household's opinion while the topic is discussed (谈看法、出点子)."""
+    topic = _topic(topic_id)
+    household = cards.current_household()
+    if household is None:
+        return render_template("consult/need_card.html", topic=topic), 403
+    body = (request.form.get("body") or "").strip()
+    if not body or len(body) > OPINION_MAX:
+        flash(_("意见请写 1 到 %(n)s 个字。", n=OPINION_MAX), "error")
+        return redirect(url_for(".topic", topic_id=topic.id, _anchor="opinions"), 303)
+    try:
+        service.post_opinion(g.compound, topic, household, body)
+    except service.VoteRefused as refused:
+        db.session.rollback()
+        flash(refusal(refused.reason), "error")
+        return redirect(url_for(".topic", topic_id=topic.id), 303)
+    db.session.commit()
+    flash(_("意见已发表，谢谢。"), "success")
+    return redirect(url_for(".topic", topic_id=topic.id, _anchor="opinions"), 303)
+
+
+@bp.route("/topics/<int:topic_id>/print")
+def resolution_print(topic_id):
+    """The resolution notice (决议公告) on A4, with every figure and a QR to the online result."""
+    topic = _topic(topic_id)
+    if topic.result is None:
+        abort(404)
+    qr = Markup(qr_svg(public_url(url_for(".topic", topic_id=topic.id)), title=topic.title))
+    return render_template("consult/print.html", topic=topic, shown=present.show(topic, topic.result), qr=qr,
+                           notice=topic.resolution_notice, updates=service.updates(topic), area=present.area_text)
+
+
+@bp.route("/my/code", methods=["GET", "POST"])
+def my_code():
+    """A one-time code for voting at the lobby screen, shown on the phone that remembers the household."""
+    household = cards.current_household()
+    if household is None:
+        return render_template("consult/need_card.html", topic=None), 403
+    code = None
+    if request.method == "POST":
+        code = service.issue_code(g.compound, household)
+        db.session.commit()
+    response = make_response(render_template(
+        "consult/code.html", code=code, minutes=int(service.CODE_LIFETIME.total_seconds() // 60),
+        qr=Markup(qr_svg(code, title=_("投票码"))) if code else None))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- proposals ----------------------------------------------------------------------------------------------
+
+@bp.route("/proposals")
+def proposals():
+    """Residents' proposals and requests with the committee's answers; never who sent them."""
+    return render_template("consult/proposals.html", proposals=service.proposals(g.compound))
+
+
+@bp.route("/proposals/new", methods=["GET", "POST"])
+def propose():
+    """Send the committee a suggestion or request with the household card."""
+    household = cards.current_household()
+    if household is None:
+        return render_template("consult/need_card.html", topic=None), 403
+    errors, values = {}, {"kind": "suggestion", "title": "", "body": ""}
+    if request.method == "POST":
+        values = {"kind": request.form.get("kind", ""), "title": (request.form.get("title") or "").strip(),
+                  "body": (request.form.get("body") or "").strip()}
+        if values["kind"] not in {k.value for k in ProposalKind}:
+            errors["kind"] = _("请选择是提议还是诉求。")
+        if not values["title"] or len(values["title"]) > TITLE_MAX:
+            errors["title"] = _("请用 1 到 %(n)s 个字写个标题。", n=TITLE_MAX)
+        if len(values["body"]) > BODY_MAX:
+            errors["body"] = _("内容最多 %(n)s 个字。", n=BODY_MAX)
+        if not errors:
+            service.submit_proposal(g.compound, household, values["kind"], values["title"], values["body"])
+            db.session.commit()
+            flash(_("已收到，委员会会公开答复。"), "success")
+            return redirect(url_for(".proposals"), 303)
+    status = 400 if errors else 200
+    return render_template("consult/propose.html", errors=errors, values=values,
+                           kinds=PROPOSAL_KIND_LABELS), status
+
+
+# --- voting at the lobby screen -----------------------------------------------------------------------------
+
+def _kiosk_screen(key):
+    screen = db.session.scalar(select(Screen).where(Screen.key == key, Screen.compound_id == g.compound.id,
+                                                    Screen.retired.is_(False)))
+    if screen is None:
+        abort(404)
+    return screen
+
+
+def _kiosk_render(template, status=200, **context):
+    response = make_response(render_template(template, idle=KIOSK_IDLE_SECONDS,
+                                             poll_seconds=current_app.config["POLL_SECONDS"], **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("HX-Request")
+    return response
+
+
+def _household_from_entry(text):
+    """The household a typed code or a scanned card (its URL typed in by a scanner) stands for."""
+    text = (text or "").strip()
+    match = CARD_IN_TEXT.search(text)
+    if match:
+        household = cards.card_household(match.group(1))
+        return household if household is not None and household.compound_id == g.compound.id else None
+    return service.code_household(g.compound, text)
+
+
+@kiosk_bp.route("/vote/<int:topic_id>", methods=["GET", "POST"])
+def kiosk_start(key, topic_id):
+    """The keypad at the screen; a good code or card shows the ballot, which the screen forgets once cast."""
+    screen = _kiosk_screen(key)
+    topic = _topic(topic_id)
+    page = "consult/kiosk.html" if not wants_fragment() else "consult/_kiosk.html"
+    if topic.phase() != Phase.voting:
+        return _kiosk_render(page, screen=screen, topic=topic, stage="closed", message=refusal(
+            "closed" if topic.phase() in (Phase.closed, Phase.done) else "not_open"))
+    if request.method == "GET":
+        return _kiosk_render(page, screen=screen, topic=topic, stage="code", message=None)
+    address = request.remote_addr or "unknown"
+    if cards._too_many_guesses(address):
+        return _kiosk_render(page, 429, screen=screen, topic=topic, stage="code",
+                             message=_("输错太多次了，请过一会儿再试，或请委员会帮忙。"))
+    entry = request.form.get("code", "")
+    household = _household_from_entry(entry)
+    if household is None:
+        with writing():
+            db.session.add(cards.CardFailure(address=address))
+        return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code",
+                             message=_("投票码不对或已过期。请在手机上“到大屏投票”重新获取，或扫住户卡。"))
+    if not service.is_elector(topic, household):
+        return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code", message=refusal("not_elector"))
+    previous = service.current_ballot(topic, household)
+    if previous is not None and not topic.allow_change:
+        return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
+                             message=refusal("already", previous))
+    card_entry = CARD_IN_TEXT.search(entry) is not None
+    return _kiosk_render(page, screen=screen, topic=topic, stage="ballot", household=household,
+                         code="" if card_entry else entry, card=entry if card_entry else "",
+                         changing=previous is not None, message=None)
+
+
+@kiosk_bp.route("/vote/<int:topic_id>/cast", methods=["POST"])
+def kiosk_cast(key, topic_id):
+    """Cast the kiosk ballot; the answer carries no household, so the screen has forgotten it."""
+    screen = _kiosk_screen(key)
+    topic = _topic(topic_id)
+    page = "consult/kiosk.html" if not wants_fragment() else "consult/_kiosk.html"
+    card = request.form.get("card", "")
+    household = _household_from_entry(card) if card else service.code_household(g.compound,
+                                                                                 request.form.get("code"))
+    if household is None:
+        return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code", message=refusal("code"))
+    try:
+        service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.kiosk,
+                     code=None if card else request.form.get("code"))
+    except service.VoteRefused as refused:
+        if refused.reason in ("choices", "too_many"):  # the same voter picks again
+            return _kiosk_render(page, 400, screen=screen, topic=topic, stage="ballot", household=household,
+                                 code=request.form.get("code", ""), card=card, changing=False,
+                                 message=refusal(refused.reason))
+        return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
+                             message=refusal(refused.reason, refused.ballot))
+    return _kiosk_render(page, screen=screen, topic=topic, stage="done", message=None)

@@ -1,0 +1,59 @@
+"""The lobby screen's consultation slides: live turnout by building, bars with the quorum and approval lines,
+and, once decided, the outcome. Never a household's choice."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..database import utcnow
+from ..extensions import db
+from ..screen.registry import Slide, register_slide
+from . import present, service
+from .models import Phase, Status, Topic
+
+AREA = service.AREA
+SHOW_DECIDED_FOR = timedelta(days=7)
+QUORUM_LINE = 667  # 2/3 in permille, where the participation bars' line sits
+
+
+def _slide(topic):
+    visible = service.results_visible(topic, kiosk=True)
+    voted, total = service.participation(topic)
+    result = service.result_of(topic)
+    return Slide(area=AREA, item_id=str(topic.id), title=topic.title, template="consult/_slide.html",
+                 phone_path=f"topics/{topic.id}",
+                 context={"topic": topic, "phase": topic.phase(), "visible": visible, "voted": voted, "total": total,
+                          "shown": present.show(topic, result), "turnout": service.turnout_by_building(topic),
+                          "permille": present.permille, "quorum_line": QUORUM_LINE})
+
+
+def _current(compound, now):
+    """Topics worth a slide: voting now, and those decided in the last week."""
+    service.close_due(compound, now)
+    topics = db.session.scalars(select(Topic).where(Topic.compound_id == compound.id,
+                                                    Topic.status != Status.draft)
+                                .order_by(Topic.closes_at)).all()
+    keep = []
+    for topic in topics:
+        phase = topic.phase(now)
+        if phase == Phase.voting or (phase in (Phase.closed, Phase.done) and topic.closed_at
+                                     and now - topic.closed_at < SHOW_DECIDED_FOR):
+            keep.append(topic)
+    return keep
+
+
+def slides(compound, now):
+    return [_slide(t) for t in _current(compound, now)]
+
+
+def detail(compound, item_id):
+    if not item_id.isdigit():
+        return None
+    topic = db.session.get(Topic, int(item_id))
+    if topic is None or topic.compound_id != compound.id or topic.status == Status.draft:
+        return None
+    return _slide(topic)
+
+
+def register():
+    """Consultations come right after urgent notices: a vote in progress matters to everyone in the lobby."""
+    register_slide(AREA, slides, detail, "consult/_slide_detail.html", order=20)
