@@ -67,6 +67,8 @@ def serve_app(app, host, port, threads):
 
     from . import sweeper
 
+    # The command's own session may still hold a transaction (on SQLite a write lock): end it before serving.
+    db.session.remove()
     sweeper.start(app)
     click.echo(f"社区公示屏 listening on http://{host}:{port}/  (threads={threads})")
     if host in ("0.0.0.0", "::"):
@@ -115,6 +117,7 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  Lobby screen (portrait):  {url}/{summary['slug']}/screen/{summary['screen_key']}")
     click.echo(f"  A household card ({summary['card_address']}): {url}/h/{summary['card_token']}")
     click.echo("    (a new card each time the demo starts; the previous one stops working)")
+    click.echo(f"  Consultations (open the card first, then vote): {url}/{summary['slug']}/topics")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")

@@ -183,6 +183,100 @@ def _roster(compound, now):
                                                 "intro": intro})
 
 
+def _consultations(compound, chair, now, sample):
+    """Made once: a decided statutory topic (the June gift packages) with its resolution notice and
+    follow-through, a vote open now with about half the households in, a topic under discussion with
+    opinions, and residents' proposals. The sample card's household has not voted, so a newcomer can."""
+    from .consult import service as consult
+    from .consult.models import Ballot, Channel, Opinion, ProposalStatus, Topic
+
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)).all()
+    if not households or db.session.scalar(select(Topic.id).where(Topic.compound_id == compound.id).limit(1)):
+        return
+    rng = random.Random(2018)  # the year the committee was elected
+    member = db.session.scalar(select(User).where(User.username == "demo-member")) or chair
+    zone = local_zone()
+
+    def topic(title, background, opens, closes, kind="yesno", rule="ordinary", options=(), **extra):
+        fields = {"title": title, "background": background, "kind": kind, "rule": rule, "seats": 1,
+                  "secret": True, "visibility": "live", "allow_change": True, "opens_at": opens,
+                  "closes_at": closes, **extra}
+        made = consult.save_topic(compound, chair, None, fields, list(options))
+        db.session.flush()
+        consult.publish(compound, chair, made)
+        made.published_at = opens - timedelta(days=3)
+        return made
+
+    def cast_many(made, voters, weights, when_from, when_to):
+        span = (when_to - when_from).total_seconds()
+        for household in voters:
+            choice = rng.choices(["yes", "no", "abstain"], weights)[0]
+            channel = rng.choices([Channel.phone, Channel.kiosk, Channel.paper], [70, 15, 15])[0]
+            db.session.add(Ballot(topic_id=made.id, household_id=household.id, choices=[choice], channel=channel,
+                                  entered_by=member.id if channel == Channel.paper else None,
+                                  cast_at=when_from + timedelta(seconds=rng.random() * span)))
+        record_change(compound, member, consult.AREA, "ballot", made, None,
+                      {"demo": True, "ballots": len(voters)})
+
+    # June: the gift packages, decided by the owners (statutory ordinary matter), then carried out.
+    june_open = datetime(2026, 6, 1, 8, 0, tzinfo=zone)
+    june_close = datetime(2026, 6, 8, 20, 0, tzinfo=zone)
+    gifts = topic("关于使用公共收益为每户发放端午节大礼包的表决",
+                  "上半年公共收益结余较多。委员会提议拿出不超过 9,000 元，为每户在住户发放一份端午节大礼包"
+                  "（粽子、咸鸭蛋、食用油）。\n\n按《民法典》第二百七十八条，这属于一般事项：参与表决的面积和人数"
+                  "都要达到三分之二，同意的面积和人数都要过半。", june_open, june_close)
+    voters = [h for h in households if h.occupancy != Occupancy.developer and rng.random() < 0.9]
+    cast_many(gifts, voters, [88, 7, 5], june_open, june_close)
+    db.session.flush()
+    consult.close_due(compound, now=june_close + timedelta(minutes=1))
+    db.session.refresh(gifts)
+    shown = gifts.result
+    notice = consult.publish_resolution(
+        compound, chair, gifts, "关于《端午节大礼包》表决结果的决议公告",
+        f"6 月 1 日至 8 日，全体业主对“使用公共收益为每户发放端午节大礼包”进行了表决。\n\n"
+        f"共 {shown['total_households']} 户，参与表决 {shown['part_households']} 户，"
+        f"参与面积和人数均超过三分之二；同意的面积和人数均过半，**表决通过**。\n\n"
+        f"结果指纹：`{gifts.fingerprint[:12]}`，可扫码核对。")
+    notice.published_at = june_close + timedelta(hours=14)
+    gifts.closed_at = june_close
+    consult.post_update(compound, chair, gifts, "礼包已采购到位（粽子、咸鸭蛋、食用油），6 月 17 日起在 3 栋大堂凭住户卡领取。",
+                        False, "《端午节大礼包》落实情况")
+    consult.post_update(compound, chair, gifts, "发放结束：应领 201 户，已领 192 户；未领的 9 户可到委员会办公室补领。"
+                        "支出明细见收支公示。", True, "《端午节大礼包》落实情况（完成）")
+
+    # Now: a vote in progress, about half the households in; the sample household still to vote.
+    opens = now - timedelta(days=2)
+    charger = topic("关于在 5 栋东侧空地增设电动车充电棚的表决",
+                    "不少住户把电动车推进楼道充电，存在火灾隐患。委员会提议在 5 栋东侧空地建一个 40 个车位的"
+                    "充电棚，由充电运营商出资建设，按度收费；小区每年收取场地租金。\n\n"
+                    "按《民法典》第二百七十八条，改变共有部分用途属于特别事项：参与面积和人数都要达到三分之二，"
+                    "同意的面积和人数都要达到参与部分的四分之三。", opens, now + timedelta(days=5),
+                    rule="special")
+    voters = [h for h in households if h.id != sample.id and rng.random() < 0.55]
+    cast_many(charger, voters, [80, 14, 6], opens, now - timedelta(minutes=5))
+
+    # In discussion: where the sorting bins go, an informal poll opening in three days.
+    bins = topic("垃圾分类投放点怎么调整", "现有投放点离 1、2 栋太远。请大家谈看法、出点子，三天后投票。",
+                 now + timedelta(days=3), now + timedelta(days=8), kind="single", rule="informal",
+                 options=["保持现状", "在 2 栋北侧加一个投放点", "把投放点整体移到小区中间"])
+    for household, body in zip(rng.sample(households, 3), [
+            "2 栋北侧加一个最好，老人走得近。", "移到中间的话要注意离 4 栋窗户远一点，夏天有味道。",
+            "希望定时投放的时间放宽到晚上 9 点。"]):
+        db.session.add(Opinion(topic_id=bins.id, household_id=household.id, body=body,
+                               created_at=now - timedelta(hours=rng.randint(2, 30))))
+
+    # Residents' proposals: one answered, one that became the charging-shed vote, one just received.
+    picks = rng.sample(households, 3)
+    answered = consult.submit_proposal(compound, picks[0], "request", "3 栋 2 单元楼道灯坏了",
+                                       "晚上楼道很黑，老人上下楼不安全。")
+    consult.answer_proposal(compound, chair, answered, "已联系电工，周三前修好，费用从公共收益列支，会在收支公示中列明。",
+                            ProposalStatus.answered)
+    shed = consult.submit_proposal(compound, picks[1], "suggestion", "建议建电动车充电棚", "楼道里充电太危险了。")
+    consult.link_proposal(compound, chair, shed, charger)
+    consult.submit_proposal(compound, picks[2], "suggestion", "小区门口增加一个快递柜", "")
+
+
 def load_demo():
     """Load (or refresh) the demo and return what the demo command prints."""
     now = utcnow()
@@ -222,6 +316,7 @@ def load_demo():
     (_household, card_token), = issue_cards(compound, chair, [sample])
     _distribution(compound, chair, now)
     _roster(compound, now)
+    _consultations(compound, chair, now, sample)
     db.session.commit()
     return {
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,

@@ -326,3 +326,27 @@ def test_the_sweeper_closes_a_vote_on_time_and_tells_the_screens(app, compound, 
     db.session.expire_all()
     assert db.session.get(Topic, topic.id).status == Status.closed
     assert db.session.get(type(compound), compound.id).version > version
+
+
+def test_the_demo_has_a_vote_in_progress_a_decided_topic_and_proposals(app, client):
+    from kiosk.demo import load_demo
+
+    load_demo()
+    summary = load_demo()  # loading twice keeps one copy (and prints a new card)
+    topics = db.session.scalars(select(Topic).order_by(Topic.id)).all()
+    assert len(topics) == 3
+    decided, voting, discussed = topics
+    assert decided.status == Status.done and decided.result["passed"] is True
+    assert decided.result == service.result_dict(service.compute(decided))
+    assert decided.resolution_notice is not None and len(service.updates(decided)) == 2
+    assert voting.phase() == "voting" and 0 < service.participation(voting)[0] < service.participation(voting)[1]
+    assert discussed.phase() == "discussion" and len(service.opinions(discussed)) == 3
+    home = page_text(client.get("/guixiang/"))
+    assert voting.title in home and "协商议事" in home
+    proposals = page_text(client.get("/guixiang/proposals"))
+    assert "已答复" in proposals and "已转为议题" in proposals
+    # The printed card's household has not voted yet, so a newcomer can.
+    phone = app.test_client()
+    phone.get(f"/h/{summary['card_token']}")
+    page = page_text(phone.get(f"/guixiang/topics/{voting.id}"))
+    assert f"为 {summary['card_address']} 投票" in page and "本户已于" not in page
