@@ -72,6 +72,8 @@ def create_app(test_config=None):
     households.init_app(app)
     from . import consult
     consult.init_app(app)
+    from . import ledger
+    ledger.init_app(app)
     from . import pagecache
     pagecache.init_app(app)
     notices_slides.register()

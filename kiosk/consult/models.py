@@ -8,7 +8,7 @@ fingerprint of every counted ballot.
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -160,6 +160,7 @@ class Topic(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64), default="")
     resolution_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
     done_at = mapped_column(UTCDateTime, nullable=True)
+    budget_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # approved spending, if any
 
     options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
     resolution_notice = relationship("Notice")

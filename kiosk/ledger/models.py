@@ -1,0 +1,248 @@
+"""The ledger: a book per compound, categories, entries (integer fen), receipts, periods with supervisors'
+sign-offs, and residents' questions.
+
+A posted entry is never edited or deleted; a mistake is corrected by a reversing entry (negative amount,
+linked to the original; a UNIQUE constraint makes a second reversal impossible). Posted entries form a
+hash chain per compound, and a signed period keeps the chain's head, so an edit made behind the
+application's back shows up in `kiosk verify` and on the public verify page.
+"""
+import enum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class Kind(enum.StrEnum):
+    income = "income"
+    expense = "expense"
+
+
+KIND_LABELS = {Kind.income: _l("收入"), Kind.expense: _l("支出")}
+
+DEFAULT_CATEGORIES = {
+    Kind.income: ["停车费", "场地租金", "广告费", "其他收入"],
+    Kind.expense: ["监控门禁", "管道疏通", "垃圾清运", "消杀", "福利发放", "维修", "其他支出"],
+}
+
+
+class Method(enum.StrEnum):
+    cash = "cash"
+    bank = "bank"
+    wechat = "wechat"
+    alipay = "alipay"
+
+
+METHOD_LABELS = {Method.cash: _l("现金"), Method.bank: _l("银行转账"), Method.wechat: _l("微信"),
+                 Method.alipay: _l("支付宝")}
+
+
+class Cadence(enum.StrEnum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+
+
+CADENCE_LABELS = {Cadence.monthly: _l("每月"), Cadence.quarterly: _l("每季度")}
+
+
+class Book(db.Model):
+    """A compound's ledger settings: where the money started, how often it is disclosed, who must sign."""
+
+    __tablename__ = "ledger_book"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), unique=True)
+    opening_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # balance before the first entry
+    started_on = mapped_column(Date, nullable=False)  # first day the ledger covers
+    cadence: Mapped[str] = mapped_column(String(20), default=Cadence.monthly)
+    signoffs_required: Mapped[int] = mapped_column(default=2)  # N of the supervisors must sign
+    disclosure_days: Mapped[int] = mapped_column(default=15)  # how long a disclosure stays posted (公示期)
+    source: Mapped[str] = mapped_column(String(80), default="小区公共收益")  # funding source on the notice
+
+
+class Category(db.Model):
+    """An income or expense category; editable per compound, archived rather than deleted."""
+
+    __tablename__ = "ledger_category"
+    __table_args__ = (UniqueConstraint("compound_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(30))
+    position: Mapped[int] = mapped_column(default=0)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+
+class Entry(db.Model):
+    """One income or expense line. Drafts have no number; posting numbers it and chains it."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("compound_id", "number"),
+        UniqueConstraint("reverses_id"),
+        Index("ix_ledger_entry_compound_date", "compound_id", "posted", "occurred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
+    number: Mapped[int | None]  # sequential per compound, given at posting
+    posted: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[str] = mapped_column(String(10))
+    occurred_on = mapped_column(Date, nullable=False)
+    category_id: Mapped[int] = mapped_column(ForeignKey("ledger_category.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # negative only for a reversing entry
+    description: Mapped[str] = mapped_column(String(200))
+    counterparty: Mapped[str] = mapped_column(String(80), default="")
+    counterparty_is_person: Mapped[bool] = mapped_column(default=False)  # a person's name is never public
+    method: Mapped[str] = mapped_column(String(10), default=Method.bank)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic.id"), index=True)  # the resolution it carries out
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    posted_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    posted_at = mapped_column(UTCDateTime, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+    category: Mapped[Category] = relationship()
+    receipts: Mapped[list["Receipt"]] = relationship(order_by="Receipt.id", back_populates="entry")
+    reverses = relationship("Entry", remote_side=[id], foreign_keys=[reverses_id])
+    topic = relationship("Topic")
+    recorder = relationship("User", foreign_keys=[recorded_by])
+    poster = relationship("User", foreign_keys=[posted_by])
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[Kind(self.kind)]
+
+    @property
+    def method_label(self):
+        return METHOD_LABELS[Method(self.method)]
+
+    @property
+    def public_counterparty(self):
+        """What residents see: an organisation's name, or just "个人" for a person."""
+        if self.counterparty_is_person:
+            return str(_l("个人"))
+        return self.counterparty
+
+    @property
+    def signed_fen(self):
+        """The entry's effect on the balance: income adds, expense subtracts."""
+        return self.amount_fen if self.kind == Kind.income else -self.amount_fen
+
+    def snapshot(self):
+        return {"number": self.number, "kind": self.kind, "occurred_on": self.occurred_on.isoformat(),
+                "category": self.category.name if self.category else self.category_id,
+                "amount_fen": self.amount_fen, "description": self.description, "counterparty": self.counterparty,
+                "counterparty_is_person": self.counterparty_is_person, "method": self.method,
+                "topic_id": self.topic_id, "reverses_id": self.reverses_id, "posted": self.posted}
+
+
+class Receipt(db.Model):
+    """A receipt photo of an entry; residents see it only when it is marked public and the entry is posted."""
+
+    __tablename__ = "ledger_receipt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id"), index=True)
+    public: Mapped[bool] = mapped_column(default=True)
+
+    entry: Mapped[Entry] = relationship(back_populates="receipts")
+    image = relationship("Image")
+
+
+class PeriodStatus(enum.StrEnum):
+    submitted = "submitted"  # waiting for the supervisors
+    returned = "returned"  # a supervisor refused; the committee corrects and submits again
+    published = "published"  # signed by enough supervisors and disclosed
+
+
+PERIOD_STATUS_LABELS = {PeriodStatus.submitted: _l("待监督委员签字"), PeriodStatus.returned: _l("已退回"),
+                        PeriodStatus.published: _l("已公示")}
+
+
+class Period(db.Model):
+    """A closed stretch of the ledger (a month or a quarter) with its figures, as submitted and signed."""
+
+    __tablename__ = "ledger_period"
+    __table_args__ = (UniqueConstraint("compound_id", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    starts_on = mapped_column(Date, nullable=False)
+    ends_on = mapped_column(Date, nullable=False)  # inclusive
+    status: Mapped[str] = mapped_column(String(20), default=PeriodStatus.submitted)
+    round: Mapped[int] = mapped_column(default=1)  # grows each time the period is submitted again
+    opening_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    income_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    expense_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    closing_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    actual_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # counted cash + bank at close
+    entry_count: Mapped[int] = mapped_column(default=0)
+    head_number: Mapped[int] = mapped_column(default=0)  # the last posted entry when the period was submitted
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submitted_at = mapped_column(UTCDateTime, nullable=True)
+    published_at = mapped_column(UTCDateTime, nullable=True)
+    disclosure_ends_on = mapped_column(Date, nullable=True)
+    returned_reason: Mapped[str] = mapped_column(String(300), default="")
+
+    signoffs: Mapped[list["Signoff"]] = relationship(order_by="Signoff.id", back_populates="period")
+
+    @property
+    def status_label(self):
+        return PERIOD_STATUS_LABELS[PeriodStatus(self.status)]
+
+    @property
+    def code(self):
+        """The short verification code printed on the notice."""
+        return self.head_hash[:12].upper() if self.head_hash else ""
+
+    def snapshot(self):
+        return {"starts_on": self.starts_on.isoformat(), "ends_on": self.ends_on.isoformat(),
+                "status": self.status, "round": self.round, "opening_fen": self.opening_fen,
+                "income_fen": self.income_fen, "expense_fen": self.expense_fen, "closing_fen": self.closing_fen,
+                "actual_fen": self.actual_fen, "head_number": self.head_number, "head_hash": self.head_hash}
+
+
+class Signoff(db.Model):
+    """A supervisor's decision on one submission of a period: sign, or refuse with a reason."""
+
+    __tablename__ = "ledger_signoff"
+    __table_args__ = (UniqueConstraint("period_id", "round", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("ledger_period.id"), index=True)
+    round: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    signed: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    period: Mapped[Period] = relationship(back_populates="signoffs")
+    user = relationship("User")
+
+
+class Question(db.Model):
+    """A resident's question (质询) about one posted entry, and the committee's public answer."""
+
+    __tablename__ = "ledger_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))  # committee only
+    body: Mapped[str] = mapped_column(Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    answered_at = mapped_column(UTCDateTime, nullable=True)
+
+    entry = relationship("Entry")
+    household = relationship("Household")
