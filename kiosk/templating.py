@@ -9,7 +9,7 @@ from .auth.access import can_edit, is_chair
 from .compounds import context as compound_context
 from .compounds.forms import ROLE_LABELS
 from .households.models import OCCUPANCY_LABELS
-from .timefmt import format_date, format_datetime
+from .timefmt import format_date, format_datetime, format_day, format_month
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
@@ -33,6 +33,8 @@ def init_app(app):
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["month"] = format_month
     app.jinja_env.globals["current_path"] = lambda: request.full_path.rstrip("?")
     app.jinja_env.globals["kiosk_version"] = __import__("kiosk").__version__
     app.jinja_env.globals["html_lang"] = lambda: "en" if str(get_locale()).startswith("en") else "zh-CN"

@@ -48,3 +48,21 @@ def format_date(value):
 def now_local():
     """Return the current local time (aware)."""
     return datetime.now(timezone.utc).astimezone(local_zone())
+
+
+def format_day(value):
+    """A calendar date (no time zone) the Chinese way: 2026年6月12日 (12 Jun 2026 in English)."""
+    if value is None:
+        return ""
+    if str(get_locale()).startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.strftime("%d %b %Y")
+
+
+def format_month(value):
+    """A month: 2026年6月 (Jun 2026 in English)."""
+    if value is None:
+        return ""
+    if str(get_locale()).startswith("zh"):
+        return f"{value.year}年{value.month}月"
+    return value.strftime("%b %Y")

@@ -1,7 +1,7 @@
 """The ledger's rules, as a supervisor with an accounting background would check them: posting numbers and
 chains entries, posted entries are fixed, reversals, closing and the counted balance, N-of-M sign-off with
 separation of duties, tamper evidence, questions and budgets."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
@@ -10,7 +10,7 @@ from kiosk.auth.models import Role
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
 from kiosk.ledger import service
-from kiosk.ledger.models import Category, Entry, Kind, PeriodStatus
+from kiosk.ledger.models import Category, PeriodStatus
 
 START = date(2026, 1, 1)
 

@@ -12,15 +12,15 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..compounds.context import bind_compound, get_or_404_in_compound
-from ..database import utcnow, writing
+from ..database import writing
 from ..extensions import db
 from ..households import cards
-from ..htmx import render, wants_fragment
+from ..htmx import wants_fragment
 from ..qr import public_url, qr_svg
 from ..screen.models import Screen
 from ..timefmt import format_datetime
 from . import present, service
-from .models import (PROPOSAL_KIND_LABELS, Channel, Phase, Proposal, ProposalKind, Status, Topic)
+from .models import (PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic)
 
 bp = bind_compound(Blueprint("consult", __name__, url_prefix="/<compound>"))
 kiosk_bp = bind_compound(Blueprint("consult_kiosk", __name__, url_prefix="/<compound>/kiosk/<key>"))

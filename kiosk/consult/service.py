@@ -19,7 +19,7 @@ from ..notices import service as notices
 from ..notices.models import Category
 from . import tally as counting
 from .models import (Ballot, Channel, Elector, KioskCode, Kind, Opinion, Option, Phase, Proposal, ProposalStatus,
-                     Rule, Status, Topic, TopicUpdate, Visibility)
+                     Status, Topic, TopicUpdate, Visibility)
 
 AREA = "consult"
 YES_NO = (("yes", "同意"), ("no", "不同意"), ("abstain", "弃权"))
@@ -146,7 +146,10 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         raise VoteRefused("closed")
     if now < locked.opens_at:
         raise VoteRefused("not_open")
-    if db.session.get(Elector, (topic.id, household.id)) is None:
+    # Lock the household's elector row: its concurrent ballots queue here instead of failing retries (PostgreSQL).
+    if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
+                                                            Elector.household_id == household.id)
+                         .with_for_update()) is None:
         raise VoteRefused("not_elector")
     previous = current_ballot(topic, household)
     if previous is not None:

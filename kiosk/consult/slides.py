@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..database import utcnow
 from ..extensions import db
 from ..screen.registry import Slide, register_slide
 from . import present, service

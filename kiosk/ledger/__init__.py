@@ -2,10 +2,12 @@
 
 
 def init_app(app):
-    """Register the area's blueprints and its lobby-screen slide."""
-    from . import admin, models, public, slides  # noqa: F401 - models: their tables join the metadata
+    """Register the area's blueprints, its lobby-screen slide and its money filters."""
+    from . import admin, models, money, public, slides  # noqa: F401 - models: their tables join the metadata
 
     for module in (public, admin):
         for bp in module.blueprints():
             app.register_blueprint(bp)
     slides.register()
+    app.jinja_env.filters["yuan"] = money.format_yuan
+    app.jinja_env.filters["daxie"] = money.uppercase

@@ -7,7 +7,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, select
 
 from ..auth.models import Membership, Role
 from ..changes import record_change

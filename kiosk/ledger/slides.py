@@ -1,5 +1,38 @@
-"""The ledger slide (being written)."""
+"""The lobby screen's ledger slide: the latest disclosed period (本期收入 / 支出 / 结余) and its QR."""
+from sqlalchemy import select
+
+from ..extensions import db
+from ..screen.registry import Slide, register_slide
+from .models import Period, PeriodStatus
+
+AREA = "ledger"
+
+
+def _latest(compound):
+    return db.session.scalar(select(Period).where(Period.compound_id == compound.id,
+                                                  Period.status == PeriodStatus.published)
+                             .order_by(Period.ends_on.desc()).limit(1))
+
+
+def _slide(period):
+    return Slide(area=AREA, item_id=str(period.id), title=str(period.starts_on), template="ledger/_slide.html",
+                 phone_path=f"ledger/{period.id}", context={"period": period})
+
+
+def slides(compound, now):
+    period = _latest(compound)
+    return [_slide(period)] if period else []
+
+
+def detail(compound, item_id):
+    if not item_id.isdigit():
+        return None
+    period = db.session.get(Period, int(item_id))
+    if period is None or period.compound_id != compound.id or period.status != PeriodStatus.published:
+        return None
+    return _slide(period)
 
 
 def register():
-    pass
+    """The money comes after consultations and before gift pickups."""
+    register_slide(AREA, slides, detail, "ledger/_slide_detail.html", order=40)
