@@ -2,6 +2,7 @@
 from flask import current_app, has_app_context
 from sqlalchemy import JSON, ForeignKey, String, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import versions
 from .database import UTCDateTime, utcnow
@@ -39,9 +40,10 @@ def record_change(compound, actor, area, action, obj, before=None, after=None):
     session.flush()  # gives new objects their ids
     if compound is not None:
         # An UPDATE ... SET version = version + 1 is atomic across processes.
-        session.execute(update(type(compound)).where(type(compound).id == compound.id)
-                        .values(version=type(compound).version + 1))
-        session.refresh(compound, ["version"])
+        model = type(compound)
+        version = session.execute(update(model).where(model.id == compound.id).values(version=model.version + 1)
+                                  .returning(model.version)).scalar_one()
+        set_committed_value(compound, "version", version)
         session.add(Change(compound_id=compound.id, version=compound.version, area=area))
         session.info.setdefault("kiosk_changed_slugs", set()).add(compound.slug)
     session.add(AuditEntry(

@@ -146,28 +146,43 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         raise VoteRefused("closed")
     if now < locked.opens_at:
         raise VoteRefused("not_open")
-    # Lock the household's elector row: its concurrent ballots queue here instead of failing retries (PostgreSQL).
+    # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
+    # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
+    # the ballot we waited for committed; a join in the locking statement would see the stale row.
     if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
                                                             Elector.household_id == household.id)
                          .with_for_update()) is None:
         raise VoteRefused("not_elector")
-    previous = current_ballot(topic, household)
-    if previous is not None:
+    previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
+                                                            Ballot.household_id == household.id,
+                                                            Ballot.current.is_(True)))
+    if previous_id is not None:
         if not topic.allow_change:
-            raise VoteRefused("already", previous)
-        moved = db.session.execute(update(Ballot).where(Ballot.id == previous.id, Ballot.current.is_(True))
+            raise VoteRefused("already", db.session.get(Ballot, previous_id))
+        moved = db.session.execute(update(Ballot).where(Ballot.id == previous_id, Ballot.current.is_(True))
                                    .values(current=False)).rowcount
         if moved != 1:
             raise IntegrityError("ballot superseded meanwhile", None, Exception())
     ballot = Ballot(topic_id=topic.id, household_id=household.id, choices=chosen, channel=channel,
                     entered_by=entered_by.id if entered_by else None, cast_at=now)
     db.session.add(ballot)
-    db.session.flush()
-    after = {"household": household.address, "channel": str(channel), "changed": previous is not None}
+    after = {"household": household.address, "channel": str(channel), "changed": previous_id is not None}
     if not topic.secret:
         after["choices"] = [topic.label_of(k) for k in chosen]
     record_change(compound, entered_by, AREA, "ballot", topic, None, after)
     return ballot
+
+
+def _commit_keeping_state():
+    """Commit without expiring what the request already holds (topic, household, the new ballot): the answer
+    that follows reads them, and reloading would cost a second transaction (on SQLite another write lock)."""
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, code=None):
@@ -180,7 +195,7 @@ def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=
             if code is not None and not _use_code(compound, household, code):
                 raise VoteRefused("code")
             ballot = _take(compound, topic, household, chosen, channel, entered_by)
-            db.session.commit()
+            _commit_keeping_state()
             return ballot
         except IntegrityError:
             db.session.rollback()
