@@ -13,6 +13,11 @@ bp = bind_compound(Blueprint("media", __name__, url_prefix="/<compound>/media"))
 
 
 def _visible_to_public(image):
+    # A receipt photo is public once it is marked public and its entry is posted.
+    from .ledger.models import Entry, Receipt
+    if db.session.scalar(select(Receipt.id).join(Entry, Entry.id == Receipt.entry_id).where(
+            Receipt.image_id == image.id, Receipt.public.is_(True), Entry.posted.is_(True)).limit(1)) is not None:
+        return True
     notices = db.session.scalars(select(Notice).where(Notice.image_id == image.id)).all()
     if any(n.is_public() for n in notices):
         return True

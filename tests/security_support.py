@@ -20,6 +20,8 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Unic
 
 from kiosk import create_app
 from kiosk.auth.models import Membership, Role
+from kiosk.consult import service as consult_service
+from kiosk.consult.models import Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
 from kiosk.households.models import (DistributionEvent, Eligibility, Household, HouseholdCard, Occupancy,
                                      RosterMember, hash_token, new_token)
@@ -110,6 +112,20 @@ def find_rule(rule_text):
     raise AssertionError(rule_text)
 
 
+class ByEndpoint:
+    """A URL value that depends on the route: routes acting on a topic need one in the state they act on
+    (publish a draft, enter a ballot while voting, resolve a closed one). str() gives the default."""
+
+    def __init__(self, default, by_endpoint):
+        self.default, self.by_endpoint = default, dict(by_endpoint)
+
+    def pick(self, endpoint):
+        return self.by_endpoint.get(endpoint, self.default)
+
+    def __str__(self):
+        return str(self.default)
+
+
 def fill(rule_text, values, fixed=None):
     """Build a path for a rule: converters filled from `values` by argument name, any() from `fixed`.
 
@@ -129,6 +145,8 @@ def fill(rule_text, values, fixed=None):
                 pytest.fail(f"{rule_text}: don't know how to fill <{arg}> ({type(converter).__name__}); "
                             "teach security_support.fill() and the world fixture about it")
             args[arg] = values[arg]
+            if isinstance(args[arg], ByEndpoint):
+                args[arg] = args[arg].pick(rule.endpoint)
         else:
             pytest.fail(f"{rule_text}: unknown converter {type(converter).__name__} for <{arg}>")
     path = rule_text
@@ -184,6 +202,85 @@ def _populate(compound, author, letter, title):
                            household=household, member=member, event=event, token=token)
 
 
+def _populate_consult(compound, author, household, title):
+    """Topics in each state a consultation route acts on, an opinion and a resident's proposal."""
+    def topic(name, status, opens, closes, secret=True):
+        made = Topic(compound_id=compound.id, title=title[:2] + name, background="背景", kind="yesno",
+                     rule="ordinary", secret=secret, status=status, opens_at=opens, closes_at=closes,
+                     created_by=author.id, published_at=None if status == TopicStatus.draft else ago(days=3))
+        made.options = [Option(key=k, label=label, position=i) for i, (k, label) in enumerate(consult_service.YES_NO)]
+        db.session.add(made)
+        db.session.flush()
+        if status != TopicStatus.draft:
+            db.session.add(Elector(topic_id=made.id, household_id=household.id, area_centi=household.area_centi,
+                                   owner=f"unit-{household.id}", building=household.building))
+        return made
+
+    draft = topic("停车议题（草稿）", TopicStatus.draft, ahead(days=1), ahead(days=8))
+    voting = topic("加装电梯议题", TopicStatus.published, ago(hours=1), ahead(days=2), secret=False)
+    closed = topic("垃圾清运议题", TopicStatus.published, ago(days=2), ago(hours=1))
+    db.session.flush()
+    closed.status, closed.closed_at = TopicStatus.closed, ago(hours=1)
+    closed.result = consult_service.result_dict(consult_service.compute(closed))
+    closed.fingerprint = consult_service.fingerprint(closed)
+    opinion = Opinion(topic_id=voting.id, household_id=household.id, body=title[:2] + "住户的看法")
+    proposal = Proposal(compound_id=compound.id, household_id=household.id, title=title[:2] + "的提议", body="建议")
+    db.session.add_all([opinion, proposal])
+    db.session.flush()
+    return SimpleNamespace(draft=draft, voting=voting, closed=closed, opinion=opinion, proposal=proposal)
+
+
+def _consult_values(consult):
+    topic = ByEndpoint(consult.voting.id, {
+        "consult_admin.edit": consult.draft.id, "consult_admin.publish": consult.draft.id,
+        "consult_admin.resolution": consult.closed.id, "consult_admin.update": consult.closed.id,
+        "consult.resolution_print": consult.closed.id})
+    return {"topic_id": topic, "opinion_id": consult.opinion.id, "proposal_id": consult.proposal.id}
+
+
+def _populate_ledger(compound, author, household, letter, values):
+    """A ledger in each state its admin routes act on: a posted entry (with a committee-only receipt and a
+    resident's question) in January, January submitted, February returned, a draft, a passed resolution."""
+    from kiosk.consult.models import Status as TopicState
+    from kiosk.ledger import service as ledger_service
+    from kiosk.ledger.models import Category as LedgerCategory, PeriodStatus, Receipt
+
+    ledger_service.open_book(compound, started_on=date(2026, 1, 1))
+
+    def category(name):
+        return db.session.scalar(select(LedgerCategory).where(LedgerCategory.compound_id == compound.id,
+                                                              LedgerCategory.name == name))
+
+    posted = ledger_service.save_draft(compound, author, None, {
+        "kind": "income", "occurred_on": date(2026, 1, 10), "category_id": category("停车费").id,
+        "amount_fen": 100000, "description": "1 月停车费"})
+    ledger_service.post(compound, author, posted)
+    draft = ledger_service.save_draft(compound, author, None, {
+        "kind": "expense", "occurred_on": date(2026, 6, 10), "category_id": category("维修").id,
+        "amount_fen": 2000, "description": "换灯泡"})
+    receipt = Receipt(entry_id=posted.id, image_id=store_image(compound, letter * 32 + ".jpg").id, public=False)
+    db.session.add(receipt)
+    question = ledger_service.ask(compound, household, posted, "这笔停车费收了几个车位？")
+    submitted = ledger_service.submit(compound, author, 100000)
+    returned = ledger_service.submit(compound, author, 100000)
+    returned.status, returned.returned_reason = PeriodStatus.returned, "缺收据"
+    topic = Topic(compound_id=compound.id, title="端午节大礼包", background="背景", kind="yesno", rule="ordinary",
+                  status=TopicState.closed, opens_at=ago(days=10), closes_at=ago(days=3), created_by=author.id,
+                  published_at=ago(days=12), closed_at=ago(days=3))
+    topic.options = [Option(key=k, label=label, position=i) for i, (k, label) in enumerate(consult_service.YES_NO)]
+    db.session.add(topic)
+    db.session.flush()
+    topic.result = dict(consult_service.result_dict(consult_service.compute(topic)), passed=True)
+    db.session.flush()
+    if isinstance(values.get("topic_id"), ByEndpoint):
+        values["topic_id"].by_endpoint["ledger_admin.budget"] = topic.id
+    return {"entry_id": ByEndpoint(posted.id, {"ledger_admin.edit_entry": draft.id, "ledger_admin.post_entry": draft.id,
+                                               "ledger_admin.delete_entry": draft.id}),
+            "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id}),
+            "question_id": question.id, "category_id": category("维修").id, "receipt_id": receipt.id,
+            "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
+
+
 def _values(compound, objects, membership_id):
     return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
@@ -206,19 +303,26 @@ def world(app, compound, chair, make_compound, make_user):
     db.session.add(broadcast)
     db.session.commit()
     member_of = lambda user: db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))  # noqa
-    values = dict(_values(compound, mine, member_of(bystander)), broadcast_id=broadcast.id)
-    oak_values = dict(_values(oak, theirs, member_of(intruder)), broadcast_id=broadcast.id)
+    my_consult = _populate_consult(compound, chair, mine.household, "枫叶的公开通知")
+    their_consult = _populate_consult(oak, intruder, theirs.household, "橡树的通知")
+    values = dict(_values(compound, mine, member_of(bystander)), broadcast_id=broadcast.id,
+                  **_consult_values(my_consult))
+    oak_values = dict(_values(oak, theirs, member_of(intruder)), broadcast_id=broadcast.id,
+                      **_consult_values(their_consult))
+    values.update(_populate_ledger(compound, chair, mine.household, "e", values))
+    oak_values.update(_populate_ledger(oak, intruder, theirs.household, "9", oak_values))
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
                            draft_image=mine.draft_image, screen=mine.screen, oak_notice=theirs.notice,
                            household=mine.household, event=mine.event, member=mine.member, token=mine.token,
-                           broadcast=broadcast, values=values, oak_values=oak_values)
+                           broadcast=broadcast, values=values, oak_values=oak_values, consult=my_consult)
 
 
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
-                         "member_id", "event_id"})
+                         "member_id", "event_id", "topic_id", "opinion_id", "proposal_id",
+                         "entry_id", "period_id", "question_id", "category_id", "receipt_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -232,8 +336,14 @@ EVERY_FORM_FIELD = {
     "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "occupied",
     "which": "all", "item": "粽子一盒", "scope": "all", "term_start": "2024-06-01", "term_end": "2027-05-31",
     "intro": "",
+    "kind": "yesno", "rule": "ordinary", "seats": "1", "visibility": "live", "options": "甲\n乙",
+    "opens_at": "2026-01-01T10:00", "closes_at": "2099-01-01T10:00", "choices": "yes",
+    "reason": "攻击者的理由", "answer": "攻击者的答复", "outcome": "answered",
     "current": "correct-horse-battery-9", "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1",
     "password": "wrong-password-000",
+    "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
+    "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "1",
+    "disclosure_days": "15", "source": "攻击者的资金来源",
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 
@@ -243,6 +353,8 @@ def form_body(values=None, **extra):
     data = dict(EVERY_FORM_FIELD, file=(io.BytesIO(ROLL_CSV), "roll.csv", "text/csv"))
     if values and "household_id" in values:
         data["household_id"] = str(values["household_id"])
+    if values and "category_id" in values:  # the ledger's entry form names one of the compound's categories
+        data["category_id"] = str(values["category_id"])
     data.update(extra)
     return data
 

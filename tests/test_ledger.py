@@ -17,7 +17,7 @@ START = date(2026, 1, 1)
 
 @pytest.fixture
 def ledger(app, compound, chair):
-    service.book(compound, started_on=START)
+    service.open_book(compound, started_on=START)
     db.session.commit()
     return compound
 

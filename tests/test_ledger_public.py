@@ -26,7 +26,7 @@ def page_text(response):
 @pytest.fixture
 def january(app, compound, chair, make_user):
     """January 2026 recorded by the chair and signed by two of three supervisors."""
-    service.book(compound, started_on=date(2026, 1, 1))
+    service.open_book(compound, started_on=date(2026, 1, 1))
     db.session.commit()
     sups = [make_user(f"sup{i}", compound, role=Role.supervisor) for i in range(3)]
     record(compound, chair, "停车费", 850000, day=date(2026, 1, 5), counterparty="小区停车管理处")
@@ -59,7 +59,7 @@ def test_the_ledger_home_summarises_the_latest_period_and_the_next_due(client, j
 
 
 def test_a_period_waiting_for_signatures_does_not_show_its_entries(app, client, compound, chair, make_user):
-    service.book(compound, started_on=date(2026, 1, 1))
+    service.open_book(compound, started_on=date(2026, 1, 1))
     db.session.commit()
     record(compound, chair, "停车费", 1000, day=date(2026, 1, 5), description="一月停车")
     period = service.submit(compound, chair, 1000)

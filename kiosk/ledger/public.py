@@ -4,7 +4,17 @@ the verification code, a verify page anyone can run, and questions (质询) aske
 Only published (signed) periods show their entries; a period waiting for signatures shows that it is
 waiting. A person paid by the compound appears as "个人", never by name.
 """
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select

@@ -16,7 +16,17 @@ from ..database import utcnow
 from ..extensions import db
 from ..timefmt import now_local
 from . import chain
-from .models import (DEFAULT_CATEGORIES, Book, Category, Entry, Kind, Period, PeriodStatus, Question, Signoff)
+from .models import (
+    DEFAULT_CATEGORIES,
+    Book,
+    Category,
+    Entry,
+    Kind,
+    Period,
+    PeriodStatus,
+    Question,
+    Signoff,
+)
 
 AREA = "ledger"
 ANSWER_WITHIN_DAYS = 10
@@ -38,8 +48,17 @@ def today():
 
 # --- the book and its categories ---------------------------------------------------------------------------
 
-def book(compound, started_on=None):
-    """The compound's ledger settings, made with the default categories the first time."""
+def book(compound):
+    """The compound's ledger settings; before the book is opened, the defaults (not saved: reads never write)."""
+    found = db.session.scalar(select(Book).where(Book.compound_id == compound.id))
+    if found is not None:
+        return found
+    return Book(compound_id=compound.id, started_on=today().replace(day=1), opening_fen=0,
+                cadence="monthly", signoffs_required=2, disclosure_days=15, source="小区公共收益")
+
+
+def open_book(compound, started_on=None):
+    """Open the compound's book with the default categories, once; return it (the caller commits)."""
     found = db.session.scalar(select(Book).where(Book.compound_id == compound.id))
     if found is not None:
         return found
@@ -407,7 +426,8 @@ def spent_on(topic):
 
 def budgeted_topics(compound):
     """Decided topics that carry an approved budget, for linking expenses."""
-    from ..consult.models import Status as TopicStatus, Topic
+    from ..consult.models import Status as TopicStatus
+    from ..consult.models import Topic
     return db.session.scalars(select(Topic).where(
         Topic.compound_id == compound.id, Topic.budget_fen.is_not(None),
         Topic.status.in_([TopicStatus.closed, TopicStatus.done])).order_by(Topic.closes_at.desc())).all()

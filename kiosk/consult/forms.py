@@ -1,0 +1,174 @@
+"""The committee's consultation forms: a topic, a paper ballot, hiding an opinion, the resolution, follow-through,
+and the answer to a resident's proposal."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from ..database import utcnow
+from ..timefmt import from_local_naive
+from .models import (
+    KIND_LABELS,
+    RULE_LABELS,
+    VISIBILITY_LABELS,
+    Kind,
+    ProposalStatus,
+    Rule,
+)
+
+MAX_OPTIONS = 50
+OPTION_LENGTH = 80
+
+
+def option_lines(text):
+    """The options typed one per line: blank lines dropped, spaces trimmed."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class WordingForm(FlaskForm):
+    """What may still change after publishing: the title and the background."""
+
+    title = StringField(_l("议题"), validators=[
+        DataRequired(_l("请填写议题。")), Length(max=120, message=_l("议题最多 120 个字。"))],
+        description=_l("例如：是否同意把东侧空地改建为停车位并收取停车费"))
+    background = TextAreaField(_l("背景说明"), validators=[Length(max=20000, message=_l("背景说明太长了。"))],
+                               description=_l("为什么要议、有哪些方案、花多少钱。可以用 Markdown：空一行分段，"
+                                              "行首加“- ”成列表。"),
+                               render_kw={"rows": 8})
+
+
+class TopicForm(WordingForm):
+    """A draft topic in full: the question, its options, the decision rule and the voting window."""
+
+    kind = RadioField(_l("表决方式"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
+                      default=Kind.yesno.value, validators=[InputRequired(_l("请选择表决方式。"))])
+    rule = RadioField(_l("通过规则"), choices=[SelectChoice(r.value, label) for r, label in RULE_LABELS.items()],
+                      default=Rule.ordinary.value, validators=[InputRequired(_l("请选择通过规则。"))],
+                      description=_l("法定特别事项（民法典第二百七十八条第六至八项）：筹集维修资金，改建、重建建筑物及其附属设施，"
+                                     "改变共有部分用途或者利用共有部分从事经营活动。其他共同决定事项（选聘物业、制定管理规约、"
+                                     "选举业主委员会、使用维修资金等）是法定一般事项。不需要法定效力的，用协商一致或意见征集。"))
+    seats = IntegerField(_l("最多选几项 / 应选名额"), default=1, validators=[
+        InputRequired(_l("请填写一个数字。")), NumberRange(min=1, max=MAX_OPTIONS, message=_l("请填 1 到 50 之间的数。"))],
+        description=_l("多选：每户最多选几项；选举：选出几人（例如 5 名自治委员）。同意/不同意/弃权和单选不用填。"),
+        render_kw={"inputmode": "numeric", "min": 1, "max": MAX_OPTIONS})
+    options = TextAreaField(_l("选项或候选人"), description=_l("每行一个。同意/不同意/弃权的议题不用填。"),
+                            render_kw={"rows": 6})
+    secret = BooleanField(_l("无记名投票（委员会只看到谁投了，看不到投了什么）"), default=True)
+    visibility = RadioField(_l("结果什么时候公开"),
+                            choices=[SelectChoice(v.value, label) for v, label in VISIBILITY_LABELS.items()],
+                            default="live", validators=[InputRequired(_l("请选择结果什么时候公开。"))])
+    allow_change = BooleanField(_l("截止前允许改票（以最后一次为准）"), default=True)
+    opens_at = DateTimeLocalField(_l("开始投票"), format="%Y-%m-%dT%H:%M",
+                                  validators=[DataRequired(_l("请填写开始投票的时间。"))],
+                                  description=_l("发布后到开始投票之前是讨论期，居民可以发表看法。"))
+    closes_at = DateTimeLocalField(_l("投票截止"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired(_l("请填写投票截止的时间。"))])
+
+    def validate_rule(self, field):
+        """Consensus and the special statutory rule decide a yes/no question only."""
+        if self.kind.data == Kind.yesno:
+            return
+        if field.data == Rule.consensus:
+            raise ValidationError(_l("协商一致只适用于同意/不同意/弃权的议题。"))
+        if field.data == Rule.special:
+            raise ValidationError(_l("法定特别事项只适用于同意/不同意/弃权的议题。"))
+
+    def validate_options(self, field):
+        """Single and multiple choice need two options or more; an election at least as many candidates as seats."""
+        if self.kind.data == Kind.yesno:
+            return
+        lines = option_lines(field.data)
+        if len(set(lines)) != len(lines):
+            raise ValidationError(_l("有重复的选项，请删掉重复的一行。"))
+        if any(len(line) > OPTION_LENGTH for line in lines):
+            raise ValidationError(_l("每个选项最多 80 个字。"))
+        if len(lines) > MAX_OPTIONS:
+            raise ValidationError(_l("最多 50 个选项。"))
+        if self.kind.data in (Kind.single, Kind.multi) and len(lines) < 2:
+            raise ValidationError(_l("至少要有两个选项，每行一个。"))
+        seats = self.seats.data if isinstance(self.seats.data, int) else 1
+        if self.kind.data == Kind.election and len(lines) < max(seats, 1):
+            raise ValidationError(_l("候选人（%(n)s 人）不能少于应选名额（%(seats)s 名）。", n=len(lines),
+                                     seats=seats))
+
+    def validate_seats(self, field):
+        """Multiple choice can't allow more choices than there are options."""
+        options = len(option_lines(self.options.data))
+        if self.kind.data == Kind.multi and field.data and options >= 2 and field.data > options:
+            raise ValidationError(_l("最多选几项不能超过选项的个数。"))
+
+    def validate_closes_at(self, field):
+        """Voting ends after it opens, and in the future."""
+        if not field.data:
+            return
+        if self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("截止时间要晚于开始投票的时间。"))
+        if from_local_naive(field.data) <= utcnow():
+            raise ValidationError(_l("截止时间已经过了，请填一个以后的时间。"))
+
+
+class PaperBallotForm(FlaskForm):
+    """A paper ballot typed in by a committee member: which household (building and room), and its choices."""
+
+    household_id = HiddenField()
+    building = StringField(_l("楼栋"), validators=[Optional(), Length(max=20)],
+                           render_kw={"inputmode": "numeric", "autocomplete": "off", "enterkeyhint": "next"})
+    entrance = StringField(_l("单元（没有可不填）"), validators=[Optional(), Length(max=10)],
+                           render_kw={"inputmode": "numeric", "autocomplete": "off", "enterkeyhint": "next"})
+    room = StringField(_l("房号"), validators=[Optional(), Length(max=20)],
+                       render_kw={"inputmode": "numeric", "autocomplete": "off", "enterkeyhint": "next"})
+    choices = SelectMultipleField(_l("选票上的选择"), choices=[], validate_choice=False)
+
+
+class HideOpinionForm(FlaskForm):
+    """Hide a resident's opinion; the reason is shown in its place."""
+
+    reason = StringField(_l("隐藏原因（居民会看到）"), validators=[
+        DataRequired(_l("请写明隐藏的原因，居民会看到。")), Length(max=200, message=_l("原因最多 200 个字。"))],
+        description=_l("例如：含有住户电话号码；与本议题无关；人身攻击。"))
+
+
+class ResolutionForm(FlaskForm):
+    """The resolution notice (决议公告), prefilled from the frozen result."""
+
+    title = StringField(_l("公告标题"), validators=[
+        DataRequired(_l("请填写公告标题。")), Length(max=120, message=_l("标题最多 120 个字。"))])
+    body = TextAreaField(_l("公告正文"), validators=[DataRequired(_l("请填写公告正文。"))],
+                         description=_l("已按表决结果生成，数字不要改；可以补充落实安排。"), render_kw={"rows": 18})
+
+
+class UpdateForm(FlaskForm):
+    """A follow-through post (落实情况)."""
+
+    body = TextAreaField(_l("落实情况"), validators=[DataRequired(_l("请写一写做了什么、做到哪一步了。"))],
+                         description=_l("例如：已与施工方签合同，6 月 20 日开工。会同时发一条通知。"),
+                         render_kw={"rows": 5})
+    done = BooleanField(_l("这件事已经全部落实"))
+
+
+class AnswerForm(FlaskForm):
+    """The committee's public answer to a resident's proposal."""
+
+    answer = TextAreaField(_l("答复（公开）"), validators=[
+        DataRequired(_l("请填写答复。")), Length(max=5000, message=_l("答复太长了。"))], render_kw={"rows": 4})
+    outcome = RadioField(_l("答复后"), choices=[
+        SelectChoice(ProposalStatus.answered.value, _l("已答复，继续跟进")),
+        SelectChoice(ProposalStatus.closed.value, _l("已办结"))],
+        default=ProposalStatus.answered.value, validators=[InputRequired(_l("请选择。"))])
