@@ -1,4 +1,4 @@
-"""The `kiosk` command (also `flask --app kiosk ...`): serve, init, demo, user add, backup."""
+"""The `kiosk` command (also `flask --app kiosk ...`): serve, init, demo, user add, backup, restore, verify."""
 import socket
 import sqlite3
 import sys
@@ -61,6 +61,17 @@ def schema_is_current():
     return set(current) == set(script.get_heads())
 
 
+def waitress_options(app, threads):
+    """The waitress settings `kiosk serve` uses (tests start servers with the same ones).
+
+    waitress would strip every X-Forwarded-* header itself (no `trusted_proxy` is configured there): with
+    KIOSK_TRUSTED_PROXIES the app's ProxyFix decides which hops to believe, so waitress must pass them on.
+    Without trusted proxies waitress drops them, and ProxyFix is not installed either.
+    """
+    trusting = int(app.config.get("TRUSTED_PROXIES") or 0) > 0
+    return {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting}
+
+
 def serve_app(app, host, port, threads):
     """Serve the app with waitress, printing where to open it."""
     from waitress import serve
@@ -74,7 +85,7 @@ def serve_app(app, host, port, threads):
     if host in ("0.0.0.0", "::"):
         for address in lan_addresses():
             click.echo(f"  on the local network: http://{address}:{port}/")
-    serve(app, host=host, port=port, threads=threads, ident="kiosk", clear_untrusted_proxy_headers=True)
+    serve(app, host=host, port=port, **waitress_options(app, threads))
 
 
 @click.command("serve")
@@ -118,6 +129,7 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  A household card ({summary['card_address']}): {url}/h/{summary['card_token']}")
     click.echo("    (a new card each time the demo starts; the previous one stops working)")
     click.echo(f"  Consultations (open the card first, then vote): {url}/{summary['slug']}/topics")
+    click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")
@@ -195,7 +207,183 @@ def backup_command(path):
     click.echo(f"Backed up to {target}")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_restore(message):
+    raise click.ClickException(f"{message} Nothing was changed.")
+
+
+def _check_backup_file(path):
+    """Return the Alembic revision of a Community Kiosk SQLite database at `path`, or refuse with why not."""
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        _refuse_restore(f"{path} cannot be read ({exc.strerror}).")
+    if header != SQLITE_HEADER:
+        _refuse_restore(f"{path} is not a SQLite database (a backup made by `kiosk backup` is one).")
+    # Read-only and immutable: checking a file never changes it, nor leaves -wal/-shm files beside it.
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            _refuse_restore(f"{path} is damaged: {'; '.join(problems[:3])}.")
+        try:
+            revisions = [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+        except sqlite3.DatabaseError:
+            revisions = []
+    except sqlite3.DatabaseError as exc:
+        _refuse_restore(f"{path} is not a readable SQLite database ({exc}).")
+    finally:
+        conn.close()
+    if len(revisions) != 1:
+        _refuse_restore(f"{path} is a SQLite database but not a Community Kiosk one (it has no schema version).")
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    known = {revision.revision for revision in script.walk_revisions()}
+    if revisions[0] not in known:
+        _refuse_restore(f"{path} has schema version {revisions[0]}, which this version of the kiosk does not "
+                        f"know (made by a newer version?).")
+    return revisions[0]
+
+
+def _in_use_elsewhere(database):
+    """Whether another process has the SQLite database open (a server that is running).
+
+    In WAL mode every open connection holds a shared lock on the "DMS" byte (128) of the -shm file; a
+    process that can take it exclusively knows nobody else is connected. Our own connections don't count
+    (POSIX locks belong to the process)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return False
+    shm = Path(f"{database}-shm")
+    if not shm.exists():
+        return False
+    with open(shm, "r+b") as fh:
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+        except OSError:
+            return True
+        fcntl.lockf(fh, fcntl.LOCK_UN, 1, 128)
+    return False
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Restore even though another process has the database open.")
+@with_appcontext
+def restore_command(path, force):
+    """Put a backup made by `kiosk backup` in place of the SQLite database, keeping the current one beside it."""
+    import os
+    import tempfile
+    from datetime import datetime
+
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        click.echo("For PostgreSQL, restore the pg_dump archive with the server stopped, e.g.:\n"
+                   "  pg_restore --clean --if-exists --no-owner -d \"$DATABASE\" kiosk.dump\n"
+                   "  (a plain SQL dump: psql -v ON_ERROR_STOP=1 -d \"$DATABASE\" -f kiosk.sql)\n"
+                   "then run `kiosk init` to upgrade it to the current schema.")
+        sys.exit(2)
+    revision = _check_backup_file(path)
+    target = Path(url.database).resolve()
+    if Path(path).resolve() == target:
+        _refuse_restore(f"{path} is the database itself.")
+    db.session.remove()
+    db.engine.dispose()  # this process lets go of the database before it is swapped
+    if target.exists() and not force and _in_use_elsewhere(target):
+        _refuse_restore(f"Another process has {target} open: stop the server first (or use --force).")
+
+    kept = None
+    if target.exists():
+        kept = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+        current = sqlite3.connect(target, timeout=30)
+        copy = sqlite3.connect(kept)
+        try:
+            with copy:
+                current.backup(copy)  # with whatever the -wal file still held
+            current.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            copy.close()
+            current.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.restore-", dir=target.parent)
+    os.close(handle)
+    try:
+        source = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        dest = sqlite3.connect(temporary)
+        try:
+            with dest:
+                source.backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")  # a self-contained file: no -wal to go with it
+        finally:
+            dest.close()
+            source.close()
+        with open(temporary, "rb") as fh:
+            os.fsync(fh.fileno())
+        # The old database's -wal and -shm must not be applied to the restored file.
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    if kept is not None:
+        click.echo(f"Kept the previous database as {kept}")
+    click.echo(f"Restored {path} (schema version {revision}) to {target}")
+    migrate_to_head()
+    db.engine.dispose()
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config()).get_current_head()
+    click.echo(f"Upgraded it to schema version {head}" if head != revision else f"Schema is current ({head})")
+
+
+@click.command("verify")
+@click.argument("slug", required=False)
+@with_appcontext
+def verify_command(slug):
+    """Recompute the ledger's hash chain of one compound (or all) and compare it with the signed periods."""
+    from .compounds.models import Compound
+    from .ledger import service as ledger
+    from .ledger.models import Period
+
+    query = select(Compound).order_by(Compound.slug)
+    if slug:
+        query = query.where(Compound.slug == slug)
+    compounds = db.session.scalars(query).all()
+    if slug and not compounds:
+        click.echo(f"No compound {slug!r}.", err=True)
+        sys.exit(2)
+    bad = 0
+    for compound in compounds:
+        check = ledger.verify(compound)
+        if check.ok:
+            head = ledger.entry_by_number(compound, check.checked) if check.checked else None
+            signed = len(ledger.periods(compound, published_only=True))
+            code = head.hash[:12].upper() if head is not None else "-"
+            click.echo(f"{compound.slug}: OK: {check.checked} entries, chain head {code}, "
+                       f"{signed} signed periods match")
+            continue
+        bad += 1
+        if check.why == "head":
+            period = db.session.get(Period, check.bad_period)
+            problem = (f"signed period {period.starts_on.isoformat()}–{period.ends_on.isoformat()} no longer "
+                       f"matches what the supervisors signed (at entry #{check.bad_number})")
+        elif check.why == "hash":
+            problem = (f"entry #{check.bad_number} no longer matches (its amount, date or text was changed "
+                       f"outside the application)")
+        else:
+            problem = f"entry #{check.bad_number} no longer matches (an entry was removed or reordered)"
+        click.echo(f"{compound.slug}: MISMATCH: {problem}")
+    sys.exit(1 if bad else 0)
+
+
 def init_app(app):
     """Register the commands on the app's CLI (so `flask --app kiosk` has them too)."""
-    for command in (serve_command, init_command, demo_command, user_group, backup_command):
+    for command in (serve_command, init_command, demo_command, user_group, backup_command, restore_command,
+                    verify_command):
         app.cli.add_command(command)

@@ -19,7 +19,9 @@ class Defaults:
     TRUSTED_PROXIES = 0
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
     SWEEP_SECONDS = 15  # how often the serving process closes votes whose deadline has passed
+    VERIFY_CACHE_SECONDS = 300  # the public ledger check recomputes a compound's chain at most this often
     PAGE_CACHE_SECONDS = 10  # public pages kept in memory per compound version; 0 turns it off
+    BUSY_TIMEOUT_MS = 10_000  # how long a request waits for a database lock before a calm 503
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 86400
@@ -59,15 +61,30 @@ def env_overrides(environ=os.environ):
 
 
 def load_or_create_secret(instance_path):
-    """Return the secret key stored in the instance folder, writing a random one (0600) on first run."""
+    """Return the secret key stored in the instance folder, writing a random one (0600) on first run.
+
+    Several processes sharing the instance folder may start at once: the key is written to a private
+    temporary file and linked into place, which fails for all but the first, and the others read the winner's.
+    So no process ever reads a half-written file, and all of them sign with the same key.
+    """
     path = Path(instance_path) / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
+    tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 

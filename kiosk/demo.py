@@ -28,18 +28,24 @@ COMMITTEE = [
     ("demo-vice", "李秀英", Role.vice_chair),
     ("demo-member", "陈卫东", Role.member),
     ("demo-supervisor", "刘桂兰", Role.supervisor),
+    ("demo-supervisor2", "张德明", Role.supervisor),
+    ("demo-supervisor3", "杨淑芬", Role.supervisor),
 ]
 
 
 def _notices(now):
     """The demo's notices: (title, body, category, urgent, pinned, publish, starts, ends)."""
     day = timedelta(days=1)
+    # The last month the demo's supervisors have signed: the one before last (last month still waits).
+    this_month = now.astimezone(local_zone()).replace(day=1)
+    signed = (this_month - 32 * day).replace(day=1)
     return [
         ("明天上午8点至12点全小区停水", "自来水公司检修主管道。\n\n"
          "- 停水时间：明天 **8:00–12:00**\n- 范围：1–6 栋全部\n\n请提前储水。如有老人独居需要帮忙送水，"
          "请打值班电话，委员会安排志愿者上门。", Category.notice, True, False, True, None, now + 2 * day),
-        ("2026年10月公共收益收支明细公示", "本月停车费、场地租金、广告费收入和监控维护、垃圾清运等支出明细，"
-         "已经两位监督委员审核签字。\n\n公示期 10 天，有疑问请在公示期内提出，委员会 10 天内答复。",
+        (f"{signed.year}年{signed.month}月公共收益收支明细公示", "本月停车费、场地租金、广告费收入和监控维护、"
+         "垃圾清运等支出明细，已经两位监督委员审核签字，每一笔都可以在“收支公示”里查看。\n\n"
+         "公示期 15 天，有疑问请扫住户卡对那一笔提出质询，委员会 10 天内答复。",
          Category.disclosure, False, True, True, None, now + 9 * day),
         ("冬季用电防火提示", "天冷了，请不要在楼道给电动车充电，不要私拉电线。\n\n"
          "出门前关好电暖器，家中老人请子女多提醒。", Category.safety, False, False, True, None, None),
@@ -277,6 +283,156 @@ def _consultations(compound, chair, now, sample):
     consult.submit_proposal(compound, picks[2], "suggestion", "小区门口增加一个快递柜", "")
 
 
+def _ledger(compound, chair, now):
+    """Made once: a year of the compound's public income and spending in monthly periods, each closed against
+    the counted balance and signed by two of the three supervisors, except the last complete month (one
+    signature so far); the current month open with a few entries and a draft. The June gift packages are
+    booked against the decided topic's ¥9,000 budget; a repair typed with the wrong amount is reversed and
+    entered again; residents have asked two questions, one answered. Does nothing once the ledger has entries."""
+    import calendar
+    from datetime import date, timezone
+
+    from .consult.models import Topic
+    from .ledger import service as ledger
+    from .ledger.models import Category as LedgerCategory, Entry, Method
+
+    if db.session.scalar(select(Entry.id).where(Entry.compound_id == compound.id).limit(1)):
+        return
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)).all()
+    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
+        [username for username, _name, _role in COMMITTEE])))}
+    vice, member = users.get("demo-vice", chair), users.get("demo-member", chair)
+    sups = [users[name] for name in ("demo-supervisor", "demo-supervisor2", "demo-supervisor3") if name in users]
+    if not households or len(sups) < 2:
+        return
+    zone = local_zone()
+    rng = random.Random(2018)
+    today = ledger.today()
+
+    def month(first, n):
+        years, index = divmod(first.month - 1 + n, 12)
+        return date(first.year + years, index + 1, 1)
+
+    def at(day, hour, minute=0):
+        """A local wall-clock moment as stored (UTC), never later than now."""
+        moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(timezone.utc)
+        return min(moment, now - timedelta(minutes=5))
+
+    this_month = today.replace(day=1)
+    first = month(this_month, -12)
+    book = ledger.open_book(compound, started_on=first)
+    book.opening_fen = 3_268_450  # carried over from the years before the ledger went online
+    cats = {c.name: c for c in db.session.scalars(select(LedgerCategory).where(
+        LedgerCategory.compound_id == compound.id))}
+    gifts = db.session.scalar(select(Topic).where(Topic.compound_id == compound.id,
+                                                  Topic.title.contains("端午节大礼包")))
+    if gifts is not None:
+        gifts.budget_fen = 900_000
+    months = [month(first, n) for n in range(12)]
+    junes = [m for m in months if m.month == 6]
+    gift_month = next((m for m in junes if gifts is not None and m.year == gifts.closes_at.year), junes[-1])
+
+    def book_entry(day, name, fen, description, counterparty="", by=chair, person=False, method=Method.bank,
+                   topic=None, post=True):
+        cat = cats[name]
+        entry = ledger.save_draft(compound, by, None, {
+            "kind": cat.kind, "occurred_on": day, "category_id": cat.id, "amount_fen": fen,
+            "description": description, "counterparty": counterparty, "counterparty_is_person": person,
+            "method": method, "topic_id": topic.id if topic is not None else None})
+        if post:
+            ledger.post(compound, by, entry)
+        return entry
+
+    def plan(start, last_day):
+        """The month's lines as (day, category, fen, description, counterparty, recorder, extra)."""
+        m = start.month
+        day = lambda d: start.replace(day=min(d, last_day))  # noqa: E731 - a date within the month so far
+        lines = [
+            (day(3), "停车费", rng.randrange(800_000, 950_001, 500), f"{m} 月停车费（含临时停车）", "小区停车管理处",
+             chair, {}),
+            (day(5), "场地租金", 300_000, f"{m} 月东门便民超市占用公共场地租金", "东门便民超市", chair,
+             {"method": Method.wechat}),
+            (day(8), "监控门禁", 68_000, f"{m} 月监控、门禁系统维保", "安居智能安防科技有限公司", member, {}),
+            (day(26), "垃圾清运", rng.randrange(120_000, 180_001, 1000), f"{m} 月生活垃圾、建筑垃圾清运",
+             "长沙市洁城环卫服务有限公司", vice, {}),
+        ]
+        if m in (1, 4, 7, 10):
+            lines.append((day(12), "广告费", 450_000, f"第 {(m + 2) // 3} 季度电梯广告位租金",
+                          "湘江电梯广告有限公司", chair, {}))
+        if m % 2 == 0:
+            lines.append((day(15), "管道疏通", rng.choice([45_000, 58_000, 76_000, 98_000]),
+                          "化粪池、下水管道疏通", "通达管道疏通服务部", member, {"method": Method.wechat}))
+        if m in (5, 6, 7, 8, 9):
+            lines.append((day(18), "消杀", rng.randrange(80_000, 120_001, 500), f"{m} 月灭蚊、灭鼠、消杀",
+                          "绿盾有害生物防治有限公司", vice, {}))
+        if m in (1, 7, 11):
+            lines.append((day(21), "其他支出", rng.choice([8_650, 12_400, 15_630]), "公示栏打印、张贴用品",
+                          "社区打印店", vice, {"method": Method.cash}))
+        return lines
+
+    repairs = {
+        1: [("维修", 23_000, "3 栋楼道声控灯更换 6 盏（人工）", "黄建军", True, Method.cash)],
+        3: [("维修", 168_000, "2 栋单元门禁锁更换", "安居智能安防科技有限公司", False, Method.bank)],
+        7: [("维修", 45_000, "小区路灯线路检修（人工）", "黄建军", True, Method.wechat)],
+        9: [("维修", 132_000, "4 栋雨棚加固", "恒固建筑维修队", False, Method.bank)],
+    }
+    wrong_month = next(m for m in months if m.month == 3)  # the door lock: typed as 1,860.00, then corrected
+    for index, start in enumerate(months):
+        end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        lines = plan(start, end.day)
+        for name, fen, what, who, person, method in repairs.get(start.month, []):
+            lines.append((start.replace(day=19), name, fen, what, who, member, {"person": person, "method": method}))
+        if start == gift_month:
+            lines.append((start.replace(day=15), "福利发放", 864_300, "端午节大礼包 201 份（粽子、咸鸭蛋、食用油），"
+                          "每份 43.00 元", "东门便民超市", vice, {"topic": gifts}))
+        for day, name, fen, what, who, by, extra in sorted(lines, key=lambda line: line[0]):
+            if start == wrong_month and name == "维修":
+                mistake = book_entry(day, name, 186_000, what, who, by=by, **extra)
+                ledger.reverse(compound, chair, mistake, "金额录错，发票金额为 1,680.00 元", on=day + timedelta(days=2))
+                book_entry(day + timedelta(days=2), name, fen, what + "（更正后重新入账）", who, by=by, **extra)
+                continue
+            entry = book_entry(day, name, fen, what, who, by=by, **extra)
+            if name == "福利发放":
+                gift_entry = entry
+        db.session.flush()
+        period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing)
+        closed = end + timedelta(days=1)
+        period.submitted_at = at(closed + timedelta(days=1), 20)
+        pair = [sups[index % len(sups)], sups[(index + 1) % len(sups)]]
+        last = index == len(months) - 1
+        for signer in pair[:1] if last else pair:
+            ledger.decide(compound, signer, period, True)
+        db.session.flush()
+        for signoff, (days, hour) in zip(period.signoffs, [(2, 9), (4, 10)]):  # the 3rd, and the 5th
+            signoff.at = at(closed + timedelta(days=days), hour)
+        if not last:
+            period.published_at = at(closed + timedelta(days=4), 10)
+            period.disclosure_ends_on = closed + timedelta(days=4 + book.disclosure_days)
+
+    # This month so far: parking and rent in, garbage and a stairwell-light repair out; the winter
+    # dumplings bought but not yet posted (a draft).
+    lines = plan(this_month, today.day)
+    for day, name, fen, what, who, by, extra in lines:
+        if name in ("停车费", "场地租金", "垃圾清运") and day <= today:
+            book_entry(day, name, fen, what, who, by=by, **extra)
+    light = book_entry(today - timedelta(days=min(2, today.day - 1)), "维修", 18_000,
+                       "3 栋 2 单元楼道灯维修（人工和灯泡）", "黄建军", by=member, person=True, method=Method.wechat)
+    book_entry(today, "福利发放", 201_000, "冬至汤圆 201 份（黑芝麻、花生各一袋）", "东门便民超市", by=vice,
+               post=False)
+
+    # Residents' questions: one about the gift packages, answered; one about the repair, asked yesterday.
+    asker, other = households[17], households[64]
+    asked = ledger.ask(compound, asker, gift_entry, "端午礼包一共花了 8,643 元，每户合多少钱？有没有比价？")
+    ledger.answer(compound, chair, asked, "共采购 201 份，每份 43.00 元。委员会比了三家超市的报价，东门便民超市最低，"
+                  "采购单和发票照片已随这笔支出公开。")
+    asked.created_at = at(gift_month.replace(day=20), 19, 30)
+    asked.answered_at = at(gift_month.replace(day=22), 10)
+    recent = ledger.ask(compound, other, light, "楼道灯维修的钱付给了谁？为什么不写名字？")
+    db.session.flush()
+    recent.created_at = now - timedelta(hours=20)
+
+
 def load_demo():
     """Load (or refresh) the demo and return what the demo command prints."""
     now = utcnow()
@@ -317,6 +473,7 @@ def load_demo():
     _distribution(compound, chair, now)
     _roster(compound, now)
     _consultations(compound, chair, now, sample)
+    _ledger(compound, chair, now)
     db.session.commit()
     return {
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from . import versions
 
-PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
+PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|ledger/\d+|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")
 HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 MAX_ENTRIES = 1024
@@ -62,8 +62,10 @@ class PageCache:
             return None
         if version is None:
             return None
-        # The host is in the key: without PUBLIC_URL, QR payloads are built from the address used.
-        return (match.group(1), version, environ.get("HTTP_HOST", ""), environ.get("PATH_INFO"),
+        # The host and scheme are in the key: without PUBLIC_URL, QR payloads are built from the address used
+        # (behind a trusted proxy, ProxyFix has already put the forwarded host and scheme here).
+        return (match.group(1), version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
+                environ.get("PATH_INFO"),
                 environ.get("QUERY_STRING", ""),
                 "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""),
                 tuple(environ.get(h, "") for h in HTMX_HEADERS),

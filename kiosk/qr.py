@@ -1,4 +1,6 @@
 """QR codes as compact SVG: opaque light background, a 4-module quiet zone, error correction Q."""
+import functools
+
 import qrcode
 from flask import current_app, request
 from qrcode.constants import ERROR_CORRECT_Q
@@ -10,6 +12,7 @@ def public_url(path):
     return base + path
 
 
+@functools.lru_cache(maxsize=1024)
 def qr_svg(payload, title=""):
     """Return an SVG document of a QR code for payload; Q survives print smudges and a logo-free poster."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=4, box_size=1)

@@ -31,6 +31,7 @@ def make_app(tmp_path, database_url, **extra):
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Tests change rows behind the app's back; the page cache has its own tests (test_pagecache.py).
         "PAGE_CACHE_SECONDS": 0,
+        "VERIFY_CACHE_SECONDS": 0,  # likewise the public chain check (its cache is tested in test_ledger_public.py)
     }
     config.update(extra)
     return create_app(config)

@@ -27,7 +27,7 @@ from conftest import make_app, pg_schema_url, post_form, require_postgres
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
-APP_COMMANDS = {"serve", "init", "demo", "user", "backup"}
+APP_COMMANDS = {"serve", "init", "demo", "user", "backup", "verify"}
 
 
 def head_revision(app):

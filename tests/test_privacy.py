@@ -15,7 +15,9 @@ from kiosk.compounds.models import Compound
 from kiosk.database import utcnow
 from kiosk.demo import load_demo
 from kiosk.extensions import db
+from kiosk.consult.models import Topic
 from kiosk.households.models import DistributionEvent, Household, RosterMember
+from kiosk.ledger.models import Entry, Period
 from kiosk.notices.models import Notice
 from kiosk.screen import registry
 from kiosk.screen.models import Screen
@@ -29,6 +31,9 @@ def personal_data():
     public_names = set(db.session.scalars(select(RosterMember.name))) | set(db.session.scalars(
         select(User.display_name)))
     names, phones = set(), set()
+    # People paid by the compound (an electrician, a cleaner) are named only to the committee.
+    for entry in db.session.scalars(select(Entry).where(Entry.counterparty_is_person.is_(True))):
+        names.add(entry.counterparty)
     for h in db.session.scalars(select(Household)):
         if h.contact_name and h.contact_name not in public_names:
             names.add(h.contact_name)
@@ -56,6 +61,12 @@ def values_for(argument, slug, card_token):
         return ["n/1", ""]
     if argument == "area":
         return [p.area for p in registry.providers()]
+    if argument == "topic_id":
+        return [t.id for t in db.session.scalars(select(Topic))]
+    if argument == "period_id":
+        return [p.id for p in db.session.scalars(select(Period))]
+    if argument == "number":
+        return [n for n in db.session.scalars(select(Entry.number).where(Entry.posted.is_(True)))]
     raise AssertionError(f"privacy scan does not know how to fill <{argument}>: teach values_for()")
 
 

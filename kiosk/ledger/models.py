@@ -92,7 +92,10 @@ class Entry(db.Model):
     __table_args__ = (
         UniqueConstraint("compound_id", "number"),
         UniqueConstraint("reverses_id"),
-        Index("ix_ledger_entry_compound_date", "compound_id", "posted", "occurred_on"),
+        # A period's page lists entries by date and number, and sums them by kind and category: both from
+        # an index alone, so a 100,000-entry ledger answers as fast as a small one.
+        Index("ix_ledger_entry_compound_date", "compound_id", "posted", "occurred_on", "number"),
+        Index("ix_ledger_entry_sums", "compound_id", "posted", "occurred_on", "kind", "category_id", "amount_fen"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,9 +4,13 @@ the verification code, a verify page anyone can run, and questions (质询) aske
 Only published (signed) periods show their entries; a period waiting for signatures shows that it is
 waiting. A person paid by the compound appears as "个人", never by name.
 """
+import threading
+import time
+
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     make_response,
@@ -152,10 +156,29 @@ def ask(number):
     return redirect(url_for(".entry", number=entry.number, _anchor="questions"), 303)
 
 
+_verify_lock = threading.Lock()
+
+
+def cached_check(compound):
+    """The compound's chain check, recomputed when the ledger changed or the cached one is older than
+    VERIFY_CACHE_SECONDS; one request computes while the others wait for its answer instead of each
+    recomputing 100,000 hashes."""
+    ttl = current_app.config["VERIFY_CACHE_SECONDS"]
+    cache = current_app.extensions.setdefault("kiosk_verify_cache", {})
+    with _verify_lock:
+        found = cache.get(compound.id)
+        if found and found[0] == compound.version and time.monotonic() - found[1] < ttl:
+            return found[2], found[3]
+        check = service.verify(compound)
+        checked_at = utcnow()
+        cache[compound.id] = (compound.version, time.monotonic(), check, checked_at)
+        return check, checked_at
+
+
 @bp.route("/verify")
 def verify():
     """Anyone can recompute the chain; with ?code= from a printed notice, also check that period."""
-    check = service.verify(g.compound)
+    check, checked_at = cached_check(g.compound)
     code = (request.args.get("code") or "").strip().upper()[:20]
     period = None
     if code:
@@ -167,6 +190,7 @@ def verify():
     head = db.session.scalar(select(Entry.hash).where(Entry.compound_id == g.compound.id, Entry.posted.is_(True))
                              .order_by(Entry.number.desc()).limit(1))
     response = make_response(render_template("ledger/verify.html", check=check, code=code, period=period,
-                                             bad_entry=bad_entry, bad_period=bad_period, head=head or ""))
+                                             bad_entry=bad_entry, bad_period=bad_period, head=head or "",
+                                             checked_at=checked_at))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from ..auth.models import Membership, Role
 from ..changes import record_change
@@ -200,10 +201,24 @@ class Figures:
         return self.opening + self.income - self.expense
 
 
+def opening_balance(compound, start):
+    """The balance before `start`: the last locked (submitted or published) period's closing balance plus
+    what was posted between its end and `start`; locked periods can't change, so history is not re-summed."""
+    before = db.session.scalar(select(Period).where(
+        Period.compound_id == compound.id, Period.ends_on < start,
+        Period.status.in_([PeriodStatus.submitted, PeriodStatus.published]))
+        .order_by(Period.ends_on.desc()).limit(1))
+    base, since = (before.closing_fen, before.ends_on) if before else (book(compound).opening_fen, None)
+    query = select(func.coalesce(func.sum(SIGNED), 0)).where(
+        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on < start)
+    if since is not None:
+        query = query.where(Entry.occurred_on > since)
+    return base + int(db.session.scalar(query) or 0)
+
+
 def figures(compound, start, end):
     """Opening balance, income and expense by category, and closing balance for [start, end] (posted only)."""
-    opening = book(compound).opening_fen + (db.session.scalar(select(func.coalesce(func.sum(SIGNED), 0)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on < start)) or 0)
+    opening = opening_balance(compound, start)
     rows = db.session.execute(
         select(Entry.kind, Category.name, Category.position, func.sum(Entry.amount_fen), func.count())
         .join(Category, Category.id == Entry.category_id)
@@ -219,7 +234,7 @@ def figures(compound, start, end):
 
 def entries_in(compound, start, end, page=1, per_page=50):
     """One page of posted entries in [start, end], oldest first, and whether there are more."""
-    rows = db.session.scalars(select(Entry).where(
+    rows = db.session.scalars(select(Entry).options(selectinload(Entry.category)).where(
         Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on >= start,
         Entry.occurred_on <= end).order_by(Entry.occurred_on, Entry.number)
         .offset((page - 1) * per_page).limit(per_page + 1)).all()
@@ -356,7 +371,12 @@ def decide(compound, user, period, signed, reason=""):
 
 
 def signers(period):
-    return [s for s in current_signoffs(period) if s.signed]
+    """The supervisors who signed the current submission, with their accounts loaded in one query."""
+    from ..auth.models import User
+    signed = [s for s in current_signoffs(period) if s.signed]
+    if signed:
+        db.session.scalars(select(User).where(User.id.in_([s.user_id for s in signed]))).all()
+    return signed
 
 
 def supervisors(compound):
@@ -367,12 +387,19 @@ def supervisors(compound):
 
 # --- tamper evidence ----------------------------------------------------------------------------------------
 
+VERIFY_COLUMNS = (Entry.compound_id, Entry.number, Entry.kind, Entry.occurred_on, Entry.category_id,
+                  Entry.amount_fen, Entry.description, Entry.counterparty, Entry.counterparty_is_person,
+                  Entry.method, Entry.topic_id, Entry.reverses_id, Entry.posted_at, Entry.prev_hash, Entry.hash)
+
+
 def verify(compound):
-    """Recompute the compound's chain and compare it with what the supervisors signed."""
-    entries = db.session.scalars(select(Entry).where(Entry.compound_id == compound.id, Entry.posted.is_(True))
-                                 .order_by(Entry.number).execution_options(yield_per=2000))
+    """Recompute the compound's chain and compare it with every head a submitted or signed period recorded
+    (plain rows, not ORM objects: a district-size ledger has 100,000 entries)."""
+    entries = db.session.execute(select(*VERIFY_COLUMNS).where(Entry.compound_id == compound.id,
+                                                                Entry.posted.is_(True))
+                                 .order_by(Entry.number).execution_options(yield_per=5000))
     heads = db.session.execute(select(Period.id, Period.head_number, Period.head_hash).where(
-        Period.compound_id == compound.id, Period.status == PeriodStatus.published)).all()
+        Period.compound_id == compound.id)).all()
     return chain.verify(entries, heads)
 
 

@@ -143,7 +143,8 @@ def upgrade():
     sa.UniqueConstraint('reverses_id', name=op.f('uq_ledger_entry_reverses_id'))
     )
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entry_compound_date', ['compound_id', 'posted', 'occurred_on'], unique=False)
+        batch_op.create_index('ix_ledger_entry_compound_date', ['compound_id', 'posted', 'occurred_on', 'number'], unique=False)
+        batch_op.create_index('ix_ledger_entry_sums', ['compound_id', 'posted', 'occurred_on', 'kind', 'category_id', 'amount_fen'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_topic_id'), ['topic_id'], unique=False)
 
     op.create_table('ledger_question',
@@ -206,6 +207,7 @@ def downgrade():
     op.drop_table('ledger_question')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_topic_id'))
+        batch_op.drop_index('ix_ledger_entry_sums')
         batch_op.drop_index('ix_ledger_entry_compound_date')
 
     op.drop_table('ledger_entry')
