@@ -76,6 +76,9 @@ KIND_LABELS = {Kind.yesno: _l("同意 / 不同意 / 弃权"), Kind.single: _l("�
                Kind.election: _l("选举")}
 
 
+YES_NO_LABELS = {"yes": _l("同意"), "no": _l("不同意"), "abstain": _l("弃权")}
+
+
 class Rule(enum.StrEnum):
     ordinary = "ordinary"
     special = "special"
@@ -198,6 +201,9 @@ class Topic(db.Model):
         return [o.key for o in self.options]
 
     def label_of(self, key):
+        """What people read for an option key; 同意/不同意/弃权 follow the reader's language."""
+        if self.kind == Kind.yesno and key in YES_NO_LABELS:
+            return str(YES_NO_LABELS[key])
         for option in self.options:
             if option.key == key:
                 return option.label
