@@ -246,10 +246,17 @@ def _consultations(compound, chair, now, sample):
         f"结果指纹：`{gifts.fingerprint[:12]}`，可扫码核对。")
     notice.published_at = june_close + timedelta(hours=14)
     gifts.closed_at = june_close
-    consult.post_update(compound, chair, gifts, "礼包已采购到位（粽子、咸鸭蛋、食用油），6 月 17 日起在 3 栋大堂凭住户卡领取。",
-                        False, "《端午节大礼包》落实情况")
-    consult.post_update(compound, chair, gifts, "发放结束：应领 201 户，已领 192 户；未领的 9 户可到委员会办公室补领。"
-                        "支出明细见收支公示。", True, "《端午节大礼包》落实情况（完成）")
+    first = consult.post_update(compound, chair, gifts, "礼包已采购到位（粽子、咸鸭蛋、食用油），6 月 17 日起在 3 栋大堂"
+                                "凭住户卡领取。", False, "《端午节大礼包》落实情况")
+    last = consult.post_update(compound, chair, gifts, "发放结束：应领 201 户，已领 192 户；未领的 9 户可到委员会办公室"
+                               "补领。支出明细见收支公示。", True, "《端午节大礼包》落实情况（完成）")
+    # The follow-through happened in June: date the updates, their notices and the topic's completion then.
+    for update_, when in ((first, datetime(2026, 6, 15, 18, 0, tzinfo=zone)),
+                          (last, datetime(2026, 6, 20, 19, 0, tzinfo=zone))):
+        update_.created_at = when
+        posted = db.session.get(Notice, update_.notice_id)
+        posted.published_at = posted.created_at = when
+    gifts.done_at = datetime(2026, 6, 20, 19, 0, tzinfo=zone)
 
     # Now: a vote in progress, about half the households in; the sample household still to vote.
     opens = now - timedelta(days=2)
@@ -429,8 +436,7 @@ def _ledger(compound, chair, now):
     asked.created_at = at(gift_month.replace(day=20), 19, 30)
     asked.answered_at = at(gift_month.replace(day=22), 10)
     recent = ledger.ask(compound, other, light, "楼道灯维修的钱付给了谁？为什么不写名字？")
-    db.session.flush()
-    recent.created_at = now - timedelta(hours=20)
+    db.session.flush()  # asked just now: after the entry was posted, and well within the 10 days
 
 
 def load_demo():

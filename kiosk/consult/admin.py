@@ -110,7 +110,7 @@ def figures(topic, result):
         num, den = approval
         pick = more_than if result["approval_strict"] else at_least
         need = {"area": pick(part_area, num, den), "heads": pick(part_heads, num, den),
-                "share": _("过半（超过 1/2）") if result["approval_strict"] else _("不少于 3/4")}
+                "share": _("一半以上（不含一半）") if result["approval_strict"] else _("四分之三及以上")}
     options = []
     for count in result["options"]:
         row = {"key": count["key"], "label": label(count["key"]), "households": count["households"],
