@@ -88,11 +88,25 @@ def create_app(test_config=None):
 
     from . import cli
     cli.init_app(app)
+    _trust_proxies(app)
     return app
 
 
+def _trust_proxies(app):
+    """Behind KIOSK_TRUSTED_PROXIES reverse proxies, take the client's address, scheme and host from the last
+    hops' X-Forwarded-For/-Proto/-Host; with 0 (the default) those headers are ignored.
+
+    Installed last, so it wraps the page cache and the fast pulse too: they key on the same host and scheme
+    Flask renders with. X-Forwarded-Prefix is never trusted: the kiosk lives at the root of its host (its
+    URLs are printed on posters), and a prefix a client slipped past the proxy would end up in cached pages.
+    """
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+
 def _finish_config(app):
-    """Derive settings that depend on others: database URL, secret key, proxy, cookies."""
+    """Derive settings that depend on others: database URL, secret key, cookies."""
     cfg = app.config
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
@@ -108,9 +122,6 @@ def _finish_config(app):
     if cfg.get("PUBLIC_URL", "") and str(cfg["PUBLIC_URL"]).startswith("https://"):
         # Not setdefault: Flask's own defaults already hold SESSION_COOKIE_SECURE = False.
         cfg["SESSION_COOKIE_SECURE"] = True
-    proxies = int(cfg.get("TRUSTED_PROXIES") or 0)
-    if proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies)
     app.debug = cfg.get("KIOSK_ENV") == "development" and not cfg.get("TESTING")
     if not app.debug:
         logging.getLogger("kiosk").setLevel(logging.INFO)
