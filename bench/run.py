@@ -35,7 +35,8 @@ HOST = "127.0.0.1"  # the only address this script ever loads
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    path: str  # {slug}, {notice_id}, {screen_key} come from the `kiosk demo` output; {version} from the pulse
+    path: str  # {slug}, {notice_id}, {screen_key} come from the `kiosk demo` output; {version} from the pulse;
+    # {topic_id}, {period_id} from the demo's phone home and ledger home
     connections: int
     min_ratio: float | None = None  # target: app req/s / hello req/s at these connections
     max_p99_ms: float | None = None  # target: p99 latency at these connections
@@ -48,6 +49,10 @@ ENDPOINTS = [
     Endpoint("healthz", "/healthz", 16),
     Endpoint("pulse, nothing changed", "/{slug}/pulse?v={version}", 64, min_ratio=0.70, max_p99_ms=20),
     Endpoint("screen page", "/{slug}/screen/{screen_key}", 16, min_ratio=0.25),
+    Endpoint("consultations list", "/{slug}/topics", 16),
+    Endpoint("topic page, vote open (live tally)", "/{slug}/topics/{topic_id}", 16),
+    Endpoint("ledger home", "/{slug}/ledger/", 16),
+    Endpoint("ledger period page", "/{slug}/ledger/{period_id}", 16),
 ]
 
 WRK_THREADS = 2
@@ -368,6 +373,14 @@ def main(argv=None):
         if status != 200 or not version:
             raise BenchError(f"the pulse did not tell the compound's version (status {status})")
         fill["version"] = version.group(1).decode()
+        # The vote in progress is first on the phone home; the latest disclosed period first on the ledger home.
+        _, home = get(f"{kiosk_base}/{fill['slug']}/")
+        _, ledger_home = get(f"{kiosk_base}/{fill['slug']}/ledger/")
+        topic = re.search(rb'/topics/(\d+)"', home)
+        period = re.search(rb'/ledger/(\d+)"', ledger_home)
+        if not topic or not period:
+            raise BenchError("the demo has no open vote on its phone home or no disclosed period")
+        fill["topic_id"], fill["period_id"] = topic.group(1).decode(), period.group(1).decode()
         first_load = page_weight(f"{kiosk_base}/{fill['slug']}/screen/{fill['screen_key']}", kiosk_base)
         urls = {e: kiosk_base + e.path.format(**fill) for e in endpoints}
         for endpoint, url in urls.items():
