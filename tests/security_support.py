@@ -338,6 +338,7 @@ EVERY_FORM_FIELD = {
     "intro": "",
     "kind": "yesno", "rule": "ordinary", "seats": "1", "visibility": "live", "options": "甲\n乙",
     "opens_at": "2026-01-01T10:00", "closes_at": "2099-01-01T10:00", "choices": "yes",
+    "choice": "yes",
     "reason": "攻击者的理由", "answer": "攻击者的答复", "outcome": "answered",
     "current": "correct-horse-battery-9", "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1",
     "password": "wrong-password-000",

@@ -2,33 +2,58 @@
 import glob
 import os
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from kiosk.auth.models import User
+from kiosk.auth.models import Membership, Role, User
 from kiosk.compounds.models import Compound
+from kiosk.consult import service as consult_service
+from kiosk.consult.models import Opinion, Proposal, Topic
 from kiosk.extensions import db
+from kiosk.households.cards import COOKIE as CARD_COOKIE
 from kiosk.households.models import DistributionEvent, Household, HouseholdCard, RosterMember, hash_token, new_token
+from kiosk.ledger import service as ledger_service
+from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question
 from kiosk.notices.models import Broadcast, Notice
 from kiosk.screen.models import Screen
 
-from conftest import PASSWORD, csrf_token, login_as, make_app, post_form
+from conftest import PASSWORD, ago, csrf_token, login_as, make_app, post_form
+from kiosk.timefmt import now_local
 from security_support import (  # noqa: F401  (app and world are fixtures)
-    CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, app, back_links, by_blueprint, fill, form_body, htmx_config,
-    markup_problems, rule_variants, security_header_problems, soup_of, state, traceback_signs, world,
+    CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
+    htmx_config, markup_problems, rule_variants, security_header_problems, soup_of, state, traceback_signs,
+    world,
 )
 
 HTMX = {"HX-Request": "true"}
 STATIC_VALUES = {"filename": "css/base.css", "state": "on"}
 
+# What a resident's phone does for its household: only a phone that scanned the household card (and so
+# carries its cookie) may; any other visitor gets a calm 403 that says to scan the card, with a way back.
+HOUSEHOLD_ENDPOINTS = {"consult.my_code", "consult.propose", "consult.vote", "consult.opinion", "ledger.ask"}
+# The lobby screen's voting: a one-time code from a resident's phone stands for the household.
+KIOSK_CODE_ENDPOINTS = {"consult_kiosk.kiosk_start", "consult_kiosk.kiosk_cast"}
+# Only the compound's supervisors sign or return a period (the service refuses everyone else, platform staff too).
+SUPERVISOR_ENDPOINTS = {"ledger_admin.sign", "ledger_admin.refuse"}
+NEED_CARD = "请先扫描住户卡上的二维码"
+
+
+def carry_card(client, token):
+    """The phone has scanned a household card (GET /h/<token> sets this cookie)."""
+    client.set_cookie(CARD_COOKIE, token)
+    return client
+
 
 def viewers(app, world):
-    """Clients for the three kinds of visitor: a resident, maple's chair, platform staff."""
-    anonymous, chair, platform = app.test_client(), app.test_client(), app.test_client()
+    """Clients for the kinds of visitor: a passer-by without a household card, a resident whose phone
+    carries maple's card, maple's chair, platform staff."""
+    anonymous, resident, chair, platform = app.test_client(), app.test_client(), app.test_client(), app.test_client()
+    carry_card(resident, world.token)
     login_as(chair, world.chair)
     login_as(platform, world.platform)
-    return {"anonymous": anonymous, "chair": chair, "platform": platform}
+    return {"anonymous": anonymous, "resident": resident, "chair": chair, "platform": platform}
 
 
 def page_problems(response, label):
@@ -52,17 +77,26 @@ def page_problems(response, label):
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("variants", by_blueprint(rule_variants(lambda r: True, methods=("GET",))))
 def test_every_page_has_security_headers_and_no_inline_code(app, world, variants):
-    """Every GET route, as a resident, a chair and platform staff, as a page and as an htmx request."""
+    """Every GET route, as a passer-by, a resident with a household card, a chair and platform staff, as a
+    page and as an htmx request. The household's own pages turn away a phone without the card calmly."""
     problems, clients = [], viewers(app, world)
     for param in variants:
         rule, method, fixed = param.values
         path = fill(rule, dict(world.values, **STATIC_VALUES), fixed)
+        household_page = find_rule(rule).endpoint in HOUSEHOLD_ENDPOINTS
         statuses = set()
         for who, client in clients.items():
             for headers in ({}, HTMX):
                 response = client.get(path, headers=headers)
                 statuses.add(response.status_code)
-                problems += page_problems(response, f"{who} {path} {headers or ''} -> {response.status_code}")
+                label = f"{who} {path} {headers or ''} -> {response.status_code}"
+                problems += page_problems(response, label)
+                if who == "anonymous" and household_page:
+                    problems += [f"{label}: {p}" for p in calm_page_problems(response, 403, NEED_CARD)]
+                elif who == "anonymous" and response.status_code == 403:
+                    problems.append(f"{label}: refused to a visitor without a household card")
+                elif who == "resident" and household_page and response.status_code != 200:
+                    problems.append(f"{label}: the phone with the household card was refused")
         if not statuses & {200, 204, 302}:
             problems.append(f"{path} never answered normally: {statuses}")
     assert not problems, "\n".join(problems)
@@ -144,42 +178,114 @@ def other_cookies(response):
     return [c for c in response.headers.getlist("Set-Cookie") if not c.startswith("kiosk_session=")]
 
 
-def assert_calm_page(response, code, message):
+def calm_page_problems(response, code, message):
+    """What keeps a refusal from being a calm page: the wrong status, no sentence, a traceback, no way back."""
     body = response.get_data(as_text=True)
-    assert response.status_code == code
-    assert message in body
-    assert not traceback_signs(body), traceback_signs(body)
-    assert back_links(response), "no way back"
+    problems = [] if response.status_code == code else [f"status {response.status_code}, expected {code}"]
+    if message not in body:
+        problems.append(f"no {message!r}")
+    problems += [f"traceback sign {sign!r}" for sign in traceback_signs(body)]
+    if not back_links(response):
+        problems.append("no way back")
+    return problems
+
+
+def assert_calm_page(response, code, message):
+    problems = calm_page_problems(response, code, message)
+    assert not problems, problems
+
+
+def accepted(endpoint, response, before):
+    """Whether a request with the token did what it asks (the kiosk's keypad changes nothing: it shows the
+    ballot for the code's household)."""
+    if endpoint == "consult_kiosk.kiosk_start":
+        return soup_of(response).find("form", class_="kiosk-ballot") is not None
+    return state() != before or bool(other_cookies(response))
+
+
+def csrf_client(app, world, make_user, endpoint):
+    """A client that may do what the route does but for the CSRF token, and the form fields it then needs.
+    Platform staff may do everything on the admin pages; a household's request needs the phone with its
+    card; the kiosk a fresh one-time code; signing a period a supervisor of maple who recorded nothing in it."""
+    client = app.test_client()
+    extra = {}
+    if endpoint in SUPERVISOR_ENDPOINTS:
+        login_as(client, make_user("csrf-supervisor", world.maple, Role.supervisor))
+    else:
+        login_as(client, world.platform)
+    if endpoint in HOUSEHOLD_ENDPOINTS:
+        carry_card(client, world.token)
+    if endpoint in KIOSK_CODE_ENDPOINTS:
+        extra["code"] = consult_service.issue_code(world.maple, world.household)
+        db.session.commit()
+    if endpoint == "consult.propose":
+        extra["kind"] = "suggestion"  # EVERY_FORM_FIELD's kind is a topic's
+    return client, extra
 
 
 @pytest.mark.parametrize(("rule", "method", "fixed"), rule_variants(lambda r: True, methods=STATE_CHANGING))
-def test_state_change_needs_the_csrf_token(app, world, rule, method, fixed):
+def test_state_change_needs_the_csrf_token(app, world, make_user, rule, method, fixed):
     """Without the token (form or htmx), or with another session's: 400, calm, nothing changed.
-    With the token in X-CSRFToken, as htmx sends it: accepted. Platform staff may do everything,
-    so a refusal here can only be the CSRF check's."""
+    With the token in X-CSRFToken, as htmx sends it: accepted. The client may otherwise do what the route
+    does (see csrf_client), so a refusal here can only be the CSRF check's."""
     path = fill(rule, world.values, fixed)
-    client, stranger = app.test_client(), app.test_client()
-    login_as(client, world.platform)
+    endpoint = find_rule(rule).endpoint
+    client, extra = csrf_client(app, world, make_user, endpoint)
+    stranger = app.test_client()
     own_token, strangers_token = csrf_token(client), csrf_token(stranger)
     before = state()
     attempts = {
         "form without token": {},
         "htmx without X-CSRFToken": {"headers": HTMX},
-        "another session's token": {"data": form_body(world.values, csrf_token=strangers_token)},
+        "another session's token": {"data": form_body(world.values, csrf_token=strangers_token, **extra)},
         "another session's token in X-CSRFToken": {"headers": dict(HTMX, **{"X-CSRFToken": strangers_token})},
         "token mangled": {"headers": dict(HTMX, **{"X-CSRFToken": own_token[:-2] + "xx"})},
     }
     for name, kwargs in attempts.items():
-        response = client.open(path, method=method, **{"data": form_body(world.values), **kwargs})
+        response = client.open(path, method=method, **{"data": form_body(world.values, **extra), **kwargs})
         assert response.status_code == 400, f"{name}: {response.status_code}"
         assert_calm_page(response, 400, CSRF_EXPIRED)
         assert state() == before, f"{name} changed something"
         assert not other_cookies(response), f"{name} set {other_cookies(response)}"
-    response = client.open(path, method=method, data=form_body(world.values),
+    response = client.open(path, method=method, data=form_body(world.values, **extra),
                            headers=dict(HTMX, **{"X-CSRFToken": csrf_token(client)}))
-    assert response.status_code in (200, 302)
+    assert response.status_code in (200, 302, 303), response.status_code
     assert CSRF_EXPIRED not in response.get_data(as_text=True)
-    assert state() != before or other_cookies(response), "the request with the token was accepted but did nothing"
+    assert accepted(endpoint, response, before), "the request with the token was accepted but did nothing"
+
+
+@pytest.mark.parametrize(("rule", "method", "fixed"),
+                         rule_variants(lambda r: r.endpoint in HOUSEHOLD_ENDPOINTS, methods=("GET",) + STATE_CHANGING))
+def test_household_routes_without_the_card_are_a_calm_403(app, world, rule, method, fixed):
+    """A phone that never scanned the card (or carries another compound's) is told to scan it, calmly,
+    with a way back; with a valid CSRF token, so the refusal is the card check's. Nothing changes."""
+    path = fill(rule, world.values, fixed)
+    for who, card in (("no card", None), ("oak's card", oak_card(world))):
+        client = app.test_client()
+        if card:
+            carry_card(client, card)
+        before = state()
+        data = form_body(world.values, csrf_token=csrf_token(client)) if method != "GET" else None
+        response = client.open(path, method=method, data=data)
+        assert_calm_page(response, 403, NEED_CARD)
+        assert not page_problems(response, who), page_problems(response, who)
+        assert state() == before, f"{who}: changed something"
+        assert not other_cookies(response), f"{who}: set {other_cookies(response)}"
+
+
+def oak_card(world):
+    """A live card of oak's household (the world keeps only maple's token)."""
+    token = new_token()
+    household = db.session.scalar(select(Household).where(Household.compound_id == world.oak.id))
+    db.session.add(HouseholdCard(compound_id=world.oak.id, household_id=household.id, token_hash=hash_token(token)))
+    db.session.commit()
+    return token
+
+
+def test_the_household_routes_are_the_ones_we_know():
+    """Guard against a renamed endpoint making the household and kiosk handling above silently unused."""
+    endpoints = {rule.endpoint for rule in ROUTE_APP.url_map.iter_rules()}
+    assert HOUSEHOLD_ENDPOINTS | KIOSK_CODE_ENDPOINTS | SUPERVISOR_ENDPOINTS <= endpoints
 
 
 def test_csrf_over_https_needs_a_same_origin_referer(app, world):
@@ -347,7 +453,124 @@ def plant(app, payload):
               "target": f"n/{notice.id}", "broadcast_id": broadcast.id, "code": "en", "household_id": household.id,
               "member_id": db.session.scalar(select(RosterMember.id)), "token": token,
               "event_id": db.session.scalar(select(DistributionEvent.id)), **STATIC_VALUES}
-    return {"platform": platform, "chair": chair, "notice": notice, "values": values}
+    resident = carry_card(app.test_client(), token)
+    consult_values, consult_alternates = plant_consultation(platform, resident, compound, payload, body)
+    ledger_values, ledger_alternates = plant_ledger(platform, resident, compound, payload)
+    values.update(consult_values, **ledger_values)
+    return {"platform": platform, "chair": chair, "resident": resident, "notice": notice, "values": values,
+            "alternates": dict(consult_alternates, **ledger_alternates)}
+
+
+def newest(model, compound, *where):
+    db.session.rollback()  # see what the requests committed
+    return db.session.scalars(select(model).where(model.compound_id == compound.id, *where)
+                              .order_by(model.id.desc())).first()
+
+
+def plant_consultation(platform, resident, compound, payload, body):
+    """Two topics with the payload in the title, background and an option: one voting, with the resident's
+    opinions (one hidden with the payload as the reason), one closed with its resolution notice and a
+    follow-through update; a resident's proposal and the committee's answer. Returns (values, alternates)."""
+    base, public = f"/admin/{XSS_SLUG}", f"/{XSS_SLUG}"
+    now = now_local().replace(tzinfo=None)
+
+    def stamp(moment):  # what an <input type=datetime-local> sends, in local time
+        return moment.strftime("%Y-%m-%dT%H:%M")
+
+    form = {"title": payload, "background": body, "kind": "single", "rule": "ordinary", "seats": "1",
+            "options": f"{payload}\n另一个方案", "secret": "y", "visibility": "live", "allow_change": "y",
+            "opens_at": stamp(now - timedelta(days=1)), "closes_at": stamp(now + timedelta(days=7))}
+    topics = []
+    for _ in range(2):
+        assert post_form(platform, f"{base}/topics/new", form).status_code == 302
+        topic = newest(Topic, compound)
+        assert topic.title == payload and topic.options[0].label == payload
+        assert post_form(platform, f"{base}/topics/{topic.id}/publish", {},
+                         token_from=f"{base}/topics/{topic.id}").status_code == 302
+        topics.append(topic.id)
+    voting, closed = topics
+    for _ in range(2):
+        assert post_form(resident, f"{public}/topics/{voting}/opinions", {"body": payload},
+                         token_from=f"{public}/topics/{voting}").status_code == 303
+    db.session.rollback()
+    opinions = db.session.scalars(select(Opinion.id).where(Opinion.topic_id == voting).order_by(Opinion.id)).all()
+    assert len(opinions) == 2
+    assert post_form(platform, f"{base}/topics/{voting}/opinions/{opinions[1]}/hide", {"reason": payload},
+                     token_from=f"{base}/topics/{voting}").status_code == 302
+    assert post_form(resident, f"{public}/proposals/new", {"kind": "suggestion", "title": payload,
+                                                           "body": payload}).status_code == 303
+    proposal = newest(Proposal, compound)
+    assert proposal is not None and proposal.title == payload
+    assert post_form(platform, f"{base}/proposals/{proposal.id}/answer", {"answer": payload, "outcome": "answered"},
+                     token_from=f"{base}/proposals/").status_code == 302
+    # Voting time is up: close it as the sweeper would, then the resolution notice and a follow-through.
+    topic = db.session.get(Topic, closed)
+    topic.opens_at, topic.closes_at = ago(days=2), ago(hours=1)
+    db.session.commit()
+    assert consult_service.close_due(db.session.get(Compound, compound.id)) == 1
+    db.session.commit()
+    assert post_form(platform, f"{base}/topics/{closed}/resolution", {"title": payload, "body": body}
+                     ).status_code == 302
+    assert post_form(platform, f"{base}/topics/{closed}/updates", {"body": payload},
+                     token_from=f"{base}/topics/{closed}").status_code == 302
+    db.session.rollback()
+    assert db.session.get(Topic, closed).resolution_notice_id is not None
+    values = {"topic_id": ByEndpoint(voting, {"consult.resolution_print": closed}), "opinion_id": opinions[0],
+              "proposal_id": proposal.id}
+    return values, {"topic_id": [closed]}
+
+
+def plant_ledger(platform, resident, compound, payload):
+    """The payload as the book's source of funds, a category, an entry's description and counterparty, two
+    residents' questions (one answered with it), a supervisor's reason for returning the period (which is
+    then resubmitted, signed and disclosed) and a reversal's reason. Returns (values, alternates)."""
+    base, public = f"/admin/{XSS_SLUG}/ledger", f"/{XSS_SLUG}/ledger"
+    first = (ledger_service.today().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month: closable
+    assert platform.get(f"{base}/").status_code == 200  # opens the book
+    assert post_form(platform, f"{base}/settings", {
+        "opening": "1000.00", "started_on": first.isoformat(), "cadence": "monthly", "signoffs_required": "1",
+        "disclosure_days": "15", "source": payload}).status_code == 302
+    assert post_form(platform, f"{base}/categories", {"flow": "expense", "name": payload}).status_code == 302
+    category = newest(LedgerCategory, compound, LedgerCategory.name == payload)
+    assert category is not None
+    assert post_form(platform, f"{base}/entries/new", {
+        "occurred_on": first.isoformat(), "flow": "expense", "category_id": str(category.id), "amount": "12.50",
+        "description": payload, "counterparty": payload, "method": "bank", "topic_id": "0",
+        "action": "post"}).status_code == 302
+    entry = newest(Entry, compound, Entry.posted.is_(True))
+    assert entry is not None and entry.description == payload
+    for _ in range(2):
+        assert post_form(resident, f"{public}/entries/{entry.number}/ask", {"body": payload},
+                         token_from=f"{public}/entries/{entry.number}").status_code == 303
+    db.session.rollback()
+    questions = db.session.scalars(select(Question.id).where(Question.entry_id == entry.id)
+                                   .order_by(Question.id)).all()
+    assert len(questions) == 2
+    assert post_form(platform, f"{base}/questions/{questions[0]}/answer", {"answer": payload},
+                     token_from=f"{base}/questions").status_code == 302
+    assert post_form(platform, f"{base}/periods/close", {"actual": "987.50"}).status_code == 302
+    period = newest(Period, compound)
+    supervisor = User(username="xss-supervisor", display_name="监督委员", password_hash="x",
+                      must_change_password=False)
+    db.session.add(supervisor)
+    db.session.flush()
+    db.session.add(Membership(user_id=supervisor.id, compound_id=compound.id, role=Role.supervisor))
+    db.session.commit()
+    signer = platform.application.test_client()
+    login_as(signer, supervisor)
+    page = f"{base}/periods/{period.id}"
+    assert post_form(signer, f"{page}/refuse", {"reason": payload}, token_from=page).status_code == 302
+    assert post_form(platform, f"{page}/resubmit", {"actual": "987.50"}, token_from=page).status_code == 302
+    assert post_form(signer, f"{page}/sign", {}, token_from=page).status_code == 302
+    db.session.rollback()
+    assert db.session.get(Period, period.id).status == "published"
+    assert post_form(platform, f"{base}/entries/{entry.id}/reverse", {"reason": payload},
+                     token_from=f"{base}/entries/{entry.id}").status_code == 302
+    reversal = newest(Entry, compound, Entry.reverses_id == entry.id)
+    assert reversal is not None
+    values = {"entry_id": entry.id, "number": entry.number, "period_id": period.id, "question_id": questions[1],
+              "category_id": category.id}
+    return values, {"entry_id": [reversal.id], "number": [reversal.number]}
 
 
 def shows_payload_escaped(html, payload):
@@ -366,22 +589,32 @@ def xss_problems(response, payload, label):
     return problems
 
 
+def value_sets(rule_text, values, alternates):
+    """The values to fill a rule with: the planted ones, and once more per other object of a kind it names
+    (the closed topic besides the voting one, the reversal besides the entry)."""
+    sets = [values]
+    for arg, others in alternates.items():
+        if arg in find_rule(rule_text).arguments:
+            sets += [dict(values, **{arg: other}) for other in others]
+    return sets
+
+
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
     planted = plant(app, payload)
     chair = app.test_client()
     login_as(chair, planted["chair"])
-    clients = {"anonymous": app.test_client(), "chair": chair, "platform": planted["platform"]}
+    clients = {"resident": planted["resident"], "chair": chair, "platform": planted["platform"]}
     problems, shown = [], set()
     for param in rule_variants(lambda r: r.endpoint != "static", methods=("GET",)):
         rule, _, fixed = param.values
-        path = fill(rule, planted["values"], fixed)
         # Each page as the one who sees the most of it: platform pages as staff, admin pages as the chair,
-        # public pages as a resident.
-        who = "platform" if rule.startswith("/admin/platform") else "chair" if rule.startswith("/admin") else "anonymous"
-        for client in (clients[who],):
+        # public pages as a resident whose phone carries the household card.
+        who = "platform" if rule.startswith("/admin/platform") else "chair" if rule.startswith("/admin") else "resident"
+        for values in value_sets(rule, planted["values"], planted["alternates"]):
+            path = fill(rule, values, fixed)
             for headers in ({}, HTMX):
-                response = client.get(path, headers=headers)
+                response = clients[who].get(path, headers=headers)
                 if response.mimetype not in ("text/html", "image/svg+xml"):
                     continue
                 label = f"{who} GET {path} {'htmx' if headers else 'page'}"
@@ -404,7 +637,23 @@ def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
                 ("GET /admin/platform/broadcasts/", False), ("GET /<compound>/committee", False),
                 ("GET /admin/<compound>/households/<int:household_id>", False),
                 ("GET /admin/<compound>/events/<int:event_id>", False),
-                ("GET /<compound>/events/<int:event_id>", False)}
+                ("GET /<compound>/events/<int:event_id>", False),
+                # consultations
+                ("GET /<compound>/topics", False), ("GET /<compound>/topics/<int:topic_id>", False),
+                ("GET /<compound>/topics/<int:topic_id>/print", False), ("GET /<compound>/proposals", False),
+                ("GET /<compound>/kiosk/<key>/vote/<int:topic_id>", False),
+                ("GET /admin/<compound>/topics/", False), ("GET /admin/<compound>/topics/<int:topic_id>", False),
+                ("GET /admin/<compound>/topics/<int:topic_id>/edit", False),
+                ("GET /admin/<compound>/proposals/", False),
+                # the ledger
+                ("GET /<compound>/ledger/", False), ("GET /<compound>/ledger/<int:period_id>", False),
+                ("GET /<compound>/ledger/entries/<int:number>", False),
+                ("GET /admin/<compound>/ledger/", False), ("GET /admin/<compound>/ledger/categories", False),
+                ("GET /admin/<compound>/ledger/settings", False),
+                ("GET /admin/<compound>/ledger/entries/<int:entry_id>", False),
+                ("GET /admin/<compound>/ledger/periods/<int:period_id>", False),
+                ("GET /admin/<compound>/ledger/periods/<int:period_id>/print", False),
+                ("GET /admin/<compound>/ledger/questions", False)}
     assert expected <= shown, sorted(expected - shown)
 
 
@@ -448,22 +697,28 @@ def test_payload_usernames_are_refused(app, world, payload):
 
 UNKNOWN = {"notice_id": 999999, "membership_id": 999999, "name": "0" * 32 + ".jpg", "screen_id": 999999,
            "key": "no-such-screen", "item_id": 999999, "broadcast_id": 999999, "household_id": 999999,
-           "member_id": 999999, "event_id": 999999}
+           "member_id": 999999, "event_id": 999999,
+           "topic_id": 999999, "opinion_id": 999999, "proposal_id": 999999, "entry_id": 999999, "period_id": 999999,
+           "question_id": 999999, "category_id": 999999, "receipt_id": 999999, "number": 999999}
 
 
 def test_unknown_ids_are_a_calm_404(app, world):
-    """Every route that names an object (from the url_map), with an id that does not exist, as platform staff."""
+    """Every route that names an object (from the url_map), with an id that does not exist, as platform staff:
+    once per object it names, that one unknown and the others real (a kiosk's topic behind a real screen key)."""
     client = app.test_client()
     login_as(client, world.platform)
     checked = []
+    before = state()
     for param in rule_variants(lambda r: bool(set(UNKNOWN) & r.arguments), methods=("GET", "POST")):
         rule, method, fixed = param.values
-        path = fill(rule, dict(world.values, **UNKNOWN), fixed)
-        data = form_body(csrf_token=csrf_token(client)) if method == "POST" else None
-        response = client.open(path, method=method, data=data)
-        assert response.status_code == 404, param.id
-        assert_calm_page(response, 404, "找不到这个页面")
-        checked.append(param.id)
+        for arg in sorted(set(UNKNOWN) & find_rule(rule).arguments):
+            path = fill(rule, dict(world.values, **{arg: UNKNOWN[arg]}), fixed)
+            data = form_body(world.values, csrf_token=csrf_token(client)) if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            assert response.status_code == 404, f"{param.id} unknown {arg}: {response.status_code}"
+            assert_calm_page(response, 404, "找不到这个页面")
+            checked.append(f"{param.id} unknown {arg}")
+    assert state() == before, "a request for an unknown object changed something"
     assert len(checked) >= 10, checked
 
 
