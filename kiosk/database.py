@@ -3,13 +3,14 @@ import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
@@ -52,16 +53,30 @@ def _wants_immediate():
     return request.method not in READ_METHODS or g.get("kiosk_writing", False)
 
 
+def _busy_timeout_ms():
+    """How long a statement waits for a lock held by another connection (KIOSK_BUSY_TIMEOUT_MS)."""
+    if has_app_context():
+        return int(current_app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS))
+    return DEFAULT_BUSY_TIMEOUT_MS
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_on_connect(dbapi_connection, connection_record):
+def _on_connect(dbapi_connection, connection_record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
+        if type(dbapi_connection).__module__.startswith("psycopg"):
+            # A lock held longer than this (another process's LOCK TABLE, a stuck migration) fails the
+            # statement, and the request answers a calm 503, instead of holding a waitress thread forever.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET lock_timeout = {_busy_timeout_ms()}")
+            cursor.close()
+            dbapi_connection.commit()
         return
     # Take transaction control away from pysqlite so the begin event below decides.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -1,13 +1,13 @@
 """Error pages for people: a calm sentence and a way back, never a traceback."""
 import logging
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger("kiosk")
 
@@ -37,6 +37,13 @@ def _page(code, message=None):
     return body, code
 
 
+def _storage_trouble(error):
+    """Whether a database error says the disk is full or read-only (SQLite or PostgreSQL), not just busy."""
+    text = str(getattr(error, "orig", error)).lower()
+    return any(words in text for words in ("disk is full", "readonly database", "read-only file system",
+                                           "no space left on device", "could not extend file"))
+
+
 def init_app(app):
     """Register handlers for HTTP errors, CSRF failures, a busy database and anything unexpected."""
 
@@ -56,10 +63,25 @@ def init_app(app):
 
     @app.errorhandler(OperationalError)
     def database_busy(error):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except Exception:  # a connection that went away; the pool replaces it later
+            log.debug("rollback after a database error failed too", exc_info=True)
         log.warning("database unavailable: %s", error)
-        response = app.make_response(_page(503))
-        response.headers["Retry-After"] = "5"
+        # The page itself must not need the database (it may be locked, full or gone): no account lookup.
+        if "_login_user" not in g:
+            g._login_user = login_manager.anonymous_user()
+        if _storage_trouble(error):
+            code, message = 507, _("服务器的存储空间已满或只能读取，刚才的内容没有保存。请联系平台管理员。")
+        else:
+            code, message = 503, None
+        try:
+            body, code = _page(code, message)
+        except Exception:  # noqa: BLE001 - still the calm sentence, without the page around it
+            log.warning("error page without its template: the database is unavailable")
+            body = f"<!doctype html><meta charset=utf-8><title>{code}</title><p>{message or _messages()[503]}</p>"
+        response = app.make_response((body, code))
+        response.headers["Retry-After"] = "5" if code == 503 else "60"
         return response
 
     @app.errorhandler(Exception)
