@@ -1,8 +1,10 @@
 """The lobby screen: the loop page, one area's slides, a slide's detail, and the pulse screens poll."""
+import logging
 import time
 
 from flask import Blueprint, abort, current_app, g, make_response, render_template, request
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy import select, update
 
 from .. import __version__
@@ -17,6 +19,7 @@ from .models import Screen
 
 bp = bind_compound(Blueprint("screen", __name__, url_prefix="/<compound>"))
 
+log = logging.getLogger(__name__)
 CONTACT_EVERY = 15  # seconds between last-contact writes per screen and process
 
 
@@ -52,8 +55,13 @@ def _touch(screen_id):
     if now - contacts.get(screen_id, 0) < CONTACT_EVERY:
         return
     contacts[screen_id] = now
-    with writing():
-        db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow()))
+    try:
+        with writing():
+            db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow()))
+    except SQLAlchemyError as error:
+        # Best effort: a locked, full or read-only database must not cost a screen its content; it can
+        # still read, so it answers normally and the committee sees a stale "last contact" instead.
+        log.warning("screen %s: last contact not recorded: %s", screen_id, error)
 
 
 def slide_qr(slide):
