@@ -69,12 +69,25 @@ def waitress_options(app, threads):
     Without trusted proxies waitress drops them, and ProxyFix is not installed either.
     """
     trusting = int(app.config.get("TRUSTED_PROXIES") or 0) > 0
-    return {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting}
+    options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting}
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    if limit:
+        # waitress buffers a whole body (to disk past 512 KB) before the app sees it, up to 1 GB by default:
+        # stop far sooner. Up to twice the limit still reaches the app, for its own calm 413 page.
+        options["max_request_body_size"] = 2 * int(limit)
+    return options
+
+
+def make_server(app, host, port, threads):
+    """The waitress server `kiosk serve` runs (not yet running), refusing ambiguous request framing."""
+    from .serving import make_server as strict_server
+
+    return strict_server(app, host, port, **waitress_options(app, threads))
 
 
 def serve_app(app, host, port, threads):
     """Serve the app with waitress, printing where to open it."""
-    from waitress import serve
+    import logging
 
     from . import sweeper
 
@@ -85,7 +98,8 @@ def serve_app(app, host, port, threads):
     if host in ("0.0.0.0", "::"):
         for address in lan_addresses():
             click.echo(f"  on the local network: http://{address}:{port}/")
-    serve(app, host=host, port=port, **waitress_options(app, threads))
+    logging.basicConfig()  # as waitress.serve() does: its warnings (queue depth, errors) reach the log
+    make_server(app, host, port, threads).run()
 
 
 @click.command("serve")

@@ -1,5 +1,5 @@
 """Security headers on every response, and cookies marked Secure whenever the request came over TLS."""
-from flask import request
+from flask import abort, request
 from flask.sessions import SecureCookieSessionInterface
 
 CSP = "; ".join([
@@ -55,7 +55,22 @@ def add_security_headers(response):
     return response
 
 
+def refuse_nul(endpoint=None, view_args=None):
+    """Refuse (400) a NUL character in the URL, the query or a form field: no field needs one, and
+    PostgreSQL cannot store or even compare text holding one (it would be a 500 there, stored on SQLite).
+
+    Installed as the app's URL value preprocessor, which runs before the blueprints' (they look up the compound).
+    """
+    values = [v for v in (view_args or {}).values() if isinstance(v, str)]
+    for multi in (request.args, request.form):
+        for key, value in multi.items(multi=True):
+            values += [key, value]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app):
     """Install the session interface and the header hook."""
     app.session_interface = TLSAwareSessionInterface()
+    app.url_value_preprocessor(refuse_nul)
     app.after_request(add_security_headers)

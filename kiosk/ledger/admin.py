@@ -503,7 +503,7 @@ def rename_category(category_id):
     category = _category(category_id)
     form = RenameForm()
     if not form.validate_on_submit():
-        return _refused(" ".join(form.name.errors) or _("请填写类别名称。"), 400, url_for(".categories"))
+        return _refused(" ".join(map(str, form.name.errors)) or _("请填写类别名称。"), 400, url_for(".categories"))
     name = form.name.data.strip()
     used = db.session.scalar(select(Entry.id).where(Entry.category_id == category.id, Entry.posted.is_(True))
                              .limit(1))
@@ -848,7 +848,7 @@ def answer(question_id):
     if not form.answer.data and request.form.get("answer"):  # a plain form without the prefix
         form = AnswerForm()
     if not form.validate_on_submit():
-        return _refused(" ".join(form.answer.errors) or _("请写答复。"), 400, back)
+        return _refused(" ".join(map(str, form.answer.errors)) or _("请写答复。"), 400, back)
     service.answer(g.compound, current_user, question, form.answer.data.strip())
     db.session.commit()
     flash(_("已答复，居民在这笔账下面可以看到。"), "success")
@@ -889,7 +889,7 @@ def budget(topic_id):
     if not form.budget.data and request.form.get("budget"):
         form = BudgetForm()
     if not form.validate_on_submit():
-        return _refused(" ".join(form.budget.errors) or _("请填写金额。"), 400, url_for(".budgets"))
+        return _refused(" ".join(map(str, form.budget.errors)) or _("请填写金额。"), 400, url_for(".budgets"))
     before = {"budget_fen": topic.budget_fen}
     topic.budget_fen = form.budget.fen
     record_change(g.compound, current_user, AREA, "budget", topic, before,
