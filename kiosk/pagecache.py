@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from . import versions
 
-PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|ledger/\d+|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
+PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|topics(?:/\d+)?|proposals|ledger/(?:\d+)?|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")
+PRIVATE_COOKIES = ("kiosk_household",)  # households.cards.COOKIE: pages for that household alone
 HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 MAX_ENTRIES = 1024
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
@@ -56,6 +57,8 @@ class PageCache:
             return None
         if self.session_cookie in cookies:
             return None  # a committee member or a pending message: always render
+        if any(name in cookies for name in PRIVATE_COOKIES):
+            return None  # a phone that remembers its household sees its own ballot and forms
         try:
             version = versions.get(versions.cache_of(self.flask_app), match.group(1), self._load_version)
         except Exception:  # noqa: BLE001 - database trouble: let Flask answer (and report) it

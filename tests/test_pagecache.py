@@ -61,3 +61,34 @@ def test_errors_are_not_cached(cached_app, make_compound):
     assert client.get("/maple/n/1").status_code == 404
     add_notice(compound, "刚发布")
     assert client.get("/maple/n/1").status_code == 200
+
+
+def test_a_phone_with_its_household_card_is_never_served_or_stored_in_the_cache(cached_app, make_compound,
+                                                                                 make_user):
+    """Topic pages are cached for passers-by, but a phone that remembers its household sees its own ballot
+    form, and what it sees is never handed to anyone else."""
+    from datetime import timedelta
+
+    from kiosk.consult import service
+    from kiosk.households.cards import issue
+    from kiosk.households.models import Household
+
+    compound = make_compound()
+    chair = make_user("chair", compound, "chair")
+    home = Household(compound_id=compound.id, building="3", entrance="", room="502", area_centi=8800)
+    db.session.add(home)
+    db.session.flush()
+    topic = service.save_topic(compound, chair, None, {
+        "title": "加装充电桩", "background": "", "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": True,
+        "visibility": "live", "allow_change": True, "opens_at": utcnow() - timedelta(hours=1),
+        "closes_at": utcnow() + timedelta(days=1)}, [])
+    db.session.flush()
+    service.publish(compound, chair, topic)
+    token = issue(compound, chair, [home])[0][1]
+    db.session.commit()
+    passer_by, phone = cached_app.test_client(), cached_app.test_client()
+    path = f"/maple/topics/{topic.id}"
+    assert "请用手机扫描住户卡" in passer_by.get(path).get_data(as_text=True)  # now in the cache
+    phone.get(f"/h/{token}")
+    assert "为 3栋502 投票" in phone.get(path).get_data(as_text=True)
+    assert "3栋502" not in passer_by.get(path).get_data(as_text=True)
