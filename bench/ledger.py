@@ -310,7 +310,9 @@ def report(args, pairs, facts, failures):
               f"- Server RSS after the load: {facts['rss']:.1f} MiB",
               f"- Settings: waitress threads={args.threads} for both servers (as bench/run.py), wrk -t{WRK_THREADS}, "
               f"--timeout 30s, {args.duration} s per run, {args.warmup} s warm-up per URL, 127.0.0.1 only; "
-              "KIOSK_PAGE_CACHE_SECONDS default (ledger pages are not in the page cache)",
+              + ("KIOSK_PAGE_CACHE_SECONDS=0: every request renders the page" if args.no_page_cache else
+                 "KIOSK_PAGE_CACHE_SECONDS default: a period page is kept 10 s per compound version, so repeated "
+                 "loads are cache hits (run with --no-page-cache for the render itself)"),
               f"- Machine: nproc {facts['nproc']}, {platform.system()} {platform.machine()}, "
               f"Python {platform.python_version()}, waitress {package_version('waitress')}, {facts['wrk']}",
               f"- Load average before / after: {facts['load_before']} / {facts['load_after']}",
@@ -335,6 +337,8 @@ def main(argv=None):
     parser.add_argument("--page", type=int, default=20, help="the deep page to load besides the first (20)")
     parser.add_argument("--database-url", help="an EMPTY database to build into (default: a temporary SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder and print where it is")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="serve with KIOSK_PAGE_CACHE_SECONDS=0, so every request renders the page")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
@@ -347,6 +351,8 @@ def main(argv=None):
     url = args.database_url or f"sqlite:///{instance / 'kiosk.sqlite3'}"
     env = server_env(instance)
     env["KIOSK_DATABASE_URL"] = url
+    if args.no_page_cache:
+        env["KIOSK_PAGE_CACHE_SECONDS"] = "0"
     script = instance / "p95.lua"
     script.write_text(P95_LUA)
     kiosk = hello = None

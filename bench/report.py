@@ -72,7 +72,10 @@ def main(argv=None):
         run("Pages, startup, memory and page weight", ["bench/run.py", "--duration", duration], "latest.md"),
         run("Votes through HTTP and the 5,000-household recount",
             ["bench/votes.py", "--duration", duration], "votes-latest.md"),
-        run("The ledger at 100,000 entries", ["bench/ledger.py", "--duration", duration], "ledger-latest.md"),
+        run("The ledger at 100,000 entries, every request rendered (page cache off)",
+            ["bench/ledger.py", "--duration", duration, "--no-page-cache"], "ledger-latest.md"),
+        run("The ledger at 100,000 entries, as served (page cache on)",
+            ["bench/ledger.py", "--duration", duration], "ledger-latest.md"),
         run("The tally alone (no database)", ["bench/tally.py"]),
         run("Importing a 5,000-household roll", ["bench/import_roll.py"]),
     ]
