@@ -147,6 +147,9 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")
+    if summary.get("supervisor"):
+        click.echo(f"    supervisor:   {summary['supervisor']}  one-time password: {summary['supervisor_password']}"
+                   "  (signs the month waiting for its second signature)")
     click.echo(f"  Platform staff:           {url}/admin/platform/")
     click.echo(f"    staff login:  {summary['staff']}  one-time password: {summary['staff_password']}")
     click.echo("  (one-time passwords are reset each time the demo starts; you will be asked to pick a new one)")

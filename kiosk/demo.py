@@ -481,9 +481,26 @@ def load_demo():
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
     db.session.commit()
+    supervisor = _next_signer(compound)
     return {
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
         "chair": CHAIR, "chair_password": passwords[CHAIR], "card_token": card_token,
         "card_address": sample.address,
         "staff": STAFF, "staff_password": staff_password,
+        "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
     }
+
+
+def _next_signer(compound):
+    """A supervisor who may sign the period waiting for its second signature, so a newcomer can try it."""
+    from .ledger import service as ledger
+    from .ledger.models import Period, PeriodStatus
+
+    waiting = db.session.scalar(select(Period).where(Period.compound_id == compound.id,
+                                                     Period.status == PeriodStatus.submitted))
+    signed = {s.user_id for s in ledger.current_signoffs(waiting)} if waiting else set()
+    for username, _name, role in COMMITTEE:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if role == Role.supervisor and user is not None and user.id not in signed:
+            return username
+    return ""

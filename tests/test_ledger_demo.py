@@ -115,3 +115,27 @@ def test_loading_the_demo_twice_keeps_one_ledger(app):
     roles = db.session.scalars(select(Membership.role).join(User).where(
         Membership.compound_id == compound.id, User.username.like("demo-supervisor%"))).all()
     assert roles == [Role.supervisor] * 3
+
+
+def test_the_demo_prints_a_supervisor_who_can_give_the_missing_signature(app, runner):
+    """A newcomer can try sign-off: the printed supervisor logs in and publishes the waiting month."""
+    from kiosk.demo import load_demo
+
+    from conftest import post_form
+
+    summary = load_demo()
+    compound = db.session.scalar(select(Compound).where(Compound.slug == summary["slug"]))
+    waiting = db.session.scalar(select(Period).where(Period.compound_id == compound.id,
+                                                     Period.status == PeriodStatus.submitted))
+    supervisor = db.session.scalar(select(User).where(User.username == summary["supervisor"]))
+    service.may_sign(compound, supervisor, waiting)  # raises if this supervisor could not sign
+    client = app.test_client()
+    assert post_form(client, "/admin/login", {"username": summary["supervisor"],
+                                              "password": summary["supervisor_password"]}).status_code == 302
+    assert post_form(client, "/admin/password", {"current": summary["supervisor_password"],
+                                                 "new": "a-new-demo-password-7", "confirm": "a-new-demo-password-7"},
+                     token_from="/admin/password").status_code == 302
+    post_form(client, f"/admin/{summary['slug']}/ledger/periods/{waiting.id}/sign", {},
+              token_from=f"/admin/{summary['slug']}/ledger/periods/{waiting.id}")
+    db.session.expire_all()
+    assert db.session.get(Period, waiting.id).status == PeriodStatus.published
