@@ -72,7 +72,7 @@ def _missing(reason):
     message = f"SCALE-OUT: {reason}"
     if IN_CI:
         pytest.fail(message + " (CI=true: the scale-out test must run in CI; scripts/test installs it)")
-    pytest.skip(message)
+    pytest.skip(reason=message)  # e.g. "SCALE-OUT: nginx is not installed" (outside CI only)
 
 
 def _tool(name):
