@@ -8,9 +8,11 @@
   0004 schema, then it is upgraded to head and the rows are all there, unchanged.
 """
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, inspect, select, text
 
 from kiosk.cli import migrate_to_head
@@ -20,6 +22,8 @@ from kiosk.extensions import db
 from conftest import make_app, pg_schema_url, require_postgres
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "schema-0004-demo.sql"
+# The dump was made on this day; its notices' display windows are relative to it (one ended 2026-11-29).
+FIXTURE_MADE = datetime(2026, 11, 27, 19, 21, tzinfo=timezone.utc)
 NEW_TABLES = {"topic", "ballot", "elector", "topic_option", "kiosk_code", "opinion", "proposal", "topic_update",
               "ledger_book", "ledger_category", "ledger_entry", "ledger_period", "ledger_signoff",
               "ledger_question", "ledger_receipt"}
@@ -45,6 +49,7 @@ def load_fixture(path):
 
 
 @pytest.mark.sqlite_only("the fixture is a SQLite dump of the first released demo; PostgreSQL has its own test")
+@time_machine.travel(FIXTURE_MADE, tick=True)
 def test_the_first_released_demo_database_upgrades_to_head_keeping_every_row(tmp_path):
     path = tmp_path / "instance" / "kiosk.sqlite3"
     path.parent.mkdir()
