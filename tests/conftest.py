@@ -1,10 +1,17 @@
-"""Fixtures: a fresh app and database per test, on SQLite and (when available) on a real PostgreSQL."""
+"""Fixtures: a fresh app and database per test, on SQLite and (when available) on a real PostgreSQL.
+
+Time bombs: no test may depend on today's date. To find one before it goes off, run the suite in the future:
+`KIOSK_TEST_CLOCK_SHIFT_DAYS=400 .venv/bin/python -m pytest -p no:cacheprovider -q tests/test_x.py` travels
+the whole session 400 days ahead (time-machine, clock ticking; negative values go back). Only this process's
+clock moves: servers the tests start as subprocesses, and the database's own clock, stay on today.
+"""
 import os
 import re
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
@@ -120,6 +127,24 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
+    _shift_clock(config)
+
+
+def _shift_clock(config):
+    """With KIOSK_TEST_CLOCK_SHIFT_DAYS=N, run the whole session N days from now (the clock keeps ticking)."""
+    days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
+    if not days:
+        return
+    traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=int(days)), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config):
+    """Say so at the top of the run when the clock is shifted, so a result is never read as today's."""
+    days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
+    if days:
+        return f"clock shifted {days} days: today is {datetime.now(timezone.utc):%Y-%m-%d} for these tests"
 
 
 class FreshGClient(FlaskClient):
