@@ -46,6 +46,8 @@ def create_app(test_config=None):
     Htmx(app)
 
     from . import compress, i18n, security, errors, templating
+    from . import request as kiosk_request
+    kiosk_request.init_app(app)  # first: the bounded `int` converter must exist before any route is added
     compress.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

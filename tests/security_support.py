@@ -140,7 +140,7 @@ def fill(rule_text, values, fixed=None):
             if arg not in fixed:
                 pytest.fail(f"{rule_text}: no value chosen for any() argument {arg!r}")
             args[arg] = fixed[arg]
-        elif type(converter) in (IntegerConverter, UnicodeConverter, PathConverter):
+        elif isinstance(converter, (IntegerConverter, UnicodeConverter, PathConverter)):
             if arg not in values:
                 pytest.fail(f"{rule_text}: don't know how to fill <{arg}> ({type(converter).__name__}); "
                             "teach security_support.fill() and the world fixture about it")
