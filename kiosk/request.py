@@ -1,4 +1,5 @@
-"""The request class: whole numbers from the URL and forms stay in the database's range.
+"""The request class: whole numbers from the URL and forms stay in the database's range, and reads of the
+cookies that identify someone are noticed (so the response can say it depends on them).
 
 Database ids are 32-bit on PostgreSQL (`integer`) and 64-bit on SQLite: a longer number in a path or a query
 string must never reach a query, where it would be a 500 (NumericValueOutOfRange, OverflowError) instead of
@@ -54,10 +55,60 @@ class BoundedArgs(ImmutableMultiDict):
         return super().get(key, default, bounded_int if type is int else type)
 
 
+class TrackedCookies(ImmutableMultiDict):
+    """The request's cookies, remembering which names the application looked up."""
+
+    def _note(self, key):
+        self.__dict__.setdefault("looked_up", set()).add(key)
+
+    def looked_up_any(self, names):
+        """Whether any of `names` was looked up (or every cookie was, by iterating over them all)."""
+        seen = self.__dict__.get("looked_up", set())
+        return "*" in seen or any(name in seen for name in names)
+
+    def get(self, key, default=None, type=None):  # noqa: A002 - MultiDict's signature
+        self._note(key)
+        return super().get(key, default, type)
+
+    def __getitem__(self, key):
+        self._note(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self._note(key)
+        return super().__contains__(key)
+
+    def getlist(self, key, type=None):  # noqa: A002 - MultiDict's signature
+        self._note(key)
+        return super().getlist(key, type)
+
+    def items(self, multi=False):
+        self._note("*")
+        return super().items(multi)
+
+    def values(self):
+        self._note("*")
+        return super().values()
+
+    def lists(self):
+        self._note("*")
+        return super().lists()
+
+    def to_dict(self, flat=True):
+        self._note("*")
+        return super().to_dict(flat)
+
+    def __iter__(self):
+        self._note("*")
+        return super().__iter__()
+
+
 class KioskRequest(HtmxAwareRequest):
-    """Flask's request (with htmx-flask's `request.htmx`) and bounded whole numbers in args/form."""
+    """Flask's request (with htmx-flask's `request.htmx`), bounded whole numbers in args/form, cookie reads
+    tracked."""
 
     parameter_storage_class = BoundedArgs
+    dict_storage_class = TrackedCookies
 
 
 def init_app(app):

@@ -5,9 +5,12 @@ Time bombs: no test may depend on today's date. To find one before it goes off, 
 the whole session 400 days ahead (time-machine, clock ticking; negative values go back). Only this process's
 clock moves: servers the tests start as subprocesses, and the database's own clock, stay on today.
 """
+import http.client
 import os
 import re
 import shutil
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -270,3 +273,43 @@ def ago(**kwargs):
 
 def ahead(**kwargs):
     return utcnow() + timedelta(**kwargs)
+
+
+@contextmanager
+def serving(app, threads=4):
+    """Serve the app with `kiosk serve`'s waitress (cli.make_server) in a thread; yield the port.
+
+    Shut down once, from the server's own loop, tolerating a trigger waitress has already closed.
+    """
+    from kiosk.cli import make_server
+
+    server = make_server(app, "127.0.0.1", 0, threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield server.effective_port
+    finally:
+        server.task_dispatcher.shutdown()
+        try:
+            server.trigger.pull_trigger(lambda: [ch.handle_close() for ch in list(server._map.values())])
+        except OSError:  # the trigger is already closed: the loop has stopped on its own
+            pass
+        thread.join(10)
+
+
+def raw_get(port, path, headers=()):
+    """GET path over a fresh connection with exactly these header lines (repeats allowed); return
+    (status, {lowercased name: [values]}, text)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        found = {}
+        for name, value in response.getheaders():
+            found.setdefault(name.lower(), []).append(value)
+        return response.status, found, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
