@@ -2,13 +2,15 @@
 
 Time bombs: no test may depend on today's date. To find one before it goes off, run the suite in the future:
 `KIOSK_TEST_CLOCK_SHIFT_DAYS=400 .venv/bin/python -m pytest -p no:cacheprovider -q tests/test_x.py` travels
-the whole session 400 days ahead (time-machine, clock ticking; negative values go back). Only this process's
-clock moves: servers the tests start as subprocesses, and the database's own clock, stay on today.
+the whole session 400 days ahead (time-machine, clock ticking; negative values go back). Python subprocesses
+(a `kiosk serve` under test) are shifted too, unless a test clears KIOSK_* from their environment; the
+database server's own clock (PostgreSQL now()) and nginx stay on today.
 """
 import http.client
 import os
 import re
 import shutil
+import tempfile
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -133,14 +135,32 @@ def pytest_configure(config):
     _shift_clock(config)
 
 
+# Imported by every Python subprocess the tests start (through PYTHONPATH) while the clock is shifted, so a
+# `kiosk serve` process lives on the same shifted day as the test that talks to it.
+SHIFTED_SITECUSTOMIZE = """\
+import os
+if os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip():
+    from datetime import datetime, timedelta, timezone
+    import time_machine
+    _days = int(os.environ["KIOSK_TEST_CLOCK_SHIFT_DAYS"])
+    time_machine.travel(datetime.now(timezone.utc) + timedelta(days=_days), tick=True).start()
+"""
+
+
 def _shift_clock(config):
-    """With KIOSK_TEST_CLOCK_SHIFT_DAYS=N, run the whole session N days from now (the clock keeps ticking)."""
+    """With KIOSK_TEST_CLOCK_SHIFT_DAYS=N, run the whole session N days from now (the clock keeps ticking),
+    and the Python subprocesses it starts too (a sitecustomize on PYTHONPATH)."""
     days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
     if not days:
         return
     traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=int(days)), tick=True)
     traveller.start()
     config.add_cleanup(traveller.stop)
+    folder = tempfile.mkdtemp(prefix="kiosk-clock-")
+    with open(os.path.join(folder, "sitecustomize.py"), "w") as fh:
+        fh.write(SHIFTED_SITECUSTOMIZE)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH")) if p)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def pytest_report_header(config):
