@@ -109,8 +109,10 @@ def _trust_proxies(app):
 
 def _finish_config(app):
     """Derive settings that depend on others: database URL, secret key, cookies."""
+    from . import storage
+
     cfg = app.config
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    storage.private_dir(app.instance_path)
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
             "sqlite:///" + str(Path(app.instance_path) / "kiosk.sqlite3"))
@@ -127,3 +129,4 @@ def _finish_config(app):
     app.debug = cfg.get("KIOSK_ENV") == "development" and not cfg.get("TESTING")
     if not app.debug:
         logging.getLogger("kiosk").setLevel(logging.INFO)
+    storage.secure_instance(app)  # after the log level: tightening an old file is reported

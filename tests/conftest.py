@@ -120,6 +120,7 @@ def database_url(request, tmp_path, sqlite_template):
         return url
     path = tmp_path / "kiosk.sqlite3"
     shutil.copyfile(sqlite_template, path)
+    os.chmod(path, 0o600)  # as the app makes its database; it would tighten (and log) a 0644 copy
     return f"sqlite:///{path}"
 
 
