@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from . import serving
 from .extensions import db
 from .storage import create_private_file
 
@@ -67,10 +68,12 @@ def waitress_options(app, threads):
 
     waitress would strip every X-Forwarded-* header itself (no `trusted_proxy` is configured there): with
     KIOSK_TRUSTED_PROXIES the app's ProxyFix decides which hops to believe, so waitress must pass them on.
-    Without trusted proxies waitress drops them, and ProxyFix is not installed either.
+    Without trusted proxies waitress drops them, and ProxyFix is not installed either. The connection
+    limits and timeouts are serving.server_options (docs/deploy.md explains them).
     """
     trusting = int(app.config.get("TRUSTED_PROXIES") or 0) > 0
-    options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting}
+    limits, _ = serving.server_options(trusting)
+    options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting, **limits}
     limit = app.config.get("MAX_CONTENT_LENGTH")
     if limit:
         # waitress buffers a whole body (to disk past 512 KB) before the app sees it, up to 1 GB by default:
@@ -80,10 +83,10 @@ def waitress_options(app, threads):
 
 
 def make_server(app, host, port, threads):
-    """The waitress server `kiosk serve` runs (not yet running), refusing ambiguous request framing."""
-    from .serving import make_server as strict_server
-
-    return strict_server(app, host, port, **waitress_options(app, threads))
+    """The waitress server `kiosk serve` runs (not yet running): strict framing, limits against slow clients,
+    and (without a trusted proxy in front) a share of the connections per client address."""
+    _, per_address = serving.server_options(int(app.config.get("TRUSTED_PROXIES") or 0) > 0)
+    return serving.make_server(app, host, port, per_address=per_address, **waitress_options(app, threads))
 
 
 def serve_app(app, host, port, threads):

@@ -308,7 +308,7 @@ def serving(app, threads=4):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield server.effective_port
+        yield int(server.effective_port)
     finally:
         server.task_dispatcher.shutdown()
         try:
