@@ -2,7 +2,8 @@
 
 Time bombs: no test may depend on today's date. To find one before it goes off, run the suite in the future:
 `KIOSK_TEST_CLOCK_SHIFT_DAYS=400 .venv/bin/python -m pytest -p no:cacheprovider -q tests/test_x.py` travels
-the whole session 400 days ahead (time-machine, clock ticking; negative values go back). Python subprocesses
+the whole session 400 days ahead (time-machine, clock ticking; negative values go back; fractions move the
+time of day, e.g. into 16:00-24:00 UTC, when Shanghai's date is already the next day). Python subprocesses
 (a `kiosk serve` under test) are shifted too, unless a test clears KIOSK_* from their environment; the
 database server's own clock (PostgreSQL now()) and nginx stay on today.
 """
@@ -143,7 +144,7 @@ import os
 if os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip():
     from datetime import datetime, timedelta, timezone
     import time_machine
-    _days = int(os.environ["KIOSK_TEST_CLOCK_SHIFT_DAYS"])
+    _days = float(os.environ["KIOSK_TEST_CLOCK_SHIFT_DAYS"])
     time_machine.travel(datetime.now(timezone.utc) + timedelta(days=_days), tick=True).start()
 """
 
@@ -154,7 +155,7 @@ def _shift_clock(config):
     days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
     if not days:
         return
-    traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=int(days)), tick=True)
+    traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=float(days)), tick=True)
     traveller.start()
     config.add_cleanup(traveller.stop)
     folder = tempfile.mkdtemp(prefix="kiosk-clock-")
