@@ -59,6 +59,7 @@ class TrackedCookies(ImmutableMultiDict):
     """The request's cookies, remembering which names the application looked up."""
 
     def _note(self, key):
+        """Remember that the cookie `key` (or "*": every cookie) was looked at."""
         self.__dict__.setdefault("looked_up", set()).add(key)
 
     def looked_up_any(self, names):
