@@ -46,6 +46,8 @@ def create_app(test_config=None):
     Htmx(app)
 
     from . import compress, i18n, security, errors, templating
+    from . import request as kiosk_request
+    kiosk_request.init_app(app)  # first: the bounded `int` converter must exist before any route is added
     compress.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -107,8 +109,10 @@ def _trust_proxies(app):
 
 def _finish_config(app):
     """Derive settings that depend on others: database URL, secret key, cookies."""
+    from . import storage
+
     cfg = app.config
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    storage.private_dir(app.instance_path)
     if not cfg.get("SQLALCHEMY_DATABASE_URI"):
         cfg["SQLALCHEMY_DATABASE_URI"] = cfg.get("DATABASE_URL") or (
             "sqlite:///" + str(Path(app.instance_path) / "kiosk.sqlite3"))
@@ -125,3 +129,4 @@ def _finish_config(app):
     app.debug = cfg.get("KIOSK_ENV") == "development" and not cfg.get("TESTING")
     if not app.debug:
         logging.getLogger("kiosk").setLevel(logging.INFO)
+    storage.secure_instance(app)  # after the log level: tightening an old file is reported

@@ -9,7 +9,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from . import serving
 from .extensions import db
+from .storage import create_private_file
 
 
 def main():
@@ -66,10 +68,12 @@ def waitress_options(app, threads):
 
     waitress would strip every X-Forwarded-* header itself (no `trusted_proxy` is configured there): with
     KIOSK_TRUSTED_PROXIES the app's ProxyFix decides which hops to believe, so waitress must pass them on.
-    Without trusted proxies waitress drops them, and ProxyFix is not installed either.
+    Without trusted proxies waitress drops them, and ProxyFix is not installed either. The connection
+    limits and timeouts are serving.server_options (docs/deploy.md explains them).
     """
     trusting = int(app.config.get("TRUSTED_PROXIES") or 0) > 0
-    options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting}
+    limits, _ = serving.server_options(trusting)
+    options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting, **limits}
     limit = app.config.get("MAX_CONTENT_LENGTH")
     if limit:
         # waitress buffers a whole body (to disk past 512 KB) before the app sees it, up to 1 GB by default:
@@ -79,10 +83,10 @@ def waitress_options(app, threads):
 
 
 def make_server(app, host, port, threads):
-    """The waitress server `kiosk serve` runs (not yet running), refusing ambiguous request framing."""
-    from .serving import make_server as strict_server
-
-    return strict_server(app, host, port, **waitress_options(app, threads))
+    """The waitress server `kiosk serve` runs (not yet running): strict framing, limits against slow clients,
+    and (without a trusted proxy in front) a share of the connections per client address."""
+    _, per_address = serving.server_options(int(app.config.get("TRUSTED_PROXIES") or 0) > 0)
+    return serving.make_server(app, host, port, per_address=per_address, **waitress_options(app, threads))
 
 
 def serve_app(app, host, port, threads):
@@ -211,13 +215,19 @@ def backup_command(path):
     if url.get_backend_name() != "sqlite":
         raise click.ClickException("For PostgreSQL use pg_dump; `kiosk backup` copies the SQLite file.")
     target = Path(path)
-    if target.exists():
-        raise click.ClickException(f"{target} exists; choose a new file name.")
+    try:
+        create_private_file(target)  # 0600, like the database it copies (SQLite would make it 0644)
+    except FileExistsError:
+        raise click.ClickException(f"{target} exists; choose a new file name.") from None
     source = sqlite3.connect(url.database, timeout=30)
     dest = sqlite3.connect(target)
     try:
         with dest:
             source.backup(dest)  # one step: a consistent snapshot even while the server writes (WAL)
+    except BaseException:
+        dest.close()
+        target.unlink(missing_ok=True)
+        raise
     finally:
         dest.close()
         source.close()
@@ -288,6 +298,18 @@ def _in_use_elsewhere(database):
     return False
 
 
+def _new_private_file(path):
+    """Create `path` empty and 0600, or `path-2`, `path-3`… if it exists (two restores within a second)."""
+    candidate, number = path, 1
+    while True:
+        try:
+            create_private_file(candidate)  # 0600; SQLite would make the copy 0644
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.name}-{number}")
+
+
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Restore even though another process has the database open.")
@@ -316,7 +338,7 @@ def restore_command(path, force):
 
     kept = None
     if target.exists():
-        kept = target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}")
+        kept = _new_private_file(target.with_name(f"{target.name}.before-restore-{datetime.now():%Y%m%d-%H%M%S}"))
         current = sqlite3.connect(target, timeout=30)
         copy = sqlite3.connect(kept)
         try:
@@ -327,7 +349,7 @@ def restore_command(path, force):
             copy.close()
             current.close()
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.restore-", dir=target.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.restore-", dir=target.parent)  # 0600
     os.close(handle)
     try:
         source = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True)

@@ -4,21 +4,32 @@ Phones and screens ask for the same few pages over and over; rendering each one 
 serving it from memory microseconds. The key carries the compound's version, so any committee change
 makes a new key at once (in this process; within versions.TTL in others), and entries also expire
 after PAGE_CACHE_SECONDS so time-driven changes (a notice's window ending) show without a change.
-Only anonymous GETs of public compound pages that answered 200 without setting a cookie are kept.
+
+Only anonymous GETs of public compound pages are kept, and only when the response allows a shared cache
+to keep it. "Anonymous" is decided from the cookies exactly as Flask parses them (Werkzeug), and any doubt
+refuses: a request carrying a cookie other than the preferences in the key (language, large type), a
+cookie twice, a Cookie header that parses to nothing, or the name of a cookie that identifies someone
+anywhere in the header is passed to Flask and its answer is not kept. A response is kept only if it is a
+200 without Set-Cookie, its Cache-Control says neither no-store, private nor no-cache, and every header
+its Vary names is in the key (Cookie is: the key holds the request's whole, parsed Cookie header).
 """
 import re
 import threading
 import time
-from http.cookies import SimpleCookie
 
+from flask import request
 from sqlalchemy import text
+from werkzeug.http import parse_dict_header, parse_set_header
 
 from . import versions
 
 PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|topics(?:/\d+)?|proposals|ledger/(?:\d+)?|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
-VARY_COOKIES = ("kiosk_lang", "kiosk_large")
+VARY_COOKIES = ("kiosk_lang", "kiosk_large")  # preferences: the page differs, the person doesn't matter
 PRIVATE_COOKIES = ("kiosk_household",)  # households.cards.COOKIE: pages for that household alone
 HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST")
+# Request headers the key covers, by the names a response's Vary uses (Cookie: see _cookie_key).
+KEYED_HEADERS = frozenset({"cookie", "accept-encoding", "hx-request", "hx-boosted", "hx-history-restore-request"})
+REFUSED_DIRECTIVES = ("no-store", "private", "no-cache")
 MAX_ENTRIES = 1024
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
 
@@ -30,7 +41,7 @@ class PageCache:
         self.wsgi_app = wsgi_app
         self.flask_app = flask_app
         self.seconds = seconds
-        self.session_cookie = session_cookie
+        self.private_cookies = (session_cookie, *PRIVATE_COOKIES)
         self.entries = {}
         self._engine = None
         self._refreshing = threading.Lock()
@@ -50,15 +61,9 @@ class PageCache:
         match = PUBLIC.match(environ.get("PATH_INFO", ""))
         if match is None:
             return None
-        cookies = SimpleCookie()
-        try:
-            cookies.load(environ.get("HTTP_COOKIE", ""))
-        except Exception:  # noqa: BLE001 - a malformed cookie header: just don't cache
+        cookies = self._cookie_key(environ)
+        if cookies is None:
             return None
-        if self.session_cookie in cookies:
-            return None  # a committee member or a pending message: always render
-        if any(name in cookies for name in PRIVATE_COOKIES):
-            return None  # a phone that remembers its household sees its own ballot and forms
         try:
             version = versions.get(versions.cache_of(self.flask_app), match.group(1), self._load_version)
         except Exception:  # noqa: BLE001 - database trouble: let Flask answer (and report) it
@@ -72,7 +77,24 @@ class PageCache:
                 environ.get("QUERY_STRING", ""),
                 "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""),
                 tuple(environ.get(h, "") for h in HTMX_HEADERS),
-                tuple(cookies[c].value if c in cookies else "" for c in VARY_COOKIES))
+                cookies)
+
+    def _cookie_key(self, environ):
+        """The request's cookies as the key holds them, or None when the request may not be anonymous.
+
+        Parsed by the app's own request class, so the cache sees exactly the cookies Flask will read.
+        """
+        raw = environ.get("HTTP_COOKIE", "")
+        if not raw.strip(" \t;"):
+            return ()
+        folded = raw.lower()
+        if any(name.lower() in folded for name in self.private_cookies):
+            return None  # a committee member, a pending message or a household's phone: always render
+        cookies = self.flask_app.request_class(environ).cookies
+        names = [name for name, _ in cookies.items(multi=True)]
+        if not names or len(names) != len(set(names)) or not set(names) <= set(VARY_COOKIES):
+            return None  # unparsable, repeated or unknown cookies: no guessing what the app makes of them
+        return tuple(sorted(cookies.items(multi=True)))
 
     def __call__(self, environ, start_response):
         key = self._key(environ)
@@ -103,15 +125,46 @@ class PageCache:
 
         body = b"".join(self.wsgi_app(environ, capture))
         status, headers = captured.get("status", ""), captured.get("headers", [])
-        if status.startswith("200") and not any(h.lower() == "set-cookie" for h, _ in headers):
+        if status.startswith("200") and shareable(headers):
             if len(self.entries) >= MAX_ENTRIES:
                 self.entries.clear()
             self.entries[key] = (now + self.seconds, status, headers, body)
         return [body]
 
 
+def shareable(headers):
+    """Whether a response may be kept and handed to other people: no cookie set, no Cache-Control that
+    forbids a shared cache, and no Vary on a request header the key does not hold."""
+    for name, value in headers:
+        name = name.lower()
+        if name == "set-cookie":
+            return False
+        if name == "cache-control" and any(d in parse_dict_header(value.lower()) for d in REFUSED_DIRECTIVES):
+            return False
+        if name == "vary" and not set(parse_set_header(value.lower())) <= KEYED_HEADERS:
+            return False  # includes "*"
+    return True
+
+
+def mark_identifying_reads(response):
+    """A response that looked at the household cookie varies with it and is that household's alone.
+
+    (Flask adds Vary: Cookie itself when the session was used.) Downstream caches then keep it apart or
+    not at all, and the page cache above never keeps it.
+    """
+    cookies = request.cookies
+    if hasattr(cookies, "looked_up_any") and cookies.looked_up_any(PRIVATE_COOKIES):
+        response.vary.add("Cookie")
+        if any(name in request.cookies for name in PRIVATE_COOKIES):
+            control = response.headers.get("Cache-Control", "")
+            if "private" not in control and "no-store" not in control:
+                response.headers["Cache-Control"] = f"private, {control}" if control else "private"
+    return response
+
+
 def init_app(app):
-    """Install the cache unless PAGE_CACHE_SECONDS is 0."""
+    """Mark responses that read the household cookie; install the cache unless PAGE_CACHE_SECONDS is 0."""
+    app.after_request(mark_identifying_reads)
     seconds = int(app.config.get("PAGE_CACHE_SECONDS") or 0)
     if seconds > 0:
         app.wsgi_app = PageCache(app.wsgi_app, app, seconds, app.config["SESSION_COOKIE_NAME"])

@@ -1,15 +1,39 @@
-"""waitress, with the request framings a proxy in front could read differently refused (request smuggling).
+"""waitress as `kiosk serve` runs it: request framings a proxy could read differently refused (smuggling),
+and limits so one misbehaving client cannot starve the lobby screens.
 
-waitress 3.0 lets Transfer-Encoding override Content-Length and then keeps the connection open, reads
-`Transfer-Encoding: chunked, chunked` (or the header twice) as one chunked body, and frames an HTTP/1.0
-request that says chunked by its Content-Length. A front end (nginx, a CDN) that frames such a request
-the other way would pass a second, hidden request through on the same connection. RFC 9112 §6.1 and §6.3
-allow refusing them; we do: 400, and waitress closes the connection after an error.
+Smuggling: waitress 3.0 lets Transfer-Encoding override Content-Length and then keeps the connection open,
+reads `Transfer-Encoding: chunked, chunked` (or the header twice) as one chunked body, and frames an
+HTTP/1.0 request that says chunked by its Content-Length. A front end (nginx, a CDN) that frames such a
+request the other way would pass a second, hidden request through on the same connection. RFC 9112 §6.1
+and §6.3 allow refusing them; we do: 400, and waitress closes the connection after an error.
+
+Slow clients: waitress reads requests in one event loop and hands only complete ones to its threads, so a
+half-sent request costs a connection, not a thread; but by default it stops accepting at 100 connections
+and forgets an idle one only after 120 s, so 100 half-sent requests kept every screen's pulse waiting for
+minutes. `server_options` raises the connection limit (and the open-files limit it needs), closes idle
+connections after IDLE_SECONDS and requests whose headers take longer than HEADER_SECONDS (even if a byte
+trickles in now and then), and, unless a trusted proxy is in front, lets one address hold only a share of
+the connections.
 """
+import logging
+import time
+
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import create_server
+
+CONNECTION_LIMIT = 1000  # open connections in all (waitress's default is 100)
+PER_ADDRESS_SHARE = 2  # without a proxy in front, one address may hold half of them
+HEADER_SECONDS = 15  # from a request's first byte to the end of its headers
+IDLE_SECONDS = 30  # a connection with nothing to do (a phone's keep-alive) is closed after this
+CLEANUP_SECONDS = 5  # how often idle connections are looked for
+BACKLOG = 2048  # connections the kernel queues while waitress is busy (capped by net.core.somaxconn)
+MAX_HEADER_BYTES = 64 * 1024  # all request headers together (waitress: 256 KB); our cookies are small
+FILES_PER_CONNECTION = 2  # a socket, and a temporary file while a large body or response is buffered
+SPARE_FILES = 100  # the database, templates, logs, the listening socket
+
+log = logging.getLogger("kiosk")
 
 
 class StrictRequestParser(HTTPRequestParser):
@@ -31,11 +55,79 @@ class StrictRequestParser(HTTPRequestParser):
 
 
 class StrictChannel(HTTPChannel):
+    """A connection that parses with StrictRequestParser, gives a request HEADER_SECONDS to send its headers,
+    and is refused at once when its address already holds its share of the connections."""
+
     parser_class = StrictRequestParser
+    request_started = 0.0
+
+    def __init__(self, server, sock, addr, adj, map=None):  # noqa: A002 - waitress's signature
+        share = getattr(server, "kiosk_per_address", None)
+        if share and addr and sum(1 for ch in (map or {}).values()
+                                  if isinstance(ch, HTTPChannel) and ch.addr and ch.addr[0] == addr[0]) >= share:
+            sock.close()  # never registered with the loop: the client sees its connection closed
+            self.connected = False
+            _report_refusal(server, addr[0], share)
+            return
+        super().__init__(server, sock, addr, adj, map)
+
+    def received(self, data):
+        """Note when a new request's first bytes arrive, then parse as waitress does."""
+        if self.request is None:
+            self.request_started = time.monotonic()
+        return super().received(data)
+
+    def readable(self):
+        """waitress asks every loop turn (about once a second): close a request whose headers are overdue."""
+        request = self.request
+        if (request is not None and not request.headers_finished
+                and time.monotonic() - self.request_started > HEADER_SECONDS):
+            self.will_close = True
+        return super().readable()
 
 
-def make_server(app, host, port, **options):
-    """A waitress server (not yet running) that parses requests with StrictRequestParser."""
+def _report_refusal(server, address, share):
+    """Log a client refused for holding its share of connections, at most once a minute per address."""
+    reported = server.__dict__.setdefault("kiosk_refusals_reported", {})
+    now = time.monotonic()
+    if now - reported.get(address, -60.0) >= 60:
+        reported[address] = now
+        log.warning("%s already holds %d connections: refusing more from it", address, share)
+
+
+def open_files_limit(wanted):
+    """Raise this process's open-files limit towards `wanted` (within the hard limit); return the limit."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft if soft != resource.RLIM_INFINITY else wanted
+
+
+def server_options(trusting_proxies):
+    """waitress settings for the slow-client limits (see the module docstring), and the per-address share."""
+    files = open_files_limit(CONNECTION_LIMIT * FILES_PER_CONNECTION + SPARE_FILES)
+    limit = max(32, min(CONNECTION_LIMIT, (files - SPARE_FILES) // FILES_PER_CONNECTION))
+    if limit < CONNECTION_LIMIT:
+        log.warning("only %d open files allowed: serving at most %d connections (raise LimitNOFILE)", files, limit)
+    options = {"connection_limit": limit, "channel_timeout": IDLE_SECONDS, "cleanup_interval": CLEANUP_SECONDS,
+               "backlog": BACKLOG, "max_request_header_size": MAX_HEADER_BYTES,
+               "asyncore_use_poll": True}  # select() cannot watch a socket numbered above 1023
+    per_address = None if trusting_proxies else max(16, limit // PER_ADDRESS_SHARE)
+    return options, per_address
+
+
+def make_server(app, host, port, per_address=None, **options):
+    """A waitress server (not yet running) with StrictChannel: strict framing, header deadline, address share."""
     server = create_server(app, host=host, port=port, **options)
     server.channel_class = StrictChannel
+    server.kiosk_per_address = per_address
     return server

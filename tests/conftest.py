@@ -1,10 +1,23 @@
-"""Fixtures: a fresh app and database per test, on SQLite and (when available) on a real PostgreSQL."""
+"""Fixtures: a fresh app and database per test, on SQLite and (when available) on a real PostgreSQL.
+
+Time bombs: no test may depend on today's date. To find one before it goes off, run the suite in the future:
+`KIOSK_TEST_CLOCK_SHIFT_DAYS=400 .venv/bin/python -m pytest -p no:cacheprovider -q tests/test_x.py` travels
+the whole session 400 days ahead (time-machine, clock ticking; negative values go back; fractions move the
+time of day, e.g. into 16:00-24:00 UTC, when Shanghai's date is already the next day). Python subprocesses
+(a `kiosk serve` under test) are shifted too, unless a test clears KIOSK_* from their environment; the
+database server's own clock (PostgreSQL now()) and nginx stay on today.
+"""
+import http.client
 import os
 import re
 import shutil
-from datetime import timedelta
+import tempfile
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import time_machine
 from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
@@ -108,6 +121,7 @@ def database_url(request, tmp_path, sqlite_template):
         return url
     path = tmp_path / "kiosk.sqlite3"
     shutil.copyfile(sqlite_template, path)
+    os.chmod(path, 0o600)  # as the app makes its database; it would tighten (and log) a 0644 copy
     return f"sqlite:///{path}"
 
 
@@ -120,6 +134,42 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
+    _shift_clock(config)
+
+
+# Imported by every Python subprocess the tests start (through PYTHONPATH) while the clock is shifted, so a
+# `kiosk serve` process lives on the same shifted day as the test that talks to it.
+SHIFTED_SITECUSTOMIZE = """\
+import os
+if os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip():
+    from datetime import datetime, timedelta, timezone
+    import time_machine
+    _days = float(os.environ["KIOSK_TEST_CLOCK_SHIFT_DAYS"])
+    time_machine.travel(datetime.now(timezone.utc) + timedelta(days=_days), tick=True).start()
+"""
+
+
+def _shift_clock(config):
+    """With KIOSK_TEST_CLOCK_SHIFT_DAYS=N, run the whole session N days from now (the clock keeps ticking),
+    and the Python subprocesses it starts too (a sitecustomize on PYTHONPATH)."""
+    days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
+    if not days:
+        return
+    traveller = time_machine.travel(datetime.now(timezone.utc) + timedelta(days=float(days)), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+    folder = tempfile.mkdtemp(prefix="kiosk-clock-")
+    with open(os.path.join(folder, "sitecustomize.py"), "w") as fh:
+        fh.write(SHIFTED_SITECUSTOMIZE)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folder, os.environ.get("PYTHONPATH")) if p)
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_report_header(config):
+    """Say so at the top of the run when the clock is shifted, so a result is never read as today's."""
+    days = os.environ.get("KIOSK_TEST_CLOCK_SHIFT_DAYS", "").strip()
+    if days:
+        return f"clock shifted {days} days: today is {datetime.now(timezone.utc):%Y-%m-%d} for these tests"
 
 
 class FreshGClient(FlaskClient):
@@ -245,3 +295,43 @@ def ago(**kwargs):
 
 def ahead(**kwargs):
     return utcnow() + timedelta(**kwargs)
+
+
+@contextmanager
+def serving(app, threads=4):
+    """Serve the app with `kiosk serve`'s waitress (cli.make_server) in a thread; yield the port.
+
+    Shut down once, from the server's own loop, tolerating a trigger waitress has already closed.
+    """
+    from kiosk.cli import make_server
+
+    server = make_server(app, "127.0.0.1", 0, threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield int(server.effective_port)
+    finally:
+        server.task_dispatcher.shutdown()
+        try:
+            server.trigger.pull_trigger(lambda: [ch.handle_close() for ch in list(server._map.values())])
+        except OSError:  # the trigger is already closed: the loop has stopped on its own
+            pass
+        thread.join(10)
+
+
+def raw_get(port, path, headers=()):
+    """GET path over a fresh connection with exactly these header lines (repeats allowed); return
+    (status, {lowercased name: [values]}, text)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        found = {}
+        for name, value in response.getheaders():
+            found.setdefault(name.lower(), []).append(value)
+        return response.status, found, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()

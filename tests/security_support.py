@@ -140,7 +140,7 @@ def fill(rule_text, values, fixed=None):
             if arg not in fixed:
                 pytest.fail(f"{rule_text}: no value chosen for any() argument {arg!r}")
             args[arg] = fixed[arg]
-        elif type(converter) in (IntegerConverter, UnicodeConverter, PathConverter):
+        elif isinstance(converter, (IntegerConverter, UnicodeConverter, PathConverter)):
             if arg not in values:
                 pytest.fail(f"{rule_text}: don't know how to fill <{arg}> ({type(converter).__name__}); "
                             "teach security_support.fill() and the world fixture about it")
@@ -187,8 +187,9 @@ def _populate(compound, author, letter, title):
     screen = Screen(compound_id=compound.id, name=title + "的大堂屏")
     household = Household(compound_id=compound.id, building="1", entrance="1", room="101", area_centi=8635,
                           occupancy=Occupancy.occupied, contact_name=title[:2] + "住户", contact_phone="13800000000")
+    # A term around today (it was 2024-06-01–2027-05-31, and "end term" did nothing from 2027-06-01 on).
     member = RosterMember(compound_id=compound.id, name=title[:2] + "主任", role=Role.chair,
-                          term_start=date(2024, 6, 1), term_end=date(2027, 5, 31))
+                          term_start=ago(days=730).date(), term_end=ahead(days=365).date())
     event = DistributionEvent(compound_id=compound.id, name=title[:2] + "冬至汤圆", item="汤圆两袋",
                               starts_at=ago(hours=1), ends_at=ahead(days=2), created_by=author.id)
     db.session.add_all([notice, draft, screen, household, member, event])

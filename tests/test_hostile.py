@@ -35,6 +35,7 @@ from waitress.adjustments import Adjustments
 from wtforms.fields.core import UnboundField
 
 from kiosk.auth.models import LoginFailure, Membership, Role, User
+from kiosk import serving
 from kiosk.cli import make_server
 from kiosk.compounds.models import Compound
 from kiosk.extensions import db
@@ -180,7 +181,7 @@ def probes(hidden):
     """name -> (raw bytes, statuses a refusal may carry)."""
     chunked = CHUNK_END + hidden
     n = str(len(chunked)).encode()
-    header_limit = Adjustments.max_request_header_size  # not changed by cli.waitress_options
+    header_limit = max(Adjustments.max_request_header_size, serving.MAX_HEADER_BYTES)  # past waitress's and ours
     return {
         "Content-Length with Transfer-Encoding chunked":
             (FRONT + b"Content-Length: " + n + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked, {400}),

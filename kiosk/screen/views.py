@@ -118,7 +118,7 @@ def banner(key):
     return response
 
 
-@bp.route("/screen/<key>/item/<area>/<item_id>")
+@bp.route("/screen/<key>/item/<area>/<item:item_id>")
 def detail(key, area, item_id):
     """A tapped slide in full screen: a fragment for the loop page, or the whole page on a direct visit."""
     screen = _screen(key)
