@@ -466,3 +466,12 @@ def test_a_long_random_secret_in_the_environment_is_used(tmp_path, monkeypatch):
     app = app_without_secret(tmp_path)
     assert app.config["SECRET_KEY"] == "s" * 20 + "0123456789abcdefghijKLMNOP"
     assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_the_device_cookie_is_httponly_lax_admin_only_and_secure_over_https(app, chair):
+    plain = log_in(app.test_client(), "chair").headers.getlist("Set-Cookie")
+    device = next(c for c in plain if c.startswith("kiosk_device="))
+    assert "HttpOnly" in device and "SameSite=Lax" in device and "Path=/admin" in device and "Secure" not in device
+    secure = log_in(app.test_client(), "chair", base_url="https://localhost",
+                    headers={"Referer": "https://localhost/admin/login"}).headers.getlist("Set-Cookie")
+    assert "Secure" in next(c for c in secure if c.startswith("kiosk_device="))

@@ -3,7 +3,7 @@ import math
 import secrets
 from datetime import timedelta
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, func, or_, select, update
@@ -131,7 +131,7 @@ def remember_device(response, cookie, username):
     names = [username] + [name for name in names if name != username][:DEVICE_NAMES - 1]
     response.set_cookie(DEVICE_COOKIE, _serializer().dumps({"d": device, "u": names}),
                         max_age=DEVICE_DAYS * 86400, path="/admin", httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+                        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")))
 
 
 def _count(*conditions):
