@@ -324,43 +324,49 @@ def supervisory_body(target, own_signer):
     return seats, account, alike, records, signers
 
 
-# What a committee member would send to seat, rename, re-key or remove a supervisor, or to sign as one: once
-# aimed at 刘桂兰 (a look-alike of her name), once seating a supervisor of their own choosing.
+# What a committee member would send to seat, rename, re-key or remove a supervisor, or to sign as one: aimed at
+# 刘桂兰 (a look-alike of her name, her membership), seating a supervisor of their own choosing, and turning a
+# member account the chair made into a supervisor (its membership, its username).
 SUPERVISOR_ATTACKS = [
-    {"role": "supervisor", "display_name": "劉桂蘭", "username": "liu-fake", "name": "刘 桂 兰",
-     "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1", "password": PASSWORD, "current": PASSWORD},
-    {"role": "supervisor", "display_name": "自己人", "username": "own-man", "winner": "自己人"},
+    ("target", {"role": "supervisor", "display_name": "劉桂蘭", "username": "liu-fake", "name": "刘 桂 兰",
+                "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1", "password": PASSWORD,
+                "current": PASSWORD}),
+    ("target", {"role": "supervisor", "display_name": "自己人", "username": "own-man", "winner": "自己人"}),
+    ("own", {"role": "supervisor", "display_name": "Own-Member", "username": "own-member"}),
 ]
 
 
 def test_only_platform_staff_change_the_supervisory_body(app, world, make_user):
     """Every state-changing admin route (the url_map's, so a new one is walked the day it is added), as each
-    committee role of maple -- another supervisor too -- with a body aimed at the supervisor 刘桂兰: a supervisor
-    role, a look-alike of her name, her username, a new password, her membership's id. No request seats,
-    renames or re-keys a supervisor, resets her password, adds a look-alike account, records an appointment,
-    removes her, or signs anything (but the attacking supervisor's own signature)."""
+    committee role of maple -- another supervisor too -- with bodies aimed at the supervisor 刘桂兰 (a supervisor
+    role, a look-alike of her name, a new password, her membership's id) and at a member account the chair made
+    (its membership, its username, role=supervisor). No request seats, renames or re-keys a supervisor, resets
+    her password, adds a look-alike account, records an appointment, removes her, or signs anything (but the
+    attacking supervisor's own signature)."""
     from kiosk.auth.models import Membership
     from sqlalchemy import select
 
     target = make_user("liu-sup", world.maple, Role.supervisor)
     target.display_name = "刘桂兰"
     db.session.commit()
-    values = dict(world.values, membership_id=db.session.scalar(
-        select(Membership.id).where(Membership.user_id == target.id)))
+    own = make_user("own-member", world.maple, Role.member)  # an account whose password the chair knows
+    membership_of = lambda user: db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))  # noqa
+    values = {"target": dict(world.values, membership_id=membership_of(target)),
+              "own": dict(world.values, membership_id=membership_of(own))}
     attackers = {role: make_user(f"w-{role}", world.maple, role)
                  for role in (Role.chair, Role.vice_chair, Role.member, Role.supervisor)}
     before = supervisory_body(target, attackers[Role.supervisor])
     client, wrong, walked = app.test_client(), [], 0
     for param in rule_variants(is_admin_rule, methods=STATE_CHANGING):
         rule, method, fixed = param.values
-        path = fill(rule, values, fixed)
-        for (role, attacker), attack in ((a, b) for a in attackers.items() for b in SUPERVISOR_ATTACKS):
+        for (role, attacker), (aim, attack) in ((a, b) for a in attackers.items() for b in SUPERVISOR_ATTACKS):
+            path = fill(rule, values[aim], fixed)
             login_as(client, attacker)  # afresh each time: a walked /admin/logout ends the login
-            client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client, "/admin/password"),
-                                                            **attack))
+            client.open(path, method=method, data=form_body(values[aim], csrf_token=csrf_token(
+                client, "/admin/password"), **attack))
             walked += 1
             if supervisory_body(target, attackers[Role.supervisor]) != before:
                 wrong.append(f"{role} {param.id} changed the supervisory body")
                 before = supervisory_body(target, attackers[Role.supervisor])
     assert not wrong, "\n".join(wrong)
-    assert walked >= 2 * 4 * 40
+    assert walked >= 3 * 4 * 40
