@@ -2,11 +2,13 @@
 import os
 import re
 import stat
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash
 
@@ -189,6 +191,33 @@ def test_a_guesser_with_any_number_of_addresses_stays_slow(app, chair):
                 guesses += 1
         assert guesses <= limit + 5 + hours * 4 + 1, guesses
         assert log_in(phone, "chair", PASSWORD, "192.0.2.10").status_code == 302
+
+
+def test_concurrent_guesses_cannot_share_one_open_slot(app, chair):
+    """Eight tries at the same moment when the account's wait has just ended (eight waitress threads): one is
+    answered, the other seven wait. Checking and counting a try happen under one lock, and a try counts as a
+    failure before its password is checked, so the slow-down holds under concurrency too."""
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 3
+    guess_from_everywhere(app, "chair", 3)
+    db.session.execute(update(LoginFailure).values(at=utcnow() - timedelta(seconds=31)))
+    db.session.commit()
+    db.session.commit()
+    addresses = [f"203.0.113.{i + 50}" for i in range(8)]
+    barrier, answers = threading.Barrier(len(addresses)), []
+
+    def guess(address):
+        client = FlaskClient(app, app.response_class, use_cookies=True)  # its own app context per request
+        token = csrf_token(client, LOGIN)
+        barrier.wait()
+        answers.append(client.post(LOGIN, data={"username": "chair", "password": f"guess-{address}",
+                                                "csrf_token": token}, environ_base={"REMOTE_ADDR": address}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(address,)) for address in addresses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200] + [429] * 7
 
 
 def test_a_trusted_phone_that_keeps_failing_loses_its_pass(app, chair):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 
 from ..database import utcnow, writing
 from ..extensions import db, login_manager
@@ -167,6 +167,25 @@ def login_wait(username, address, device=None):
     if now >= latest + delay:
         return 0, False
     return _seconds_until(latest + delay, now), False
+
+
+def claim_attempt(username, address, device=None):
+    """Decide whether this try may go ahead and, if so, count it as a failure before the password is checked
+    (the owner's login removes it again). Returns login_wait()'s answer; commits.
+
+    Checking and counting happen under a lock on the account name and the address, so concurrent tries --
+    eight threads per process, several processes -- cannot all slip through the one slot that opened: each
+    sees the ones before it. SQLite's write transaction is that lock already; PostgreSQL takes advisory locks,
+    always name first, then address, so two tries never wait on each other crosswise."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for space, value in ((1, username), (2, address)):
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:value))"),
+                               {"space": space, "value": value})
+    wait, by_address = login_wait(username, address, device)
+    if not wait:
+        record_failure(username, address, device)
+    db.session.commit()
+    return wait, by_address
 
 
 def record_failure(username, address, device=None):

@@ -43,7 +43,7 @@ def login():
         address = request.remote_addr or "unknown"
         cookie = request.cookies.get(sessions.DEVICE_COOKIE)
         device = sessions.trusted_device(cookie, username)
-        wait, by_address = sessions.login_wait(username, address, device)
+        wait, by_address = sessions.claim_attempt(username, address, device)  # counted as failed until proven
         if wait:
             form.form_errors.append(_wait_sentence(wait, by_address))
             status, retry_after = 429, wait
@@ -57,8 +57,6 @@ def login():
                 response = redirect(_safe_next(request.args.get("next")))
                 sessions.remember_device(response, cookie, username)
                 return response
-            sessions.record_failure(username, address, device)
-            db.session.commit()
             form.form_errors.append(_("用户名或密码不对。"))
     response = make_response(render_template("auth/login.html", form=form), status)
     if retry_after:

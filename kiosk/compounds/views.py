@@ -60,8 +60,8 @@ FIELD_OF_REFUSAL = {"username_taken": "username", "name_unreadable": "display_na
 
 
 def _add_account(form, platform):
-    """Create the account the form describes; return (username, one-time password) or None with the
-    problem next to its field (and a 403 status when the role is not the committee's to give)."""
+    """Create the account the form describes; return ((username, one-time password), 200), or (None, status)
+    with the problem next to its field (403 when the role is not the committee's to give)."""
     username = form.username.data.strip().lower()
     display_name = form.display_name.data.strip()
     role = Role(form.role.data)
@@ -79,15 +79,21 @@ def _add_account(form, platform):
     return (username, one_time), 200
 
 
+def _member_form(platform, **kwargs):
+    """The add-account form; only platform staff are offered the supervisor role."""
+    form = MemberForm(**kwargs)
+    if not platform:
+        form.role.choices = [c for c in form.role.choices if c.value != Role.supervisor.value]
+    return form
+
+
 @admin_bp.route("/members", methods=["GET", "POST"])
 @chair_required
 def members():
     """List the committee's accounts and add one with a one-time password; supervisors are platform staff's to
     appoint (or an election's), so a chair's form does not offer them."""
     platform = current_user.is_platform_admin
-    form = MemberForm()
-    if not platform:
-        form.role.choices = [c for c in form.role.choices if c.value != Role.supervisor.value]
+    form = _member_form(platform)
     created, status = None, 200
     if request.method == "POST" and request.form.get("role") == Role.supervisor.value and not platform:
         form.validate()
@@ -97,9 +103,7 @@ def members():
         created, status = _add_account(form, platform)
         if created:
             flash(_("已添加。请把一次性密码交给本人，首次登录后须改密码。"), "success")
-            form = MemberForm(formdata=None)
-            if not platform:
-                form.role.choices = [c for c in form.role.choices if c.value != Role.supervisor.value]
+            form = _member_form(platform, formdata=None)
     elif request.method == "POST":
         status = 400
     memberships = db.session.scalars(
