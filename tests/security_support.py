@@ -285,8 +285,8 @@ def _populate_supervisor_election(compound, author, household, values):
     """A closed, decided election of one supervisor (王监督 wins): what platform staff may apply to the
     supervisory body (/admin/<compound>/supervisors/election/<topic_id>)."""
     topic = Topic(compound_id=compound.id, title="监督委员补选", background="背景", kind="election", rule="informal",
-                  seats=1, status=TopicStatus.closed, opens_at=ago(days=3), closes_at=ago(hours=2),
-                  created_by=author.id, published_at=ago(days=5), closed_at=ago(hours=2))
+                  seats=1, status=TopicStatus.published, opens_at=ago(days=3), closes_at=ago(hours=2),
+                  created_by=author.id, published_at=ago(days=5))
     topic.options = [Option(key="c1", label="王监督", position=0), Option(key="c2", label="李候选", position=1)]
     db.session.add(topic)
     db.session.flush()
@@ -294,6 +294,7 @@ def _populate_supervisor_election(compound, author, household, values):
                                 owner=f"unit-{household.id}", building=household.building),
                         Ballot(topic_id=topic.id, household_id=household.id, choices=["c1"], cast_at=ago(hours=3))])
     db.session.flush()
+    topic.status, topic.closed_at = TopicStatus.closed, ago(hours=2)  # counted after its ballots, as close_due does
     topic.result = consult_service.result_dict(consult_service.compute(topic))
     topic.fingerprint = consult_service.fingerprint(topic)
     db.session.flush()
