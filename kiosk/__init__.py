@@ -74,6 +74,8 @@ def create_app(test_config=None):
     households.init_app(app)
     from . import consult
     consult.init_app(app)
+    from . import supervisors
+    supervisors.init_app(app)
     from . import ledger
     ledger.init_app(app)
     from . import pagecache

@@ -174,19 +174,17 @@ def user_group():
 @click.option("--name", "display_name", help="Display name (defaults to the username).")
 @click.option("--compound", "slug", help="Compound slug to join.")
 @click.option("--role", type=click.Choice(["chair", "vice_chair", "member", "supervisor"]), default="member",
-              show_default=True)
+              show_default=True, help="Committee role in the compound (supervisor is refused: see below).")
 @click.option("--platform-admin", is_flag=True, help="Give the account platform-wide staff rights.")
 @click.option("--password", help="Set this password instead of printing a one-time one.")
 @with_appcontext
 def user_add(username, display_name, slug, role, platform_admin, password):
     """Add an account; prints a one-time password unless --password is given."""
-    from .auth.models import Membership, Role, User
+    from .auth.accounts import AccountRefused, add_member, check_new_account, create_account, new_password
     from .compounds.models import Compound
-    from .compounds.views import new_password
 
     username = username.strip().lower()
-    if db.session.scalar(select(User).where(User.username == username)):
-        raise click.ClickException(f"An account named {username!r} already exists.")
+    display_name = (display_name or username).strip()
     compound = None
     if slug:
         compound = db.session.scalar(select(Compound).where(Compound.slug == slug))
@@ -195,15 +193,35 @@ def user_add(username, display_name, slug, role, platform_admin, password):
     elif not platform_admin:
         raise click.ClickException("Give --compound SLUG or --platform-admin.")
     one_time = password or new_password()
-    user = User(username=username, display_name=display_name or username, is_platform_admin=platform_admin,
-                must_change_password=password is None)
-    user.set_password(one_time)
-    db.session.add(user)
-    db.session.flush()
-    if compound is not None:
-        db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
+    try:
+        if compound is None:
+            check_new_account(None, username, display_name)
+            create_account(username, display_name, one_time, must_change_password=password is None,
+                           platform_admin=True)
+        else:
+            # Audited like the members page; the entry has no account behind it and says it came from here.
+            user = add_member(compound, None, username, display_name, role, one_time,
+                              must_change_password=password is None, via="cli")
+            user.is_platform_admin = platform_admin
+    except AccountRefused as refused:
+        db.session.rollback()
+        raise click.ClickException(CLI_REFUSALS.get(refused.reason, refused.reason).format(
+            username=username, name=refused.detail.get("name", ""))) from None
     db.session.commit()
     click.echo(f"Added {username}." + ("" if password else f" One-time password: {one_time}"))
+
+
+CLI_REFUSALS = {
+    "username_taken": "An account named {username!r} already exists.",
+    "name_unreadable": "The display name has no readable characters.",
+    "name_taken": "The compound already has a committee account named {name!r} (names that read alike count "
+                  "as the same); give a distinguishing name, e.g. with the building.",
+    # Whoever creates a supervisor's account holds its first password: that is the street office's to do, in
+    # the open (the public roster shows every appointment), never a shell account's.
+    "supervisor": "Supervisors are not added from the command line: platform staff appoint them on "
+                  "/admin/<compound>/members (or apply an election result there), and the public roster shows "
+                  "who appointed them. Create a staff account with --platform-admin if there is none.",
+}
 
 
 @click.command("backup")

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from .auth import supervision
 from .auth.models import Membership, Role, User
 from .compounds.models import Compound
 from .compounds.views import new_password
@@ -170,6 +171,18 @@ ROSTER_LAST_TERM = [
 ]
 
 
+def _term_year(now):
+    """The first year of the current three-year term (from June), one that covers today."""
+    from .households import roster
+
+    return max(2024, roster.local_today(now).year - 2)
+
+
+def _term_start(now):
+    """When the current term began: 9:00 on 1 June of its first year, local time."""
+    return datetime(_term_year(now), 6, 1, 9, 0, tzinfo=local_zone())
+
+
 def _roster(compound, now):
     """The committee roster, made once: this term's 5 members and 3 supervisors, and part of the term before."""
     from datetime import date
@@ -180,7 +193,7 @@ def _roster(compound, now):
     if db.session.scalar(select(RosterMember.id).where(RosterMember.compound_id == compound.id).limit(1)):
         return
     chair = db.session.scalar(select(User).where(User.username == CHAIR))
-    year = max(2024, roster.local_today(now).year - 2)  # a three-year term from June that covers today
+    year = _term_year(now)
     terms = [((date(year - 3, 6, 1), date(year, 5, 31)), ROSTER_LAST_TERM),
              ((date(year, 6, 1), date(year + 3, 5, 31)), ROSTER_THIS_TERM)]
     for (start, end), people in terms:
@@ -445,11 +458,15 @@ def load_demo():
     compound, created = _compound(SLUG, "桂香园小区", "东湖社区", "湘江街道")
     other, other_created = _compound(OTHER_SLUG, "松柏里小区", "东湖社区", "湘江街道")
     passwords = {}
+    staff, staff_password = _account(STAFF, "街道社区办 王敏", platform_admin=True)
     for username, name, role in COMMITTEE:
         user, passwords[username] = _account(username, name)
-        if user.role_in(compound) is None:
+        if user.role_in(compound) is not None:
+            continue
+        if role == Role.supervisor:  # the street office appointed them when this term began
+            supervision.appoint(compound, staff, user, at=_term_start(now))
+        else:
             db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=role))
-    staff, staff_password = _account(STAFF, "街道社区办 王敏", platform_admin=True)
     db.session.flush()
     chair = db.session.scalar(select(User).where(User.username == CHAIR))
     if created:

@@ -21,7 +21,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Unic
 from kiosk import create_app
 from kiosk.auth.models import Membership, Role
 from kiosk.consult import service as consult_service
-from kiosk.consult.models import Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
+from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
 from kiosk.households.models import (DistributionEvent, Eligibility, Household, HouseholdCard, Occupancy,
                                      RosterMember, hash_token, new_token)
@@ -282,6 +282,27 @@ def _populate_ledger(compound, author, household, letter, values):
             "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
 
 
+def _populate_supervisor_election(compound, author, household, values):
+    """A closed, decided election of one supervisor (王监督 wins): what platform staff may apply to the
+    supervisory body (/admin/<compound>/supervisors/election/<topic_id>)."""
+    topic = Topic(compound_id=compound.id, title="监督委员补选", background="背景", kind="election", rule="informal",
+                  seats=1, status=TopicStatus.published, opens_at=ago(days=3), closes_at=ago(hours=2),
+                  created_by=author.id, published_at=ago(days=5))
+    topic.options = [Option(key="c1", label="王监督", position=0), Option(key="c2", label="李候选", position=1)]
+    db.session.add(topic)
+    db.session.flush()
+    db.session.add_all([Elector(topic_id=topic.id, household_id=household.id, area_centi=household.area_centi,
+                                owner=f"unit-{household.id}", building=household.building),
+                        Ballot(topic_id=topic.id, household_id=household.id, choices=["c1"], cast_at=ago(hours=3))])
+    db.session.flush()
+    topic.status, topic.closed_at = TopicStatus.closed, ago(hours=2)  # counted after its ballots, as close_due does
+    topic.result = consult_service.result_dict(consult_service.compute(topic))
+    topic.fingerprint = consult_service.fingerprint(topic)
+    db.session.flush()
+    values["topic_id"].by_endpoint["supervisors_admin.apply_election"] = topic.id
+    return topic
+
+
 def _values(compound, objects, membership_id):
     return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
@@ -312,6 +333,8 @@ def world(app, compound, chair, make_compound, make_user):
                       **_consult_values(their_consult))
     values.update(_populate_ledger(compound, chair, mine.household, "e", values))
     oak_values.update(_populate_ledger(oak, intruder, theirs.household, "9", oak_values))
+    _populate_supervisor_election(compound, chair, mine.household, values)
+    _populate_supervisor_election(oak, intruder, theirs.household, oak_values)
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -346,6 +369,7 @@ EVERY_FORM_FIELD = {
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
     "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "1",
     "disclosure_days": "15", "source": "攻击者的资金来源",
+    "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 

@@ -2,11 +2,14 @@
 import os
 import re
 import stat
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+import time_machine
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash
 
 from kiosk import create_app
@@ -108,18 +111,147 @@ def test_inactive_account_cannot_log_in(client, chair):
 
 # --- throttling ------------------------------------------------------------------------------------------
 
-def test_too_many_failures_for_one_account_refuse_even_the_right_password(app, chair, make_user, compound):
+def guess_from_everywhere(app, username, count, first=0):
+    """Wrong passwords for one account, each from another address (as from a botnet)."""
+    for i in range(first, first + count):
+        response = log_in(app.test_client(), username, f"guess-{i}-123456", f"198.51.{100 + i // 250}.{i % 250 + 1}")
+        assert response.status_code in (200, 429)
+
+
+def own_phone(app, username="chair", address="192.0.2.10"):
+    """The owner's phone: it logged in once (and so carries the device cookie), then logged out."""
+    phone = app.test_client()
+    assert log_in(phone, username, PASSWORD, address).status_code == 302
+    phone.post("/admin/logout", data={"csrf_token": csrf_token(phone, "/admin/password")})
+    assert phone.get_cookie("kiosk_device", path="/admin") is not None
+    return phone
+
+
+def test_wrong_guesses_elsewhere_do_not_lock_the_owner_out_of_her_own_phone(app, chair):
+    """Reproduced: 10 wrong passwords from anywhere locked the account, the right password refused too. Now
+    the owner's phone (it has logged in before) gets in at once however many guesses come from elsewhere."""
+    phone = own_phone(app)
+    guess_from_everywhere(app, "chair", 25)
+    assert log_in(phone, "chair", PASSWORD, "192.0.2.10").status_code == 302
+    assert logged_in(phone)
+    # Her login forgets only her own mistakes: the guesser's failures still count against them.
+    assert db.session.scalar(select(func.count()).select_from(LoginFailure)) >= 10
+
+
+def test_too_many_failures_slow_an_account_down_for_a_new_phone_without_locking_it(app, chair, make_user, compound):
     app.config["LOGIN_ACCOUNT_LIMIT"] = 3
     other = make_user("other", compound, Role.member)
-    # From three different addresses, with the name typed three ways: it is the account that counts.
-    for username, address in (("chair", "198.51.100.1"), ("CHAIR", "198.51.100.2"), (" Chair", "198.51.100.3")):
-        assert log_in(app.test_client(), username, "guess-123456", address).status_code == 200
-    client = app.test_client()
-    response = log_in(client, "chair", PASSWORD, "198.51.100.9")
-    assert response.status_code == 429
-    assert "登录失败次数太多" in response.get_data(as_text=True)
-    assert not logged_in(client)
-    assert other is not None and log_in(app.test_client(), "other", PASSWORD, "198.51.100.9").status_code == 302
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        # From three different addresses, with the name typed three ways: it is the account that counts.
+        for username, address in (("chair", "198.51.100.1"), ("CHAIR", "198.51.100.2"), (" Chair", "198.51.100.3")):
+            assert log_in(app.test_client(), username, "guess-123456", address).status_code == 200
+        client = app.test_client()
+        response = log_in(client, "chair", PASSWORD, "198.51.100.9")
+        assert response.status_code == 429 and response.headers["Retry-After"] == "30"
+        assert "请 30 秒后再试" in response.get_data(as_text=True)
+        assert "在您以前登录过的手机上不用等" in response.get_data(as_text=True)
+        assert not logged_in(client)
+        assert log_in(app.test_client(), "other", PASSWORD, "198.51.100.9").status_code == 302
+        clock.shift(31)  # the wait is over: the right password gets in, from any phone
+        assert log_in(client, "chair", PASSWORD, "198.51.100.9").status_code == 302
+    assert other is not None
+
+
+def test_each_further_failure_doubles_the_wait_up_to_the_window(app, chair):
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 3
+    waits = []
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        guess_from_everywhere(app, "chair", 3)
+        for i in range(8):
+            response = log_in(app.test_client(), "chair", f"wrong-{i}-1234", f"203.0.113.{i + 1}")
+            assert response.status_code == 429
+            waits.append(int(response.headers["Retry-After"]))
+            clock.shift(waits[-1])
+            assert log_in(app.test_client(), "chair", f"wrong-{i}-5678", f"203.0.113.{i + 101}").status_code == 200
+    assert waits == [30, 60, 120, 240, 480, 900, 900, 900]
+
+
+def test_a_guesser_with_any_number_of_addresses_stays_slow(app, chair):
+    """Six hours of the best an attacker can do: a fresh address for every try, each try the moment the wait
+    ends. The account answers at most LOGIN_ACCOUNT_LIMIT + 5 (the doublings) + one per 15-minute window
+    guesses -- and the owner on her own phone still gets in at any moment."""
+    limit = app.config["LOGIN_ACCOUNT_LIMIT"]
+    phone = own_phone(app)
+    hours, guesses, tries = 6, 0, 0
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        end = utcnow() + timedelta(hours=hours)
+        while utcnow() < end:
+            tries += 1
+            response = log_in(app.test_client(), "chair", f"guess-{tries}-123456",
+                              f"198.51.{100 + tries // 250}.{tries % 250 + 1}")
+            if response.status_code == 429:
+                clock.shift(int(response.headers["Retry-After"]))
+            else:
+                assert "用户名或密码不对" in response.get_data(as_text=True)
+                guesses += 1
+        assert guesses <= limit + 5 + hours * 4 + 1, guesses
+        assert log_in(phone, "chair", PASSWORD, "192.0.2.10").status_code == 302
+
+
+def test_concurrent_guesses_cannot_share_one_open_slot(app, chair):
+    """Eight tries at the same moment when the account's wait has just ended (eight waitress threads): one is
+    answered, the other seven wait. Checking and counting a try happen under one lock, and a try counts as a
+    failure before its password is checked, so the slow-down holds under concurrency too."""
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 3
+    guess_from_everywhere(app, "chair", 3)
+    db.session.execute(update(LoginFailure).values(at=utcnow() - timedelta(seconds=31)))
+    db.session.commit()
+    db.session.commit()
+    addresses = [f"203.0.113.{i + 50}" for i in range(8)]
+    barrier, answers = threading.Barrier(len(addresses)), []
+
+    def guess(address):
+        client = FlaskClient(app, app.response_class, use_cookies=True)  # its own app context per request
+        token = csrf_token(client, LOGIN)
+        barrier.wait()
+        answers.append(client.post(LOGIN, data={"username": "chair", "password": f"guess-{address}",
+                                                "csrf_token": token}, environ_base={"REMOTE_ADDR": address}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(address,)) for address in addresses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200] + [429] * 7
+
+
+def test_a_trusted_phone_that_keeps_failing_loses_its_pass(app, chair):
+    """The device cookie exempts the owner's phone, not a phone that guesses: after LOGIN_ACCOUNT_LIMIT
+    failures of its own it waits like any other."""
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 3
+    phone = own_phone(app)
+    for i in range(3):
+        assert log_in(phone, "chair", f"typo-{i}-123456", "192.0.2.10").status_code == 200
+    assert log_in(phone, "chair", PASSWORD, "192.0.2.10").status_code == 429
+
+
+def test_another_accounts_or_a_forged_device_cookie_is_not_trusted(app, chair, make_user, compound):
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 3
+    make_user("other", compound, Role.member)
+    others_phone = own_phone(app, "other", "192.0.2.20")
+    guess_from_everywhere(app, "chair", 3)
+    assert log_in(others_phone, "chair", PASSWORD, "192.0.2.20").status_code == 429
+    forged = app.test_client()
+    forged.set_cookie("kiosk_device", others_phone.get_cookie("kiosk_device", path="/admin").value[:-3] + "abc",
+                      path="/admin")
+    assert log_in(forged, "chair", PASSWORD, "192.0.2.21").status_code == 429
+
+
+def test_a_slowed_unknown_name_looks_like_a_slowed_account(app, chair):
+    app.config["LOGIN_ACCOUNT_LIMIT"] = 2
+    answers = {}
+    with time_machine.travel(utcnow(), tick=False):
+        for username in ("nobody", "chair"):
+            guess_from_everywhere(app, username, 2, first=10 if username == "chair" else 0)
+            response = log_in(app.test_client(), username, "wrong-password-123", "203.0.113.77")
+            answers[username] = (_comparable(response, username), response.headers.get("Retry-After"))
+    assert answers["nobody"] == answers["chair"]
+    assert answers["chair"][0][0] == 429
 
 
 def test_many_usernames_from_one_address_are_throttled(app, chair):
@@ -363,3 +495,12 @@ def test_a_long_random_secret_in_the_environment_is_used(tmp_path, monkeypatch):
     app = app_without_secret(tmp_path)
     assert app.config["SECRET_KEY"] == "s" * 20 + "0123456789abcdefghijKLMNOP"
     assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_the_device_cookie_is_httponly_lax_admin_only_and_secure_over_https(app, chair):
+    plain = log_in(app.test_client(), "chair").headers.getlist("Set-Cookie")
+    device = next(c for c in plain if c.startswith("kiosk_device="))
+    assert "HttpOnly" in device and "SameSite=Lax" in device and "Path=/admin" in device and "Secure" not in device
+    secure = log_in(app.test_client(), "chair", base_url="https://localhost",
+                    headers={"Referer": "https://localhost/admin/login"}).headers.getlist("Set-Cookie")
+    assert "Secure" in next(c for c in secure if c.startswith("kiosk_device="))

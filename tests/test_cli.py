@@ -226,18 +226,53 @@ def test_errors_are_still_logged_after_demo_ran_the_migrations(app, runner, quic
 
 # --- user add -------------------------------------------------------------------------------------
 
-def test_user_add_prints_a_one_time_password_for_a_new_supervisor(app, runner, compound, quick_hashing):
-    result = runner.invoke(args=["user", "add", "Wang", "--compound", "maple", "--role", "supervisor",
-                                 "--name", "王监督"])
+def test_user_add_prints_a_one_time_password_for_a_new_member(app, runner, compound, quick_hashing):
+    result = runner.invoke(args=["user", "add", "Wang", "--compound", "maple", "--role", "vice_chair",
+                                 "--name", "王副主任"])
     assert result.exit_code == 0, result.output
     password = one_time_password(result.output)
     user = db.session.scalar(select(User).where(User.username == "wang"))
-    assert user.display_name == "王监督" and user.must_change_password and not user.is_platform_admin
-    assert user.role_in(db.session.get(Compound, compound.id)) == Role.supervisor
+    assert user.display_name == "王副主任" and user.must_change_password and not user.is_platform_admin
+    assert user.role_in(db.session.get(Compound, compound.id)) == Role.vice_chair
     release()
     client = app.test_client()
     assert login(client, "wang", password).status_code == 302
     assert client.get("/admin/").headers["Location"].endswith("/admin/password")
+
+
+def test_user_add_refuses_a_supervisor_and_says_who_appoints_them(app, runner, compound, quick_hashing):
+    """Whoever makes a supervisor's account holds its first password: the street office does that on the
+    members page, where the public roster records it -- not a shell account."""
+    result = runner.invoke(args=["user", "add", "wang", "--compound", "maple", "--role", "supervisor"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "platform staff appoint them" in result.output and "/admin/<compound>/members" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_user_add_to_a_compound_is_in_the_audit_log_as_the_command_line(app, runner, compound, make_user,
+                                                                        quick_hashing):
+    """Reproduced: `kiosk user add --compound` added a committee member with no audit entry."""
+    from kiosk.changes import AuditEntry
+    from conftest import login_as
+
+    assert runner.invoke(args=["user", "add", "zhao", "--compound", "maple", "--role", "chair",
+                               "--name", "赵主任"]).exit_code == 0
+    release()
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.area == "accounts"))
+    assert entry is not None and entry.actor_id is None and entry.compound_id == compound.id
+    assert entry.after == {"username": "zhao", "display_name": "赵主任", "role": "chair", "via": "cli"}
+    reader = app.test_client()
+    login_as(reader, make_user("reader", compound, Role.supervisor))
+    page = reader.get("/admin/maple/audit").get_data(as_text=True)
+    assert "服务器命令行（无登录账号）" in page and "服务器命令行（kiosk user add）" in page and "赵主任" in page
+
+
+def test_user_add_refuses_a_name_the_compound_already_has(app, runner, compound, quick_hashing):
+    assert runner.invoke(args=["user", "add", "zhao", "--compound", "maple", "--name", "赵主任"]).exit_code == 0
+    release()
+    again = runner.invoke(args=["user", "add", "zhao2", "--compound", "maple", "--name", "趙主任"])
+    assert again.exit_code != 0 and "'赵主任'" in again.output and "Traceback" not in again.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
 
 def test_user_add_platform_admin_needs_no_compound(app, runner, quick_hashing):

@@ -8,7 +8,8 @@ KIOSK_SECRET_KEY, one shared KIOSK_UPLOAD_DIR, KIOSK_TRUSTED_PROXIES=1 and each 
 - a phone votes through process A; B's pulse reports the change within a second, B's topic page and B's
   (page-cached) lobby slide show "已投 1 / N 户";
 - a login made through nginx is accepted by A and by B directly; logging out on A ends it on B too;
-- wrong passwords alternated between A and B lock the account after LOGIN_ACCOUNT_LIMIT failures in all;
+- wrong passwords alternated between A and B slow the account down (a phone that never logged in to it waits)
+  after LOGIN_ACCOUNT_LIMIT failures in all;
 - an image uploaded through A is served by B (and through nginx);
 - nginx's X-Forwarded-For/-Proto reach the app (waitress must not strip them): the failure is recorded
   under the client's address, not nginx's, a spoofed X-Forwarded-For is not, and the cookie is Secure;
@@ -494,7 +495,7 @@ def test_wrong_passwords_on_both_processes_count_together(district):
     for i in range(ACCOUNT_LIMIT):
         answer = district.browser("AB"[i % 2]).log_in("lockme", f"wrong-guess-{i}")
         assert answer.status == 200 and "用户名或密码不对" in answer.text, (i, answer.status)
-    # Each process saw only half the failures; the account is locked on both all the same.
+    # Each process saw only half the failures; a new phone must wait on both all the same.
     for which in ("A", "B"):
         browser = district.browser(which)
         answer = browser.log_in("lockme", PASSWORD)

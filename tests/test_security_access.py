@@ -8,12 +8,12 @@ and every refusal is also checked to have changed nothing in the database.
 import pytest
 
 from kiosk.auth.models import Role
+from kiosk.extensions import db
 
-from conftest import login_as
+from conftest import PASSWORD, csrf_token, login_as
 from security_support import (  # noqa: F401  (app and world are fixtures)
-    OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, is_admin_rule, redirect_path,
-    request_as,
-    rule_variants, state, world,
+    OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
+    redirect_path, request_as, rule_variants, state, world,
 )
 
 OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
@@ -115,7 +115,10 @@ ALLOWED = {
     ("notices_admin.change_status", "POST"): EDITORS,
     ("compound_admin.members", "GET"): LEADERS,
     ("compound_admin.members", "POST"): LEADERS,
-    ("compound_admin.remove_member", "POST"): LEADERS,
+    ("compound_admin.remove_member", "POST"): LEADERS,  # a supervisor's membership: platform staff only
+    # Supervisors are appointed by platform staff, directly (members page) or by applying an election.
+    ("supervisors_admin.election", "GET"): set(),
+    ("supervisors_admin.apply_election", "POST"): set(),
     ("compound_admin.audit", "GET"): EVERYONE,  # supervisors above all may read the audit log
     ("screen_admin.index", "GET"): EVERYONE,
     ("screen_admin.show", "GET"): EVERYONE,
@@ -295,3 +298,75 @@ def test_public_pages_show_only_this_compounds_public_notices(client, world):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "找不到这个页面" in response.get_data(as_text=True)
+
+
+# --- the supervisory body: only platform staff (or an election they apply) change it -------------------------
+
+def supervisory_body(target, own_signer):
+    """Who can sign, as the database has it: every supervisor seat, the target supervisor's account (name,
+    username, password, whether it is active or must change its password), every account of the compound
+    named like the target, the public record of appointments, and every signature but own_signer's."""
+    from kiosk.auth.models import Membership, SupervisorChange, User
+    from kiosk.ledger.models import Signoff
+    from sqlalchemy import func, select
+
+    db.session.rollback()
+    seats = sorted(db.session.execute(select(Membership.compound_id, Membership.user_id, Membership.name_key)
+                                      .where(Membership.role == Role.supervisor)).all())
+    account = db.session.execute(select(User.username, User.display_name, User.password_hash, User.active,
+                                        User.must_change_password).where(User.id == target.id)).one()
+    key = db.session.scalar(select(Membership.name_key).where(Membership.user_id == target.id))
+    alike = sorted(db.session.execute(select(Membership.user_id, Membership.role)
+                                      .where(Membership.name_key == key)).all())
+    records = db.session.scalar(select(func.count()).select_from(SupervisorChange))
+    signers = sorted(db.session.scalars(select(Signoff.user_id).where(Signoff.user_id != own_signer.id)))
+    db.session.rollback()
+    return seats, account, alike, records, signers
+
+
+# What a committee member would send to seat, rename, re-key or remove a supervisor, or to sign as one: aimed at
+# 刘桂兰 (a look-alike of her name, her membership), seating a supervisor of their own choosing, and turning a
+# member account the chair made into a supervisor (its membership, its username).
+SUPERVISOR_ATTACKS = [
+    ("target", {"role": "supervisor", "display_name": "劉桂蘭", "username": "liu-fake", "name": "刘 桂 兰",
+                "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1", "password": PASSWORD,
+                "current": PASSWORD}),
+    ("target", {"role": "supervisor", "display_name": "自己人", "username": "own-man", "winner": "自己人"}),
+    ("own", {"role": "supervisor", "display_name": "Own-Member", "username": "own-member"}),
+]
+
+
+def test_only_platform_staff_change_the_supervisory_body(app, world, make_user):
+    """Every state-changing admin route (the url_map's, so a new one is walked the day it is added), as each
+    committee role of maple -- another supervisor too -- with bodies aimed at the supervisor 刘桂兰 (a supervisor
+    role, a look-alike of her name, a new password, her membership's id) and at a member account the chair made
+    (its membership, its username, role=supervisor). No request seats, renames or re-keys a supervisor, resets
+    her password, adds a look-alike account, records an appointment, removes her, or signs anything (but the
+    attacking supervisor's own signature)."""
+    from kiosk.auth.models import Membership
+    from sqlalchemy import select
+
+    target = make_user("liu-sup", world.maple, Role.supervisor)
+    target.display_name = "刘桂兰"
+    db.session.commit()
+    own = make_user("own-member", world.maple, Role.member)  # an account whose password the chair knows
+    membership_of = lambda user: db.session.scalar(select(Membership.id).where(Membership.user_id == user.id))  # noqa
+    values = {"target": dict(world.values, membership_id=membership_of(target)),
+              "own": dict(world.values, membership_id=membership_of(own))}
+    attackers = {role: make_user(f"w-{role}", world.maple, role)
+                 for role in (Role.chair, Role.vice_chair, Role.member, Role.supervisor)}
+    before = supervisory_body(target, attackers[Role.supervisor])
+    client, wrong, walked = app.test_client(), [], 0
+    for param in rule_variants(is_admin_rule, methods=STATE_CHANGING):
+        rule, method, fixed = param.values
+        for (role, attacker), (aim, attack) in ((a, b) for a in attackers.items() for b in SUPERVISOR_ATTACKS):
+            path = fill(rule, values[aim], fixed)
+            login_as(client, attacker)  # afresh each time: a walked /admin/logout ends the login
+            client.open(path, method=method, data=form_body(values[aim], csrf_token=csrf_token(
+                client, "/admin/password"), **attack))
+            walked += 1
+            if supervisory_body(target, attackers[Role.supervisor]) != before:
+                wrong.append(f"{role} {param.id} changed the supervisory body")
+                before = supervisory_body(target, attackers[Role.supervisor])
+    assert not wrong, "\n".join(wrong)
+    assert walked >= 3 * 4 * 40

@@ -419,8 +419,11 @@ def plant(app, payload):
     body = f"{payload}\n\n[点我](javascript:alert(1))\n\n<img src=x onerror=alert(1)>\n\n<a href=\"{payload}\">x</a>"
     assert post_form(platform, f"{base}/notices/new", {"title": payload, "body": body, "category": "notice",
                                                         "action": "publish"}).status_code == 302
-    assert post_form(platform, f"{base}/members", {"display_name": payload, "username": "xss-member",
+    # Display names are unique per compound (the chair already has the payload as theirs).
+    assert post_form(platform, f"{base}/members", {"display_name": f"{payload}（委员）", "username": "xss-member",
                                                    "role": "member"}).status_code == 200
+    assert post_form(platform, f"{base}/members", {"display_name": f"{payload}（监督）", "username": "xss-jd",
+                                                   "role": "supervisor"}).status_code == 200
     assert post_form(platform, f"{base}/screens/new", {
         "name": payload, "place": payload, "orientation": "portrait", "dwell_seconds": "12",
         "idle_seconds": "60"}).status_code == 302

@@ -1,5 +1,5 @@
 """Login, logout, password change and the committee's start page."""
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,24 +37,39 @@ def login():
     status = 200
     if not current_user.is_authenticated and g.get("session_expired"):  # loading the user notes a timeout
         flash(_("太久没有操作，已自动退出，请重新登录。"), "info")
+    retry_after = None
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         address = request.remote_addr or "unknown"
-        if sessions.is_throttled(username, address):
-            form.form_errors.append(_("登录失败次数太多，请 15 分钟后再试。"))
-            status = 429
+        cookie = request.cookies.get(sessions.DEVICE_COOKIE)
+        device = sessions.trusted_device(cookie, username)
+        wait, by_address = sessions.claim_attempt(username, address, device)  # counted as failed until proven
+        if wait:
+            form.form_errors.append(_wait_sentence(wait, by_address))
+            status, retry_after = 429, wait
         else:
             user = db.session.scalar(select(User).where(User.username == username))
             ok = user.check_password(form.password.data) if user else check_password_hash(_dummy_hash(), form.password.data)
             if ok and user.active:
-                sessions.clear_failures(username)
+                sessions.clear_failures(username, address, device)
                 sessions.start_session(user)
                 db.session.commit()
-                return redirect(_safe_next(request.args.get("next")))
-            sessions.record_failure(username, address)
-            db.session.commit()
+                response = redirect(_safe_next(request.args.get("next")))
+                sessions.remember_device(response, cookie, username)
+                return response
             form.form_errors.append(_("用户名或密码不对。"))
-    return render_template("auth/login.html", form=form), status
+    response = make_response(render_template("auth/login.html", form=form), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _wait_sentence(seconds, by_address):
+    """How long to wait, in words people use: seconds under a minute, else whole minutes."""
+    wait = _("%(n)s 秒", n=seconds) if seconds < 60 else _("%(n)s 分钟", n=-(-seconds // 60))
+    if by_address:
+        return _("登录失败次数太多，请 %(wait)s后再试。", wait=wait)
+    return _("登录失败次数太多，为了防止别人猜密码，这个账号请 %(wait)s后再试。在您以前登录过的手机上不用等。", wait=wait)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,14 +1,14 @@
 """The compound's phone home page, and the chair's page for committee accounts."""
-import secrets
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.access import chair_required, require_committee
+from ..auth import accounts, supervision
+from ..auth.accounts import AccountRefused, new_password  # noqa: F401  (new_password: the CLI and demo use it)
 from ..auth.models import Membership, Role, User
-from ..changes import AuditEntry, record_change
+from ..changes import AuditEntry
 from ..extensions import db
 from ..htmx import render
 from ..notices.models import CATEGORY_LABELS, Category, public_notices
@@ -40,55 +40,95 @@ def home():
                   notices=notices, category=category, categories=CATEGORY_LABELS)
 
 
-def new_password():
-    """Return a one-time password that is easy to read aloud and type on a phone."""
-    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+def _refusal_sentence(refused):
+    """The sentence for an account rule, shown next to the field it concerns."""
+    sentences = {
+        "username_taken": lambda: _("这个用户名已经有人用了。"),
+        "name_unreadable": lambda: _("姓名里要有能认出来的字。"),
+        "name_taken": lambda: _("本小区已有一位“%(name)s”（写法相近也算同名）。同名会让签字和操作记录分不清是谁，"
+                                "请加上区分，例如“%(name)s（3栋）”。", name=refused.detail.get("name", "")),
+        "supervisor": lambda: _("监督委员由街道任命，或按居民选举的结果产生，委员会不能自己添加或移除。"),
+        "not_platform": lambda: _("监督委员由街道任命，或按居民选举的结果产生，委员会不能自己添加或移除。"),
+        "chair": lambda: _("副主任不能移除主任。"),
+        "self": lambda: _("不能移除自己的账号。"),
+    }
+    return sentences.get(refused.reason, lambda: _("这件事现在不能做。"))()
+
+
+FIELD_OF_REFUSAL = {"username_taken": "username", "name_unreadable": "display_name", "name_taken": "display_name",
+                    "supervisor": "role", "not_platform": "role"}
+
+
+def _add_account(form, platform):
+    """Create the account the form describes; return ((username, one-time password), 200), or (None, status)
+    with the problem next to its field (403 when the role is not the committee's to give)."""
+    username = form.username.data.strip().lower()
+    display_name = form.display_name.data.strip()
+    role = Role(form.role.data)
+    one_time = new_password()
+    try:
+        if role == Role.supervisor and platform:
+            supervision.appoint_new(g.compound, current_user, username, display_name, one_time)
+        else:
+            accounts.add_member(g.compound, current_user, username, display_name, role, one_time)
+    except AccountRefused as refused:
+        db.session.rollback()
+        getattr(form, FIELD_OF_REFUSAL.get(refused.reason, "username")).errors.append(_refusal_sentence(refused))
+        return None, 403 if refused.reason in ("supervisor", "not_platform") else 400
+    db.session.commit()
+    return (username, one_time), 200
+
+
+def _member_form(platform, **kwargs):
+    """The add-account form; only platform staff are offered the supervisor role."""
+    form = MemberForm(**kwargs)
+    if not platform:
+        form.role.choices = [c for c in form.role.choices if c.value != Role.supervisor.value]
+    return form
 
 
 @admin_bp.route("/members", methods=["GET", "POST"])
 @chair_required
 def members():
-    """List the committee's accounts and add one with a one-time password."""
-    form = MemberForm()
-    one_time = None
-    if form.validate_on_submit():
-        username = form.username.data.strip().lower()
-        if db.session.scalar(select(User).where(User.username == username)):
-            form.username.errors.append(_("这个用户名已经有人用了。"))
-        else:
-            one_time = new_password()
-            user = User(username=username, display_name=form.display_name.data.strip())
-            user.set_password(one_time)
-            db.session.add(user)
-            db.session.flush()
-            membership = Membership(user_id=user.id, compound_id=g.compound.id, role=Role(form.role.data))
-            db.session.add(membership)
-            record_change(g.compound, current_user, "accounts", "create", user, None,
-                          {"username": username, "role": form.role.data})
-            db.session.commit()
+    """List the committee's accounts and add one with a one-time password; supervisors are platform staff's to
+    appoint (or an election's), so a chair's form does not offer them."""
+    platform = current_user.is_platform_admin
+    form = _member_form(platform)
+    created, status = None, 200
+    if request.method == "POST" and request.form.get("role") == Role.supervisor.value and not platform:
+        form.validate()
+        form.role.errors = [_refusal_sentence(AccountRefused("supervisor"))]
+        status = 403
+    elif form.validate_on_submit():
+        created, status = _add_account(form, platform)
+        if created:
             flash(_("已添加。请把一次性密码交给本人，首次登录后须改密码。"), "success")
-            form = MemberForm(formdata=None)
+            form = _member_form(platform, formdata=None)
+    elif request.method == "POST":
+        status = 400
     memberships = db.session.scalars(
         select(Membership).where(Membership.compound_id == g.compound.id).join(User).order_by(User.display_name)).all()
-    status = 400 if request.method == "POST" and form.errors else 200
-    return render_template("compounds/members.html", form=form, memberships=memberships,
-                           one_time=one_time, created=username if one_time else None), status
+    return render_template("compounds/members.html", form=form, memberships=memberships, created=created,
+                           basis=supervision.basis(g.compound), platform=platform), status
 
 
 @admin_bp.route("/members/<int:membership_id>/remove", methods=["POST"])
 @chair_required
 def remove_member(membership_id):
-    """Take an account off this compound's committee (its audit history stays)."""
+    """Take an account off this compound's committee (its audit history stays); a supervisor only by platform
+    staff, recorded on the public roster."""
     membership = get_or_404_in_compound(Membership, membership_id)
-    if membership.role == Role.chair and g.role != Role.chair and not current_user.is_platform_admin:
-        abort(403)  # a vice-chair does not remove the chair the residents elected
-    if membership.user_id == current_user.id:
-        flash(_("不能移除自己的账号。"), "error")
-        return redirect(url_for("compound_admin.members"))
-    record_change(g.compound, current_user, "accounts", "remove", membership.user,
-                  {"username": membership.user.username, "role": str(membership.role)}, None)
-    db.session.delete(membership)
+    try:
+        if membership.role == Role.supervisor:
+            supervision.remove(g.compound, current_user, membership)
+        else:
+            accounts.remove_member(g.compound, current_user, g.role, membership)
+    except AccountRefused as refused:
+        db.session.rollback()
+        if refused.reason == "self":
+            flash(_refusal_sentence(refused), "error")
+            return redirect(url_for("compound_admin.members"))
+        abort(403)
     db.session.commit()
     flash(_("已移除。"), "success")
     return redirect(url_for("compound_admin.members"))
@@ -102,7 +142,8 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "resolution": _l("决议公告"), "update": _l("落实情况"), "draft": _l("记草稿"),
                  "delete_draft": _l("删除草稿"), "post": _l("入账"), "reverse": _l("冲销"), "submit": _l("提交审核"),
                  "resubmit": _l("重新提交"), "sign": _l("签字"), "sign_publish": _l("签字并公示"),
-                 "refuse": _l("退回"), "question": _l("质询"), "budget": _l("预算")}
+                 "refuse": _l("退回"), "question": _l("质询"), "budget": _l("预算"),
+                 "appoint": _l("任命监督委员")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
@@ -127,7 +168,18 @@ FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类
                 "method": _l("方式"), "reverses_id": _l("冲销"), "reverses": _l("冲销"), "posted": _l("已入账"),
                 "hash": _l("哈希"), "head_hash": _l("链末端"), "head_number": _l("截至编号"), "round": _l("轮次"),
                 "opening_fen": _l("期初（分）"), "income_fen": _l("收入（分）"), "expense_fen": _l("支出（分）"),
-                "closing_fen": _l("期末（分）"), "actual_fen": _l("实存（分）")}
+                "closing_fen": _l("期末（分）"), "actual_fen": _l("实存（分）"),
+                "display_name": _l("姓名"), "via": _l("途径"), "source": _l("依据")}
+
+
+# Recorded values people should read in words: how an account came to be, on whose authority.
+VALUE_LABELS = {"via": {"cli": _l("服务器命令行（kiosk user add）")},
+                "source": {"platform": _l("街道任命"), "election": _l("选举结果")}}
+
+
+def value_label(key, value):
+    """The words for a recorded value of these fields, else the value itself."""
+    return VALUE_LABELS.get(key, {}).get(value, value) if isinstance(value, str) else value
 
 
 def changed_fields(entry):
@@ -146,4 +198,5 @@ def audit():
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_id for e in entries.items if e.actor_id})))}
     return render_template("compounds/audit.html", entries=entries, actors=actors,
-                           changed_fields=changed_fields, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS)
+                           changed_fields=changed_fields, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
+                           value_label=value_label)

@@ -12,8 +12,10 @@ from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from ..auth import supervision
 from ..auth.access import editor_required, require_committee
 from ..auth.models import Role
+from ..auth.names import name_key
 from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..compounds.forms import ROLE_LABELS
@@ -251,12 +253,30 @@ def remove(member_id):
     return redirect(url_for("roster_admin.index"))
 
 
+def supervisor_notes(compound, members):
+    """{roster entry id: (state, appointment)} for the supervisors among `members`: "appointed" (with the
+    appointment that seated them, None if it predates the records) or "not_appointed" -- the roster is the
+    committee's text, so a supervisor listed there who holds no appointment says so."""
+    basis = supervision.basis(compound)
+    seated = {m.name_key: m.user_id for m in supervision.sitting(compound)}
+    notes = {}
+    for member in members:
+        if member.role == Role.supervisor:
+            user_id = seated.get(name_key(member.name))
+            notes[member.id] = ("appointed", basis.get(user_id)) if user_id else ("not_appointed", None)
+    return notes
+
+
 @bp.route("/committee")
 def show():
-    """The committee as residents see it: this term, members about to start, and past terms."""
+    """The committee as residents see it: this term, members about to start, past terms, and the supervisory
+    body with every change to it (date, and the street office's or an election's authority)."""
     current, upcoming, past = split_by_day(_members(g.compound), local_today())
+    sitting = supervision.sitting(g.compound)
     return render_template("households/roster_public.html", current=current, upcoming=upcoming,
-                           past=by_term(past), current_term=shared_term(current), upcoming_term=shared_term(upcoming))
+                           past=by_term(past), current_term=shared_term(current), upcoming_term=shared_term(upcoming),
+                           notes=supervisor_notes(g.compound, current), sitting=sitting,
+                           basis=supervision.basis(g.compound), changes=supervision.history(g.compound))
 
 
 def _slide(compound, members):
