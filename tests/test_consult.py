@@ -364,3 +364,8 @@ def test_the_demo_has_a_vote_in_progress_a_decided_topic_and_proposals(app, clie
     phone.get(f"/h/{summary['card_token']}")
     page = page_text(phone.get(f"/guixiang/topics/{voting.id}"))
     assert f"为 {summary['card_address']} 投票" in page and "本户已于" not in page
+    # The vote in progress is secret and live: a released snapshot, the sentence saying when figures move,
+    # and a correction note above the ballot.
+    assert voting.secret and voting.released_at is not None
+    assert "每 3 分钟最多更新一次" in page and "以上是" in page
+    assert page.index("36 个车位") < page.index("请选一项")

@@ -448,6 +448,11 @@ def refusal_text(topic, household, refused):
 def paper(topic_id):
     """Enter a paper ballot for a household, recorded as paper and as entered by this member."""
     topic = load(topic_id)
+    if topic.phase() != Phase.voting:  # the paper form is only on the page while voting is open
+        flash(_("投票已于 %(when)s 截止，不能再录入。", when=format_datetime(topic.closes_at))
+              if topic.phase() in (Phase.closed, Phase.done)
+              else _("投票还没开始，%(when)s 开始。", when=format_datetime(topic.opens_at)), "error")
+        return redirect(url_for(".show", topic_id=topic.id))
     form = PaperBallotForm()
     if not form.validate_on_submit():
         return show_page(topic, 400, paper_form=form)

@@ -15,7 +15,7 @@ every resident away from it. The arithmetic that makes guessing hopeless anyway:
 - a compound allows COMPOUND_FREE (30) wrong entries per GUESS_WINDOW (15 minutes); past that, one every
   COMPOUND_SPACING (20 s) whichever screen they come from: at most 30 + 900/20 = 75 per window, 300 an hour.
 - so the expected number of guesses to hit any live code is 1,000,000 / 20 = 50,000, which takes
-  50,000 / 300 = about 167 hours, a week of non-stop guessing at the lobby, while the compound's keypads
+  50,000 / 300 = about 167 hours, nearly a week of non-stop guessing at the lobby, while the compound's keypads
   make everyone wait up to 20 s; with the usual one or two live codes it is months. And the prize is a
   single ballot for an unknown household, which that household replaces by voting again (or notices,
   where changes are not allowed). test_consult_kiosk.py checks these numbers against the constants.
