@@ -18,7 +18,7 @@ from ..qr import public_url, qr_svg
 from ..screen.models import Screen
 from ..timefmt import format_datetime
 from . import integrity, kiosk_votes, present, service, snapshots
-from .models import (PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic)
+from .models import PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic, Visibility
 
 bp = bind_compound(Blueprint("consult", __name__, url_prefix="/<compound>"))
 kiosk_bp = bind_compound(Blueprint("consult_kiosk", __name__, url_prefix="/<compound>/kiosk/<key>"))
@@ -75,9 +75,13 @@ def sealed_note(topic, shown=None):
     if not snapshots.sealed(topic):
         return ""
     minutes, batch = snapshots.settings()
-    text = _("无记名投票：为了不让人从数字的变化推算出哪一户投了什么，这里的数字每 %(minutes)s 分钟最多更新一次，"
-             "每次至少要有 %(n)s 户新投票（有时会等更多户）；各选项只公布户数，按面积和业主人数的计算和是否通过，"
-             "截止后公布。", minutes=minutes, n=batch)
+    if topic.visibility == Visibility.after_close:
+        text = _("无记名投票：为了不让人从数字的变化推算出哪一户什么时候投的，这里的数字每 %(minutes)s 分钟最多更新一次，"
+                 "每次至少要有 %(n)s 户新投票（有时会等更多户）。", minutes=minutes, n=batch)
+    else:
+        text = _("无记名投票：为了不让人从数字的变化推算出哪一户投了什么，这里的数字每 %(minutes)s 分钟最多更新一次，"
+                 "每次至少要有 %(n)s 户新投票（有时会等更多户）；各选项只公布户数，按面积和业主人数的计算和是否通过，"
+                 "截止后公布。", minutes=minutes, n=batch)
     if shown is not None and shown.as_of is not None:
         text += " " + _("以上是 %(when)s 的情况。", when=format_datetime(shown.as_of))
     return text

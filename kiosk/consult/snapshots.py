@@ -50,7 +50,7 @@ from ..changes import record_change
 from ..database import utcnow, writing
 from ..extensions import db
 from . import tally as counting
-from .models import Ballot, Channel, Elector, Phase, Status, Topic, Visibility
+from .models import Ballot, Channel, Elector, Phase, Status, Topic
 
 AREA = "consult"
 GRACE = timedelta(seconds=30)  # a boundary is evaluated this long after it passed: ballots in flight have landed
@@ -74,11 +74,6 @@ def boundary(now, minutes):
     step = minutes * 60
     seconds = int((now - GRACE - EPOCH).total_seconds())
     return EPOCH + timedelta(seconds=seconds - seconds % step)
-
-
-def publishes_tallies(topic):
-    """Whether per-option figures are shown anywhere while voting (otherwise only turnout moves)."""
-    return topic.visibility in (Visibility.live, Visibility.after_vote)
 
 
 def figures_as_of(topic, moment):
@@ -126,13 +121,13 @@ def empty_figures(topic):
     return dict(figures_as_of(topic, EPOCH), as_of=None)
 
 
-def safe_to_release(previous, new, batch, tallies):
-    """Whether going from `previous` to `new` figures tells nobody how any one household voted (see above)."""
+def safe_to_release(previous, new, batch):
+    """Whether going from `previous` to `new` figures tells nobody how any one household voted (see above).
+    The per-option check applies whatever the topic's visibility: the committee sees each option's households
+    while voting even where residents see turnout only."""
     added = new["part_households"] - previous["part_households"]
     if added < batch:
         return False
-    if not tallies:
-        return True
     before = {o["key"]: o["households"] for o in previous["options"]}
     return all(o["households"] - before.get(o["key"], 0) <= added - 2 for o in new["options"])
 
@@ -174,7 +169,7 @@ def release(topic, now=None):
             return False
     new = figures_as_of(topic, moment)
     previous = topic.released_figures or empty_figures(topic)
-    if not safe_to_release(previous, new, batch, publishes_tallies(topic)):
+    if not safe_to_release(previous, new, batch):
         with _held_lock:
             _held()[topic.id] = moment
         return False
