@@ -455,10 +455,10 @@ def test_a_unanimous_batch_waits_for_a_mixed_one(app, client, compound, chair):
 
 def test_the_committee_roll_call_shows_addresses_only_as_of_the_release(app, compound, chair):
     homes = roll(compound, 12)
-    committee = app.test_client()
-    login_as(committee, chair)
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, seconds=5)
     with time_machine.travel(start, tick=False) as clock:
+        committee = app.test_client()
+        login_as(committee, chair)  # at the travelled-to time, or the idle timeout would end it
         topic = secret_topic(compound, chair)
         devices = phones(app, compound, chair, homes)
         for household, label in zip(homes[:5], ["同意", "不同意", "同意", "弃权", "不同意"]):
@@ -508,3 +508,20 @@ def test_a_lobby_refusal_for_a_secret_topic_shows_no_ballot_time(app, compound, 
     assert refused.status_code == 409
     shown = text(refused)
     assert "本户已经投过票" in shown and not re.search(r"\d\d:\d\d", shown) and "（手机）" not in shown
+
+
+def test_the_lobby_ballot_does_not_tell_bystanders_a_household_voted_before(app, compound, chair):
+    from kiosk.consult import kiosk_votes
+
+    homes = roll(compound, 6)
+    topic = secret_topic(compound, chair)
+    screen = Screen(compound_id=compound.id, name="大厅", key="lobby-key-secrecy")
+    db.session.add(screen)
+    db.session.commit()
+    vote(phones(app, compound, chair, homes[:1])[homes[0].id], topic, "同意")
+    code = kiosk_votes.issue_code(compound, homes[0])
+    db.session.commit()
+    kiosk = app.test_client()
+    base = f"/maple/kiosk/{screen.key}/vote/{topic.id}"
+    ballot = text(kiosk.post(base, data={"csrf_token": csrf_token(kiosk, base), "code": code}))
+    assert f"为 {homes[0].address} 投票" in ballot and "改票" not in ballot
