@@ -20,6 +20,8 @@ class Defaults:
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
     SWEEP_SECONDS = 15  # how often the serving process closes votes whose deadline has passed
     VERIFY_CACHE_SECONDS = 300  # the public ledger check recomputes a compound's chain at most this often
+    SECRET_TALLY_MINUTES = 3  # a secret vote's figures move at most this often while it is open
+    SECRET_TALLY_BATCH = 5  # ...and only when at least this many more households have voted
     PAGE_CACHE_SECONDS = 10  # public pages kept in memory per compound version; 0 turns it off
     BUSY_TIMEOUT_MS = 10_000  # how long a request waits for a database lock before a calm 503
     UPLOAD_DIR = None  # None: instance/uploads

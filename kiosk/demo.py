@@ -223,8 +223,7 @@ def _consultations(compound, chair, now, sample):
                   "closes_at": closes, **extra}
         made = consult.save_topic(compound, chair, None, fields, list(options))
         db.session.flush()
-        consult.publish(compound, chair, made)
-        made.published_at = opens - timedelta(days=3)
+        consult.publish(compound, chair, made, now=opens - timedelta(days=3))
         return made
 
     def cast_many(made, voters, weights, when_from, when_to):
@@ -248,7 +247,7 @@ def _consultations(compound, chair, now, sample):
     voters = [h for h in households if h.occupancy != Occupancy.developer and rng.random() < 0.9]
     cast_many(gifts, voters, [88, 7, 5], june_open, june_close)
     db.session.flush()
-    consult.close_due(compound, now=june_close + timedelta(minutes=1))
+    consult.close_due(compound, now=june_close)
     db.session.refresh(gifts)
     shown = gifts.result
     notice = consult.publish_resolution(
@@ -258,7 +257,6 @@ def _consultations(compound, chair, now, sample):
         f"参与面积和人数均超过三分之二；同意的面积和人数均过半，**表决通过**。\n\n"
         f"结果指纹：`{gifts.fingerprint[:12]}`，可扫码核对。")
     notice.published_at = june_close + timedelta(hours=14)
-    gifts.closed_at = june_close
     first = consult.post_update(compound, chair, gifts, "礼包已采购到位（粽子、咸鸭蛋、食用油），6 月 17 日起在 3 栋大堂"
                                 "凭住户卡领取。", False, "《端午节大礼包》落实情况")
     last = consult.post_update(compound, chair, gifts, "发放结束：应领 201 户，已领 192 户；未领的 9 户可到委员会办公室"
@@ -281,6 +279,12 @@ def _consultations(compound, chair, now, sample):
                     rule="special")
     voters = [h for h in households if h.id != sample.id and rng.random() < 0.55]
     cast_many(charger, voters, [80, 14, 6], opens, now - timedelta(minutes=5))
+    # A secret vote: its figures move only in released snapshots (consult/snapshots.py); release the first now,
+    # and show how a wording mistake is put right once households are voting: a dated correction note.
+    consult.add_correction(compound, chair, charger, "背景说明里写的“40 个车位”有误：按供电容量核定为 36 个车位，"
+                           "场地租金不变。", now=now - timedelta(days=1))
+    from .consult import snapshots
+    snapshots.release(charger, now)
 
     # In discussion: where the sorting bins go, an informal poll opening in three days.
     bins = topic("垃圾分类投放点怎么调整", "现有投放点离 1、2 栋太远。请大家谈看法、出点子，三天后投票。",

@@ -1,4 +1,5 @@
-"""A background thread in the serving process that does what the clock decides: close votes on time.
+"""A background thread in the serving process that does what the clock decides: close votes on time, and
+release secret votes' figures when their batch is due.
 
 Requests also close due topics when they look at them; the sweeper makes sure a vote closes (and the lobby
 screens learn the result) at its deadline even when nobody is looking. Several processes may sweep at once:
@@ -11,13 +12,14 @@ log = logging.getLogger(__name__)
 
 
 def sweep(app):
-    """Run one pass: freeze every topic whose voting has ended; return how many were closed."""
+    """Run one pass: freeze every topic whose voting has ended and release due secret-vote figures; return how
+    many topics were closed."""
     from .consult import service
     from .extensions import db
 
     with app.app_context():
         try:
-            return service.close_due()
+            return service.keep_time()
         finally:
             db.session.remove()
 

@@ -206,15 +206,19 @@ def _populate(compound, author, letter, title):
 def _populate_consult(compound, author, household, title):
     """Topics in each state a consultation route acts on, an opinion and a resident's proposal."""
     def topic(name, status, opens, closes, secret=True):
+        # Made as a draft with its options and electorate, then published: the database refuses options or
+        # electors added to a published topic (migration 0007).
         made = Topic(compound_id=compound.id, title=title[:2] + name, background="背景", kind="yesno",
-                     rule="ordinary", secret=secret, status=status, opens_at=opens, closes_at=closes,
-                     created_by=author.id, published_at=None if status == TopicStatus.draft else ago(days=3))
+                     rule="ordinary", secret=secret, status=TopicStatus.draft, opens_at=opens, closes_at=closes,
+                     created_by=author.id)
         made.options = [Option(key=k, label=label, position=i) for i, (k, label) in enumerate(consult_service.YES_NO)]
         db.session.add(made)
         db.session.flush()
         if status != TopicStatus.draft:
             db.session.add(Elector(topic_id=made.id, household_id=household.id, area_centi=household.area_centi,
                                    owner=f"unit-{household.id}", building=household.building))
+            db.session.flush()
+            made.status, made.published_at = status, ago(days=3)
         return made
 
     draft = topic("停车议题（草稿）", TopicStatus.draft, ahead(days=1), ahead(days=8))
@@ -266,11 +270,11 @@ def _populate_ledger(compound, author, household, letter, values):
     returned = ledger_service.submit(compound, author, 100000)
     returned.status, returned.returned_reason = PeriodStatus.returned, "缺收据"
     topic = Topic(compound_id=compound.id, title="端午节大礼包", background="背景", kind="yesno", rule="ordinary",
-                  status=TopicState.closed, opens_at=ago(days=10), closes_at=ago(days=3), created_by=author.id,
-                  published_at=ago(days=12), closed_at=ago(days=3))
+                  status=TopicState.draft, opens_at=ago(days=10), closes_at=ago(days=3), created_by=author.id)
     topic.options = [Option(key=k, label=label, position=i) for i, (k, label) in enumerate(consult_service.YES_NO)]
     db.session.add(topic)
-    db.session.flush()
+    db.session.flush()  # options go in while a draft (migration 0007), then the topic is decided
+    topic.status, topic.published_at, topic.closed_at = TopicState.closed, ago(days=12), ago(days=3)
     topic.result = dict(consult_service.result_dict(consult_service.compute(topic)), passed=True)
     db.session.flush()
     if isinstance(values.get("topic_id"), ByEndpoint):

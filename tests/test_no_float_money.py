@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXACT_MODULES = sorted((ROOT / "kiosk" / "ledger").glob("*.py")) + [
-    ROOT / "kiosk" / "consult" / name for name in ("tally.py", "present.py", "service.py", "admin.py")]
+    ROOT / "kiosk" / "consult" / name for name in ("tally.py", "present.py", "service.py", "admin.py", "snapshots.py",
+                                                  "integrity.py")]
 EXACT_TEMPLATES = sorted((ROOT / "templates" / "ledger").glob("*.html")) + sorted(
     (ROOT / "templates" / "consult").glob("*.html"))
 

@@ -314,9 +314,11 @@ def seed(app):
         db.session.commit()
 
         def topic(where, title, closes_at):
+            # Named: each ballot moves its figures and the pulse at once (a secret vote's move in released
+            # batches, which test_consult_secrecy.py covers).
             made = consult.save_topic(where, chair, None, {
                 "title": title, "background": "测试。", "kind": "yesno", "rule": "ordinary", "seats": 1,
-                "secret": True, "visibility": "live", "allow_change": True, "opens_at": ago(hours=1),
+                "secret": False, "visibility": "live", "allow_change": True, "opens_at": ago(hours=1),
                 "closes_at": closes_at}, [])
             db.session.flush()
             consult.publish(where, chair, made)

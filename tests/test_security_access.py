@@ -6,6 +6,7 @@ State-changing requests carry a valid CSRF token, so a refusal is the access che
 and every refusal is also checked to have changed nothing in the database.
 """
 import pytest
+from sqlalchemy import select
 
 from kiosk.auth.models import Role
 from kiosk.extensions import db
@@ -168,6 +169,7 @@ ALLOWED = {
     ("consult_admin.edit", "GET"): EDITORS,
     ("consult_admin.edit", "POST"): EDITORS,
     ("consult_admin.publish", "POST"): EDITORS,
+    ("consult_admin.correct", "POST"): LEADERS,  # a correction note during a vote is the committee's word
     ("consult_admin.paper", "POST"): EDITORS,
     ("consult_admin.hide_opinion", "POST"): EDITORS,
     ("consult_admin.resolution", "GET"): EDITORS,
@@ -370,3 +372,73 @@ def test_only_platform_staff_change_the_supervisory_body(app, world, make_user):
                 before = supervisory_body(target, attackers[Role.supervisor])
     assert not wrong, "\n".join(wrong)
     assert walked >= 3 * 4 * 40
+
+
+# --- a decided vote stays decided ---------------------------------------------------------------------------
+
+def acts_on_a_topic(rule):
+    """Routes that act on one topic: the committee's, the residents' phones' and the lobby screens'."""
+    return "topic_id" in rule.arguments
+
+
+def decision(topic_id):
+    """Everything a decided topic's outcome rests on: wording, rules, times, result and fingerprint, options,
+    electorate, ballots and correction notes (its follow-through, resolution notice and budget may still come)."""
+    from kiosk.consult.models import Ballot, Elector, Option, Topic, TopicCorrection
+
+    db.session.rollback()
+    kept = [c for c in Topic.__table__.columns if c.name not in ("status", "done_at", "resolution_notice_id",
+                                                                 "budget_fen")]
+    rows = {"topic": db.session.execute(select(*kept).where(Topic.id == topic_id)).all()}
+    for model in (Option, Elector, Ballot, TopicCorrection):
+        rows[model.__tablename__] = sorted(repr(tuple(r)) for r in db.session.execute(
+            select(*model.__table__.columns).where(model.topic_id == topic_id)).all())
+    db.session.rollback()
+    return rows
+
+
+def deciders(app, world, make_user):
+    """Everyone who could try: each committee role, platform staff, the household's phone with its card (it is
+    on the electorate), and a lobby screen holding a live code and a keypad step taken while the vote was open."""
+    from kiosk.consult import kiosk_votes
+    from kiosk.consult.models import KioskStep
+    from kiosk.database import utcnow
+    from kiosk.households.cards import COOKIE
+
+    clients = role_clients(app, world, make_user)
+    phone = app.test_client()
+    phone.set_cookie(COOKIE, world.token)
+    clients["household's phone"] = phone
+    nonce = "a-step-taken-while-the-vote-was-open-0123"
+    db.session.add(KioskStep(compound_id=world.maple.id, screen_id=world.screen.id, topic_id=world.consult.closed.id,
+                             household_id=world.household.id, nonce_hash=kiosk_votes._nonce_hash(nonce),
+                             expires_at=utcnow() + kiosk_votes.STEP_LIFETIME))
+    code = kiosk_votes.issue_code(world.maple, world.household)
+    db.session.commit()
+    clients["lobby screen"] = app.test_client()
+    return clients, {"code": code, "step": nonce}
+
+
+@pytest.mark.parametrize("variants", by_blueprint(rule_variants(acts_on_a_topic, methods=STATE_CHANGING)))
+def test_a_decided_topic_refuses_changes_from_every_role(app, world, make_user, variants):
+    """Once a vote is closed, no role changes what it decided: editing, publishing, correcting, a paper ballot,
+    a phone's vote or opinion, a kiosk code or a keypad step from before the close, the resolution (once) and
+    follow-through leave its wording, options, electorate, ballots, result and fingerprint as they were."""
+    closed = world.consult.closed.id
+    values = dict(world.values, topic_id=closed)
+    clients, kiosk = deciders(app, world, make_user)
+    before = decision(closed)
+    assert before["ballot"] == [] and before["elector"] and before["topic"][0].result is not None
+    wrong = []
+    for param in variants:
+        rule, method, fixed = param.values
+        path = fill(rule, values, fixed)
+        for who, client in clients.items():
+            response = client.open(path, method=method,
+                                   data=form_body(values, csrf_token=csrf_token(client), **kiosk))
+            if response.status_code >= 500:
+                wrong.append(f"{who} {param.id}: {response.status_code}")
+            if decision(closed) != before:
+                wrong.append(f"{who} {param.id}: changed the decided topic")
+                before = decision(closed)
+    assert not wrong, "\n".join(wrong)

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from kiosk.auth.models import Membership, Role, User
 from kiosk.compounds.models import Compound
-from kiosk.consult import service as consult_service
+from kiosk.consult import kiosk_votes, service as consult_service
 from kiosk.consult.models import Opinion, Proposal, Topic
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE as CARD_COOKIE
+from kiosk.households.cards import COOKIE as CARD_COOKIE, card_household
 from kiosk.households.models import DistributionEvent, Household, HouseholdCard, RosterMember, hash_token, new_token
 from kiosk.ledger import service as ledger_service
 from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question
@@ -33,7 +33,8 @@ STATIC_VALUES = {"filename": "css/base.css", "state": "on"}
 # What a resident's phone does for its household: only a phone that scanned the household card (and so
 # carries its cookie) may; any other visitor gets a calm 403 that says to scan the card, with a way back.
 HOUSEHOLD_ENDPOINTS = {"consult.my_code", "consult.propose", "consult.vote", "consult.opinion", "ledger.ask"}
-# The lobby screen's voting: a one-time code from a resident's phone stands for the household.
+# The lobby screen's voting: a one-time code from a resident's phone stands for the household at the keypad,
+# and the keypad step's nonce in the ballot form.
 KIOSK_CODE_ENDPOINTS = {"consult_kiosk.kiosk_start", "consult_kiosk.kiosk_cast"}
 # Only the compound's supervisors sign or return a period (the service refuses everyone else, platform staff too).
 SUPERVISOR_ENDPOINTS = {"ledger_admin.sign", "ledger_admin.refuse"}
@@ -216,8 +217,13 @@ def csrf_client(app, world, make_user, endpoint):
     if endpoint in HOUSEHOLD_ENDPOINTS:
         carry_card(client, world.token)
     if endpoint in KIOSK_CODE_ENDPOINTS:
-        extra["code"] = consult_service.issue_code(world.maple, world.household)
+        code = kiosk_votes.issue_code(world.maple, world.household)
         db.session.commit()
+        if endpoint == "consult_kiosk.kiosk_cast":  # the ballot form carries the keypad step's nonce
+            extra["step"] = kiosk_votes.enter(world.maple, world.screen, world.consult.voting, code,
+                                              card_household).nonce
+        else:
+            extra["code"] = code
     if endpoint == "consult.propose":
         extra["kind"] = "suggestion"  # EVERY_FORM_FIELD's kind is a topic's
     return client, extra
@@ -492,6 +498,11 @@ def plant_consultation(platform, resident, compound, payload, body):
                          token_from=f"{base}/topics/{topic.id}").status_code == 302
         topics.append(topic.id)
     voting, closed = topics
+    # A correction note on the voting topic, and a draft: only a draft's edit form shows its wording.
+    assert post_form(platform, f"{base}/topics/{voting}/corrections", {"body": payload},
+                     token_from=f"{base}/topics/{voting}").status_code == 302
+    assert post_form(platform, f"{base}/topics/new", form).status_code == 302
+    draft = newest(Topic, compound).id
     for _ in range(2):
         assert post_form(resident, f"{public}/topics/{voting}/opinions", {"body": payload},
                          token_from=f"{public}/topics/{voting}").status_code == 303
@@ -518,7 +529,8 @@ def plant_consultation(platform, resident, compound, payload, body):
                      token_from=f"{base}/topics/{closed}").status_code == 302
     db.session.rollback()
     assert db.session.get(Topic, closed).resolution_notice_id is not None
-    values = {"topic_id": ByEndpoint(voting, {"consult.resolution_print": closed}), "opinion_id": opinions[0],
+    values = {"topic_id": ByEndpoint(voting, {"consult.resolution_print": closed, "consult_admin.edit": draft}),
+              "opinion_id": opinions[0],
               "proposal_id": proposal.id}
     return values, {"topic_id": [closed]}
 

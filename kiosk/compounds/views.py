@@ -143,7 +143,7 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "delete_draft": _l("删除草稿"), "post": _l("入账"), "reverse": _l("冲销"), "submit": _l("提交审核"),
                  "resubmit": _l("重新提交"), "sign": _l("签字"), "sign_publish": _l("签字并公示"),
                  "refuse": _l("退回"), "question": _l("质询"), "budget": _l("预算"),
-                 "appoint": _l("任命监督委员")}
+                 "appoint": _l("任命监督委员"), "snapshot": _l("分批公布票数"), "correct": _l("更正说明")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
@@ -169,7 +169,8 @@ FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类
                 "hash": _l("哈希"), "head_hash": _l("链末端"), "head_number": _l("截至编号"), "round": _l("轮次"),
                 "opening_fen": _l("期初（分）"), "income_fen": _l("收入（分）"), "expense_fen": _l("支出（分）"),
                 "closing_fen": _l("期末（分）"), "actual_fen": _l("实存（分）"),
-                "display_name": _l("姓名"), "via": _l("途径"), "source": _l("依据")}
+                "display_name": _l("姓名"), "via": _l("途径"), "source": _l("依据"),
+                "as_of": _l("截至"), "paper": _l("纸质票录入"), "correction": _l("更正说明")}
 
 
 # Recorded values people should read in words: how an account came to be, on whose authority.

@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from ..auth.access import editor_required, require_committee
+from ..auth.access import chair_required, editor_required, require_committee
 from ..auth.models import User
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..database import utcnow
@@ -31,15 +31,15 @@ from ..households.distribution_service import csv_bytes, local_time
 from ..households.models import Household
 from ..htmx import render, wants_fragment
 from ..timefmt import format_datetime, from_local_naive, local_input, now_local
-from . import present, service
+from . import integrity, present, service, snapshots
 from .forms import (
     AnswerForm,
+    CorrectionForm,
     HideOpinionForm,
     PaperBallotForm,
     ResolutionForm,
     TopicForm,
     UpdateForm,
-    WordingForm,
     option_lines,
 )
 from .models import (
@@ -100,8 +100,30 @@ def reason_text(code, result):
     return texts.get(code, code)
 
 
+def sealed_figures(topic, result):
+    """An open secret topic's released snapshot as text: participation against the quorum, and each option's
+    households; nothing per option that needs units' areas or owners (see snapshots.py)."""
+    total_area, total_heads, part_area, part_heads = (result["total_area_centi"], result["total_heads"],
+                                                      result["part_area_centi"], result["part_heads"])
+    options = [{"key": o["key"], "label": topic.label_of(o["key"]), "households": o["households"],
+                "households_share": percent(o["households"], result["part_households"])} for o in result["options"]]
+    return {
+        "sealed": True, "as_of": result.get("as_of"),
+        "total_households": result["total_households"], "part_households": result["part_households"],
+        "households_share": percent(result["part_households"], result["total_households"]),
+        "total_area": centi(total_area), "part_area": centi(part_area), "area_share": percent(part_area, total_area),
+        "total_heads": total_heads, "part_heads": part_heads, "heads_share": percent(part_heads, total_heads),
+        "quorum_required": result["quorum_required"],
+        "quorum_area": centi(at_least(total_area, 2, 3)), "quorum_heads": at_least(total_heads, 2, 3),
+        "quorum_area_met": result["quorum_area_met"], "quorum_heads_met": result["quorum_heads_met"],
+        "options": options,
+    }
+
+
 def figures(topic, result):
     """Everything the result block, the exports and the resolution show, as ready-made text."""
+    if result.get("sealed"):
+        return sealed_figures(topic, result)
     label = topic.label_of
     approval = result["approval"]
     part_area, part_heads = result["part_area_centi"], result["part_heads"]
@@ -140,7 +162,7 @@ def figures(topic, result):
         "need": need and {"area": centi(need["area"]), "heads": need["heads"], "share": need["share"]},
         "options": options, "passed": result["passed"], "verdict": verdict, "tie": tie,
         "reasons": [t for t in (reason_text(c, result) for c in result["reasons"]) if t],
-        "conflicts": result["conflicts"],
+        "conflicts": result["conflicts"], "sealed": False,
     }
 
 
@@ -155,8 +177,9 @@ def optional_url(endpoint, **values):
 
 
 def load(topic_id):
-    """The topic in this compound, after closing any vote whose time is up (so the page shows it closed)."""
-    service.close_due(g.compound)
+    """The topic in this compound, after closing any vote whose time is up (so the page shows it closed) and
+    releasing secret topics' figures that are due."""
+    service.keep_time(g.compound)
     return get_or_404_in_compound(Topic, topic_id)
 
 
@@ -169,31 +192,48 @@ def names_of(user_ids):
 
 
 def roll_by_building(topic):
-    """The roll call grouped by building: [(building, voted, rows)], each row (household, ballot or None)."""
+    """The roll call grouped by building: [(building, voted, rows)], each row a service.RollRow."""
     rows = service.roll_call(topic)
     groups = []
-    for building, members in groupby(rows, key=lambda r: r[0].building):
+    for building, members in groupby(rows, key=lambda r: r.household.building):
         members = list(members)
-        groups.append((building, sum(1 for _h, b in members if b is not None), members))
+        groups.append((building, sum(1 for row in members if row.voted), members))
     return groups
 
 
+def sealed_hint(topic, fig):
+    """The committee's sentence on a secret topic's figures while they move in batches, or ""."""
+    if not fig.get("sealed"):
+        return ""
+    minutes, batch = snapshots.settings()
+    text = _("无记名投票：为保护投票秘密，这里和居民看到的一样，每 %(minutes)s 分钟最多更新一次、每次至少 %(n)s 户新投票；"
+             "投票名单也只随之更新，不显示投票时间和方式。各选项的面积、人数和是否通过，截止后公布。",
+             minutes=minutes, n=batch)
+    if fig.get("as_of"):
+        from datetime import datetime
+        text += " " + _("以上是 %(when)s 的情况。", when=format_datetime(datetime.fromisoformat(fig["as_of"])))
+    return text
+
+
 def results_context(topic):
-    """The live or frozen result, turnout by building and participation, for the results block."""
+    """The live, released or frozen result, turnout by building and participation, for the results block."""
     result = service.result_of(topic)
     voted, total = service.participation(topic)
-    return {"topic": topic, "phase": topic.phase(), "fig": figures(topic, result), "voted": voted, "total": total,
-            "buildings": service.turnout_by_building(topic) if topic.status != "draft" else []}
+    fig = figures(topic, result)
+    return {"topic": topic, "phase": topic.phase(), "fig": fig, "voted": voted, "total": total,
+            "buildings": service.turnout_by_building(topic) if topic.status != "draft" else [],
+            "sealed_hint": sealed_hint(topic, fig), "recount": integrity.checked(topic)}
 
 
-def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=None):
+def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=None, correction_form=None):
     """The topic page; a refused form comes back with its errors next to the fields."""
     phase = topic.phase()
     roll = roll_by_building(topic) if phase != Phase.draft else []
-    ballots = [b for _b, _v, rows in roll for _h, b in rows if b is not None]
+    ballots = [row.ballot for _b, _v, rows in roll for row in rows if row.ballot is not None]
     context = results_context(topic)
     context.update(
         phase_label=PHASE_LABELS[phase], roll=roll, enterers=names_of(b.entered_by for b in ballots),
+        corrections=service.corrections(topic), correction_form=correction_form or CorrectionForm(formdata=None),
         channels=CHANNEL_LABELS, opinions=service.opinions(topic), updates=service.updates(topic),
         paper_form=paper_form or PaperBallotForm(formdata=None), update_form=update_form or UpdateForm(formdata=None),
         hide_forms=hide_forms or {}, hide_form=HideOpinionForm(formdata=None),
@@ -209,7 +249,7 @@ def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=N
 @admin_bp.route("/")
 def index():
     """Every topic, grouped: voting, in discussion, drafts, closed, carried out; each with its turnout."""
-    service.close_due(g.compound)
+    service.keep_time(g.compound)
     now = utcnow()
     groups = {phase: [] for phase in GROUPS}
     for topic in service.all_topics(g.compound):
@@ -261,36 +301,55 @@ def create():
         return redirect(url_for(".show", topic_id=topic.id))
     status = 400 if request.method == "POST" else 200
     return render_template("consult/admin_form.html", form=form, topic=None, proposal=proposal,
-                           wording_only=False), status
+                           secret_pace=snapshots.settings()), status
 
 
 @admin_bp.route("/<int:topic_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(topic_id):
-    """Everything while a draft; once published only the wording, since households are already voting on it."""
+    """Everything while a draft. Once published nothing of what households discuss and vote on changes (the
+    database refuses it too): a mistake gets a correction note on the topic page instead."""
     topic = load(topic_id)
-    if topic.phase() in (Phase.closed, Phase.done):
-        flash(_("投票已截止，议题不能再修改：居民是按当时的内容投票的。"), "info")
-        return redirect(url_for(".show", topic_id=topic.id))
-    limited = topic.status != "draft"
-    form_class = WordingForm if limited else TopicForm
-    form = form_class(obj=topic) if request.method == "GET" else form_class()
-    if request.method == "GET" and not limited:
+    if topic.status != "draft":
+        if topic.phase() in (Phase.closed, Phase.done):
+            flash(_("投票已截止，议题不能再修改：居民是按当时的内容投票的。"), "info")
+            return redirect(url_for(".show", topic_id=topic.id))
+        flash(_("议题发布后，标题、背景说明和选项都不能再改：居民已经在按这些讨论和投票。"
+                "写错了的地方，请在下面“更正说明”里写明，居民在投票处会看到。"), "info")
+        return redirect(url_for(".show", topic_id=topic.id) + "#corrections")
+    form = TopicForm(obj=topic) if request.method == "GET" else TopicForm()
+    if request.method == "GET":
         form.opens_at.data = local_input(topic.opens_at)
         form.closes_at.data = local_input(topic.closes_at)
         if topic.kind != Kind.yesno:
             form.options.data = "\n".join(o.label for o in topic.options)
     if form.validate_on_submit():
-        if limited:
-            service.edit_published(g.compound, current_user, topic, form.title.data.strip(), form.background.data or "")
-        else:
-            service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
+        service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
         db.session.commit()
         flash(_("已保存。"), "success")
         return redirect(url_for(".show", topic_id=topic.id))
     status = 400 if request.method == "POST" else 200
     return render_template("consult/admin_form.html", form=form, topic=topic, proposal=None,
-                           wording_only=limited), status
+                           secret_pace=snapshots.settings()), status
+
+
+@admin_bp.route("/<int:topic_id>/corrections", methods=["POST"])
+@chair_required
+def correct(topic_id):
+    """Append a dated, signed correction note to a published topic (the chair or vice chair; it is audited and
+    shown above the ballot on phones, at the lobby screen and on the printed resolution)."""
+    topic = load(topic_id)
+    if topic.status != "published":
+        flash(_("投票已截止，议题不能再更正：居民是按当时的内容投票的。") if topic.result is not None
+              else _("草稿还没有发布，直接修改就行。"), "info")
+        return redirect(url_for(".show", topic_id=topic.id))
+    form = CorrectionForm()
+    if not form.validate_on_submit():
+        return show_page(topic, 400, correction_form=form)
+    service.add_correction(g.compound, current_user, topic, form.body.data.strip())
+    db.session.commit()
+    flash(_("更正说明已发布，居民在议题页、投票处和决议公告上都会看到。"), "success")
+    return redirect(url_for(".show", topic_id=topic.id) + "#corrections")
 
 
 @admin_bp.route("/<int:topic_id>")
@@ -320,9 +379,12 @@ def publish(topic_id):
     else:
         try:
             count = service.publish(g.compound, current_user, topic)
-        except service.VoteRefused:
+        except service.VoteRefused as refused:
             db.session.rollback()
-            flash(_("还没有录入住户，不能发布：投票名单要从住户名册里来。"), "error")
+            flash({"published": _("这个议题已经发布过了。"),
+                   "closed": _("投票截止时间 %(when)s 已经过了，请先修改时间再发布。",
+                               when=format_datetime(topic.closes_at))}.get(
+                refused.reason, _("还没有录入住户，不能发布：投票名单要从住户名册里来。")), "error")
         else:
             db.session.commit()
             flash(_("已发布。投票名单共 %(n)s 户，以现在的住户名册为准，之后不再变动。", n=count), "success")
@@ -360,7 +422,10 @@ def find_household(form):
 
 
 def refusal_text(topic, household, refused):
-    """Why a paper ballot was not taken, as a calm sentence."""
+    """Why a paper ballot was not taken, as a calm sentence. In a secret topic the earlier ballot's time and
+    channel are not shown: they would tell when the household voted (see snapshots.py)."""
+    if refused.reason == "already" and topic.secret:
+        return _("%(address)s 已经投过票，本议题不允许改票，这张纸质票不能录入。", address=household.address)
     if refused.reason == "already":
         ballot = refused.ballot
         who = names_of([ballot.entered_by]).get(ballot.entered_by) if ballot.entered_by else None
@@ -383,6 +448,11 @@ def refusal_text(topic, household, refused):
 def paper(topic_id):
     """Enter a paper ballot for a household, recorded as paper and as entered by this member."""
     topic = load(topic_id)
+    if topic.phase() != Phase.voting:  # the paper form is only on the page while voting is open
+        flash(_("投票已于 %(when)s 截止，不能再录入。", when=format_datetime(topic.closes_at))
+              if topic.phase() in (Phase.closed, Phase.done)
+              else _("投票还没开始，%(when)s 开始。", when=format_datetime(topic.opens_at)), "error")
+        return redirect(url_for(".show", topic_id=topic.id))
     form = PaperBallotForm()
     if not form.validate_on_submit():
         return show_page(topic, 400, paper_form=form)
@@ -392,7 +462,8 @@ def paper(topic_id):
     if not form.choices.data:
         form.choices.errors.append(_("请勾选选票上的选择。"))
         return show_page(topic, 400, paper_form=form)
-    changed = topic.allow_change and service.current_ballot(topic, household) is not None
+    changed = (topic.allow_change and not topic.secret
+               and service.current_ballot(topic, household) is not None)
     try:
         service.cast(g.compound, topic, household, form.choices.data, channel=Channel.paper,
                      entered_by=current_user._get_current_object())
@@ -495,7 +566,12 @@ def resolution(topic_id):
         form.title.data = _("关于《%(title)s》的决议公告", title=short(topic.title, 108))
         form.body.data = resolution_markdown(topic, figures(topic, service.result_of(topic)))
     if form.validate_on_submit():
-        service.publish_resolution(g.compound, current_user, topic, form.title.data.strip(), form.body.data)
+        try:
+            service.publish_resolution(g.compound, current_user, topic, form.title.data.strip(), form.body.data)
+        except service.VoteRefused:
+            db.session.rollback()
+            flash(_("决议公告已经发布过了。"), "info")
+            return redirect(url_for(".show", topic_id=topic.id))
         db.session.commit()
         flash(_("决议公告已发布，居民在手机和大屏上都能看到。"), "success")
         return redirect(url_for(".show", topic_id=topic.id))
@@ -524,9 +600,24 @@ def update(topic_id):
 
 # --- exports -----------------------------------------------------------------------------------------------------
 
+def sealed_rows(topic, fig):
+    """A secret topic's released snapshot as rows: each option's households, participation, and when."""
+    rows = [[_("选项"), _("户数")]]
+    rows += [[o["label"], o["households"]] for o in fig["options"]]
+    rows += [[], [_("项目"), _("数值")],
+             [_("议题"), topic.title], [_("通过规则"), str(topic.rule_label)], [_("状态"), str(PHASE_LABELS[topic.phase()])],
+             [_("总户数"), fig["total_households"]], [_("参与户数"), fig["part_households"]],
+             [_("总业主人数"), fig["total_heads"]], [_("参与业主人数"), fig["part_heads"]],
+             [_("总面积（平方米）"), fig["total_area"]], [_("参与面积（平方米）"), fig["part_area"]],
+             [_("说明"), sealed_hint(topic, fig)]]
+    return rows
+
+
 def result_rows(topic):
     """The results table and a summary block of participation and thresholds, as rows of text."""
     fig = figures(topic, service.result_of(topic))
+    if fig["sealed"]:
+        return sealed_rows(topic, fig)
     yes, no = _("是"), _("否")
     rows = [[_("选项"), _("户数"), _("业主人数"), _("面积（平方米）"), _("通过 / 当选")]]
     rows += [[o["label"], o["households"], o["heads"], o["area"], yes if o["approved"] else no] for o in fig["options"]]
@@ -592,10 +683,10 @@ def export_ballots(topic_id):
     topic = load(topic_id)
     if topic.secret or topic.status == "draft":
         abort(404)
-    rows = service.roll_call(topic)
-    who = names_of(b.entered_by for _h, b in rows if b is not None)
+    rows = [(row.household, row.ballot) for row in service.roll_call(topic) if row.ballot is not None]
+    who = names_of(b.entered_by for _h, b in rows)
     body = [(h.address, "、".join(topic.label_of(k) for k in b.choices), str(CHANNEL_LABELS[Channel(b.channel)]),
-             local_time(b.cast_at), who.get(b.entered_by, "")) for h, b in rows if b is not None]
+             local_time(b.cast_at), who.get(b.entered_by, "")) for h, b in rows]
     response = make_response(csv_bytes([_("地址"), _("选择"), _("投票方式"), _("投票时间"), _("录入人")], body))
     response.content_type = "text/csv; charset=utf-8"
     return attachment(response, f"topic-{topic.id}-ballots.csv",

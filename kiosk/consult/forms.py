@@ -43,7 +43,7 @@ def option_lines(text):
 
 
 class WordingForm(FlaskForm):
-    """What may still change after publishing: the title and the background."""
+    """A topic's wording: the title and the background (fixed once the topic is published)."""
 
     title = StringField(_l("议题"), validators=[
         DataRequired(_l("请填写议题。")), Length(max=120, message=_l("议题最多 120 个字。"))],
@@ -70,7 +70,11 @@ class TopicForm(WordingForm):
         render_kw={"inputmode": "numeric", "min": 1, "max": MAX_OPTIONS})
     options = TextAreaField(_l("选项或候选人"), description=_l("每行一个。同意/不同意/弃权的议题不用填。"),
                             render_kw={"rows": 6})
-    secret = BooleanField(_l("无记名投票（委员会只看到谁投了，看不到投了什么）"), default=True)
+    secret = BooleanField(_l("无记名投票（委员会只看到谁投了，看不到投了什么）"), default=True,
+                          description=_l("无记名投票时，为了不让任何人从数字的变化推算出某一户投了什么，投票期间居民、"
+                                         "大屏和委员会看到的数字都只是分批更新（更新间隔和每批户数见下），各选项只公布"
+                                         "户数；各选项的面积、业主人数和是否通过，截止后公布。委员会的投票名单按地址排列，"
+                                         "只显示投没投，不显示时间和方式。记名投票则随投随显。"))
     visibility = RadioField(_l("结果什么时候公开"),
                             choices=[SelectChoice(v.value, label) for v, label in VISIBILITY_LABELS.items()],
                             default="live", validators=[InputRequired(_l("请选择结果什么时候公开。"))])
@@ -135,6 +139,15 @@ class PaperBallotForm(FlaskForm):
     room = StringField(_l("房号"), validators=[Optional(), Length(max=20)],
                        render_kw={"inputmode": "numeric", "autocomplete": "off", "enterkeyhint": "next"})
     choices = SelectMultipleField(_l("选票上的选择"), choices=[], validate_choice=False)
+
+
+class CorrectionForm(FlaskForm):
+    """A correction note on a published topic: its wording itself never changes once households vote on it."""
+
+    body = TextAreaField(_l("更正说明"), validators=[
+        DataRequired(_l("请写明更正了什么。")), Length(max=1000, message=_l("更正说明最多 1000 个字。"))],
+        description=_l("例如：背景说明里“40 个车位”应为“36 个车位”。会注明时间和发布人，显示在手机、大屏投票处和"
+                       "决议公告上，不能删改。"), render_kw={"rows": 3})
 
 
 class HideOpinionForm(FlaskForm):

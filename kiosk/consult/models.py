@@ -164,6 +164,9 @@ class Topic(db.Model):
     resolution_notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
     done_at = mapped_column(UTCDateTime, nullable=True)
     budget_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # approved spending, if any
+    # Secret topics while open: the figures released last (see snapshots.py) and the moment they count up to.
+    released_figures = mapped_column(JSON, nullable=True)
+    released_at = mapped_column(UTCDateTime, nullable=True)
 
     options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
     resolution_notice = relationship("Notice")
@@ -283,6 +286,8 @@ class Opinion(db.Model):
 class KioskCode(db.Model):
     """A one-time code a household's phone shows, to vote at the lobby screen without the card's secret."""
 
+    __table_args__ = (Index("ix_kiosk_code_household", "household_id", "expires_at"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
@@ -300,3 +305,42 @@ class TopicUpdate(db.Model):
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class KioskStep(db.Model):
+    """A keypad step a lobby screen passed: the code or card was taken there, and only this step's random
+    nonce (stored hashed) goes back to the screen, so the ballot form never carries a code or a card."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
+    screen_id: Mapped[int] = mapped_column(ForeignKey("screen.id"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class KioskGuess(db.Model):
+    """A wrong code or card typed at a lobby screen's keypad, counted to slow guessing down."""
+
+    __table_args__ = (Index("ix_kiosk_guess_compound_at", "compound_id", "at"),
+                      Index("ix_kiosk_guess_screen_at", "screen_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
+    screen_id: Mapped[int | None] = mapped_column(ForeignKey("screen.id"))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False, index=True)
+
+
+class TopicCorrection(db.Model):
+    """A dated, signed correction of a published topic's wording: appended, never edited (the wording itself is
+    fixed from publication, so nobody can change what households are voting on)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topic.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    author = relationship("User")

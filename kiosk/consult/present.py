@@ -4,6 +4,7 @@ Shares are shown from exact integers: percentages are floored to one decimal wit
 pass/fail sentences come from the tally's own verdict, never from the rounded figures.
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -41,14 +42,14 @@ class Bar:
     label: str
     key: str
     households: int
-    heads: int
-    area_centi: int
+    heads: int | None  # None while a secret topic is sealed
+    area_centi: int | None
     approved: bool
     width: int  # 0-1000, the bar's length on the scale its chart uses
 
     @property
     def area(self):
-        return area_text(self.area_centi)
+        return area_text(self.area_centi) if self.area_centi is not None else ""
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Shown:
     reasons: list
     tied_labels: list
     winners_labels: list
+    sealed: bool = False  # an open secret topic's released snapshot: per-option households only
+    as_of: datetime | None = None  # the moment a sealed snapshot counts up to
 
     @property
     def r(self):
@@ -76,7 +79,9 @@ class Shown:
 
 
 def show(topic, result):
-    """Build the display figures for a topic's result dict."""
+    """Build the display figures for a topic's result dict (or a secret topic's sealed snapshot)."""
+    if result.get("sealed"):
+        return show_sealed(topic, result)
     statutory = topic.rule in (Rule.ordinary, Rule.special)
     part_basis = result["part_heads"] if statutory else result["part_households"]
     bars = []
@@ -96,6 +101,22 @@ def show(topic, result):
         approval_line=approval_line, outcome=outcome(topic, result, winners),
         reasons=[str(REASONS[r]) for r in result["reasons"] if r in REASONS],
         tied_labels=tied, winners_labels=winners)
+
+
+def show_sealed(topic, figures):
+    """A secret topic's released snapshot: participation, and each option's households; nothing that needs a
+    unit's area or owner (see snapshots.py), so no approval line, tick or verdict yet."""
+    statutory = topic.rule in (Rule.ordinary, Rule.special)
+    bars = [Bar(topic.label_of(o["key"]), o["key"], o["households"], None, None, False,
+                permille(o["households"], figures["part_households"])) for o in figures["options"]]
+    return Shown(
+        result=figures, statutory=statutory, bars=bars, by_heads=False,
+        part_area_pct=percent_text(figures["part_area_centi"], figures["total_area_centi"]),
+        part_heads_pct=percent_text(figures["part_heads"], figures["total_heads"]),
+        part_households=figures["part_households"], total_households=figures["total_households"],
+        turnout_permille=permille(figures["part_households"], figures["total_households"]),
+        approval_line=None, outcome="", reasons=[], tied_labels=[], winners_labels=[], sealed=True,
+        as_of=datetime.fromisoformat(figures["as_of"]) if figures.get("as_of") else None)
 
 
 def outcome(topic, result, winners=None):

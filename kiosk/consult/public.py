@@ -4,49 +4,52 @@ one-time code at the lobby screen, opinions during discussion, proposals, and th
 Nothing here names a household next to a choice: a phone sees its own household's ballot only, and in a
 secret topic not even that (it sees that it voted, and when).
 """
-import re
-
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..compounds.context import bind_compound, get_or_404_in_compound
-from ..database import writing
 from ..extensions import db
 from ..households import cards
+from ..households.models import Household
 from ..htmx import wants_fragment
 from ..qr import public_url, qr_svg
 from ..screen.models import Screen
 from ..timefmt import format_datetime
-from . import present, service
-from .models import (PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic)
+from . import integrity, kiosk_votes, present, service, snapshots
+from .models import PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic, Visibility
 
 bp = bind_compound(Blueprint("consult", __name__, url_prefix="/<compound>"))
 kiosk_bp = bind_compound(Blueprint("consult_kiosk", __name__, url_prefix="/<compound>/kiosk/<key>"))
 
 TITLE_MAX, BODY_MAX, OPINION_MAX = 80, 2000, 500
 KIOSK_IDLE_SECONDS = 30
-CARD_IN_TEXT = re.compile(r"/h/([A-Za-z0-9_-]{10,100})")
 
 
 def blueprints():
     return [bp, kiosk_bp]
 
 
-def refusal(reason, ballot=None):
-    """A calm sentence for a refused ballot."""
-    if reason == "already" and ballot is not None:
+def refusal(reason, ballot=None, public=False):
+    """A calm sentence for a refused ballot. `public`: shown on a lobby screen, where a secret topic's ballot
+    time must not appear (it would tell bystanders when the household voted)."""
+    if reason == "already" and ballot is not None and not public:
         return _("本户已于 %(when)s 投过票（%(channel)s），这个议题不能改票。",
                  when=format_datetime(ballot.cast_at), channel=_channel_label(ballot.channel))
     return {
+        "already": _("本户已经投过票，这个议题不能改票。"),
         "closed": _("投票已经截止，不能再投了。"),
         "not_open": _("投票还没有开始。"),
         "not_elector": _("本户不在这个议题的表决名单上。如有疑问请联系自治委员会。"),
         "choices": _("请选一项再提交。"),
         "too_many": _("选多了：最多只能选规定的项数。"),
-        "code": _("这个投票码已用过或已过期，请在手机上重新获取。"),
+        "code": _("这一步已经过期或用过了，请重新输入手机上的投票码，或重新扫住户卡。"),
         "discussion_over": _("讨论已经结束，不能再发表意见。"),
+        "opinions_full": _("本户在这个议题下已经发表了 %(n)s 条意见，不能再发了。还有想法，可以当面和委员会说。",
+                           n=service.OPINIONS_PER_TOPIC),
+        "opinion_too_soon": _("本户刚刚已经发了 %(n)s 条意见，请过 %(minutes)s 分钟再发。",
+                              n=service.OPINION_BURST, minutes=int(service.OPINION_WINDOW.total_seconds() // 60)),
     }.get(reason, _("这张票没有记下，请再试一次。"))
 
 
@@ -56,13 +59,32 @@ def _channel_label(channel):
 
 
 def _topic(topic_id):
+    """A published topic of this compound, closed if its time is up, its secret figures released if due."""
     topic = get_or_404_in_compound(Topic, topic_id)
     if topic.status == Status.draft:
         abort(404)
     if topic.phase() == Phase.closed and topic.status == Status.published:
         service.close_due(g.compound)
         db.session.refresh(topic)
+    snapshots.release(topic)
     return topic
+
+
+def sealed_note(topic, shown=None):
+    """The sentence a secret topic shows while its figures move in batches, or "" when they don't."""
+    if not snapshots.sealed(topic):
+        return ""
+    minutes, batch = snapshots.settings()
+    if topic.visibility == Visibility.after_close:
+        text = _("无记名投票：为了不让人从数字的变化推算出哪一户什么时候投的，这里的数字每 %(minutes)s 分钟最多更新一次，"
+                 "每次至少要有 %(n)s 户新投票（有时会等更多户）。", minutes=minutes, n=batch)
+    else:
+        text = _("无记名投票：为了不让人从数字的变化推算出哪一户投了什么，这里的数字每 %(minutes)s 分钟最多更新一次，"
+                 "每次至少要有 %(n)s 户新投票（有时会等更多户）；各选项只公布户数，按面积和业主人数的计算和是否通过，"
+                 "截止后公布。", minutes=minutes, n=batch)
+    if shown is not None and shown.as_of is not None:
+        text += " " + _("以上是 %(when)s 的情况。", when=format_datetime(shown.as_of))
+    return text
 
 
 def _results_context(topic, household=None, kiosk=False):
@@ -70,16 +92,17 @@ def _results_context(topic, household=None, kiosk=False):
     ballot = service.current_ballot(topic, household) if household is not None else None
     visible = service.results_visible(topic, household_voted=ballot is not None, kiosk=kiosk)
     voted, total = service.participation(topic)
-    shown = present.show(topic, service.result_of(topic)) if visible else None
-    return {"topic": topic, "visible": visible, "shown": shown, "voted": voted, "total": total,
-            "turnout": service.turnout_by_building(topic), "phase": topic.phase(), "ballot": ballot,
-            "permille": present.permille}
+    everything = present.show(topic, service.result_of(topic))
+    return {"topic": topic, "visible": visible, "shown": everything if visible else None, "voted": voted,
+            "total": total, "turnout": service.turnout_by_building(topic), "phase": topic.phase(), "ballot": ballot,
+            "permille": present.permille, "sealed_note": sealed_note(topic, everything),
+            "recount": integrity.checked(topic)}
 
 
 @bp.route("/topics")
 def topics():
     """Every published topic: voting now first, then in discussion, then decided."""
-    service.close_due(g.compound)
+    service.keep_time(g.compound)
     listed = service.visible_topics(g.compound)
     order = {Phase.voting: 0, Phase.discussion: 1, Phase.closed: 2, Phase.done: 3}
     listed.sort(key=lambda t: order.get(t.phase(), 4))
@@ -96,7 +119,7 @@ def topic(topic_id):
     response = make_response(render_template(
         "consult/topic.html", household=household, opinions=service.opinions(topic),
         updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
-        opinion_max=OPINION_MAX, **context))
+        opinion_max=OPINION_MAX, corrections=service.corrections(topic), **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -163,7 +186,8 @@ def resolution_print(topic_id):
         abort(404)
     qr = Markup(qr_svg(public_url(url_for(".topic", topic_id=topic.id)), title=topic.title))
     return render_template("consult/print.html", topic=topic, shown=present.show(topic, topic.result), qr=qr,
-                           notice=topic.resolution_notice, updates=service.updates(topic), area=present.area_text)
+                           notice=topic.resolution_notice, updates=service.updates(topic), area=present.area_text,
+                           corrections=service.corrections(topic), recount=integrity.checked(topic))
 
 
 @bp.route("/my/code", methods=["GET", "POST"])
@@ -172,14 +196,23 @@ def my_code():
     household = cards.current_household()
     if household is None:
         return render_template("consult/need_card.html", topic=None), 403
-    code = None
+    code, status, message = None, 200, None
     if request.method == "POST":
-        code = service.issue_code(g.compound, household)
-        db.session.commit()
+        try:
+            code = kiosk_votes.issue_code(g.compound, household)
+        except kiosk_votes.TooManyCodes:
+            db.session.rollback()
+            status = 429
+            message = _("这一个小时里本户已经获取了 %(n)s 次投票码，请过一会儿再来。刚才的投票码在有效期内仍然可以用。",
+                        n=kiosk_votes.CODES_PER_HOUR)
+        else:
+            db.session.commit()
     response = make_response(render_template(
-        "consult/code.html", code=code, minutes=int(service.CODE_LIFETIME.total_seconds() // 60),
-        qr=Markup(qr_svg(code, title=_("投票码"))) if code else None))
+        "consult/code.html", code=code, minutes=int(kiosk_votes.CODE_LIFETIME.total_seconds() // 60),
+        message=message, qr=Markup(qr_svg(code, title=_("投票码"))) if code else None), status)
     response.headers["Cache-Control"] = "no-store"
+    if status == 429:
+        response.headers["Retry-After"] = "600"
     return response
 
 
@@ -208,7 +241,14 @@ def propose():
         if len(values["body"]) > BODY_MAX:
             errors["body"] = _("内容最多 %(n)s 个字。", n=BODY_MAX)
         if not errors:
-            service.submit_proposal(g.compound, household, values["kind"], values["title"], values["body"])
+            try:
+                service.submit_proposal(g.compound, household, values["kind"], values["title"], values["body"])
+            except service.VoteRefused:
+                db.session.rollback()
+                errors["form"] = _("本户今天已经提了 %(n)s 条，请明天再提。急事可以直接找委员会。",
+                                   n=service.PROPOSALS_PER_DAY)
+                return render_template("consult/propose.html", errors=errors, values=values,
+                                       kinds=PROPOSAL_KIND_LABELS), 429
             db.session.commit()
             flash(_("已收到，委员会会公开答复。"), "success")
             return redirect(url_for(".proposals"), 303)
@@ -235,69 +275,60 @@ def _kiosk_render(template, status=200, **context):
     return response
 
 
-def _household_from_entry(text):
-    """The household a typed code or a scanned card (its URL typed in by a scanner) stands for."""
-    text = (text or "").strip()
-    match = CARD_IN_TEXT.search(text)
-    if match:
-        household = cards.card_household(match.group(1))
-        return household if household is not None and household.compound_id == g.compound.id else None
-    return service.code_household(g.compound, text)
+def _kiosk_page():
+    return "consult/kiosk.html" if not wants_fragment() else "consult/_kiosk.html"
 
 
 @kiosk_bp.route("/vote/<int:topic_id>", methods=["GET", "POST"])
 def kiosk_start(key, topic_id):
-    """The keypad at the screen; a good code or card shows the ballot, which the screen forgets once cast."""
+    """The keypad at the screen; a good code or card opens a keypad step and shows the ballot. The ballot form
+    carries only the step's nonce: the screen never holds a code or a card after this."""
     screen = _kiosk_screen(key)
     topic = _topic(topic_id)
-    page = "consult/kiosk.html" if not wants_fragment() else "consult/_kiosk.html"
+    page = _kiosk_page()
     if topic.phase() != Phase.voting:
-        return _kiosk_render(page, screen=screen, topic=topic, stage="closed", message=refusal(
-            "closed" if topic.phase() in (Phase.closed, Phase.done) else "not_open"))
+        return _kiosk_render(page, 409 if request.method == "POST" else 200, screen=screen, topic=topic,
+                             stage="closed", message=refusal(
+                                 "closed" if topic.phase() in (Phase.closed, Phase.done) else "not_open"))
     if request.method == "GET":
         return _kiosk_render(page, screen=screen, topic=topic, stage="code", message=None)
-    address = request.remote_addr or "unknown"
-    if cards._too_many_guesses(address):
-        return _kiosk_render(page, 429, screen=screen, topic=topic, stage="code",
-                             message=_("输错太多次了，请过一会儿再试，或请委员会帮忙。"))
-    entry = request.form.get("code", "")
-    household = _household_from_entry(entry)
-    if household is None:
-        with writing():
-            db.session.add(cards.CardFailure(address=address))
+    entry = kiosk_votes.enter(g.compound, screen, topic, request.form.get("code", ""), cards.card_household)
+    if entry.outcome == "wait":
+        response = _kiosk_render(page, 429, screen=screen, topic=topic, stage="code",
+                                 message=_("请等 %(n)s 秒再试。", n=entry.wait))
+        response.headers["Retry-After"] = str(entry.wait)
+        return response
+    if entry.outcome == "wrong":
         return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code",
                              message=_("投票码不对或已过期。请在手机上“到大屏投票”重新获取，或扫住户卡。"))
-    if not service.is_elector(topic, household):
-        return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code", message=refusal("not_elector"))
-    previous = service.current_ballot(topic, household)
-    if previous is not None and not topic.allow_change:
+    if entry.outcome == "not_elector":
+        return _kiosk_render(page, 403, screen=screen, topic=topic, stage="code", message=refusal("not_elector"))
+    if entry.outcome == "already":
         return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
-                             message=refusal("already", previous))
-    card_entry = CARD_IN_TEXT.search(entry) is not None
-    return _kiosk_render(page, screen=screen, topic=topic, stage="ballot", household=household,
-                         code="" if card_entry else entry, card=entry if card_entry else "",
-                         changing=previous is not None, message=None)
+                             message=refusal("already", entry.ballot, public=True))
+    return _kiosk_render(page, screen=screen, topic=topic, stage="ballot", household=entry.household,
+                         step=entry.nonce, changing=entry.changing, message=None,
+                         corrections=service.corrections(topic))
 
 
 @kiosk_bp.route("/vote/<int:topic_id>/cast", methods=["POST"])
 def kiosk_cast(key, topic_id):
-    """Cast the kiosk ballot; the answer carries no household, so the screen has forgotten it."""
+    """Cast the kiosk ballot of a keypad step; the answer carries no household, so the screen has forgotten it."""
     screen = _kiosk_screen(key)
     topic = _topic(topic_id)
-    page = "consult/kiosk.html" if not wants_fragment() else "consult/_kiosk.html"
-    card = request.form.get("card", "")
-    household = _household_from_entry(card) if card else service.code_household(g.compound,
-                                                                                 request.form.get("code"))
-    if household is None:
+    page = _kiosk_page()
+    nonce = request.form.get("step", "")
+    step = kiosk_votes.find_step(g.compound, screen, topic, nonce)
+    if step is None:
         return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code", message=refusal("code"))
+    household = db.session.get(Household, step.household_id)
     try:
-        service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.kiosk,
-                     code=None if card else request.form.get("code"))
+        service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.kiosk, step=step)
     except service.VoteRefused as refused:
-        if refused.reason in ("choices", "too_many"):  # the same voter picks again
+        if refused.reason in ("choices", "too_many"):  # the same voter picks again, with the same step
             return _kiosk_render(page, 400, screen=screen, topic=topic, stage="ballot", household=household,
-                                 code=request.form.get("code", ""), card=card, changing=False,
-                                 message=refusal(refused.reason))
+                                 step=nonce, changing=False, message=refusal(refused.reason),
+                                 corrections=service.corrections(topic))
         return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
-                             message=refusal(refused.reason, refused.ballot))
+                             message=refusal(refused.reason, refused.ballot, public=True))
     return _kiosk_render(page, screen=screen, topic=topic, stage="done", message=None)

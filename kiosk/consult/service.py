@@ -1,12 +1,12 @@
 """The work behind consultations: topics, the frozen electorate, ballots on every channel, the tally and its
-freezing at close, opinions, proposals, one-time kiosk codes, the resolution notice and follow-through.
+freezing at close, correction notes, opinions, proposals, the resolution notice and follow-through.
+Secret topics' released figures live in snapshots.py, votes at the lobby screen in kiosk_votes.py.
 
 Views and the CLI call these; every state change goes through record_change() in the same transaction.
 Casting a ballot commits by itself, because it may have to retry after a race with the same household.
 """
 import hashlib
 import json
-import secrets
 import threading
 from datetime import timedelta
 
@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import String, func, insert, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..changes import record_change
 from ..database import utcnow, writing
@@ -21,13 +22,16 @@ from ..extensions import db
 from ..households.models import Household, Occupancy
 from ..notices import service as notices
 from ..notices.models import Category
+from . import kiosk_votes, snapshots
 from . import tally as counting
-from .models import (Ballot, Channel, Elector, KioskCode, Kind, Opinion, Option, Phase, Proposal, ProposalStatus,
-                     Status, Topic, TopicUpdate, Visibility)
+from .models import (Ballot, Channel, Elector, Kind, Opinion, Option, Phase, Proposal, ProposalStatus, Status, Topic,
+                     TopicCorrection, TopicUpdate, Visibility)
 
 AREA = "consult"
 YES_NO = (("yes", "同意"), ("no", "不同意"), ("abstain", "弃权"))
-CODE_LIFETIME = timedelta(minutes=10)
+OPINIONS_PER_TOPIC = 5  # a household's opinions on one topic
+OPINION_BURST, OPINION_WINDOW = 2, timedelta(minutes=10)  # a household's opinions on a topic in a short while
+PROPOSALS_PER_DAY = 3  # a household's proposals in 24 hours
 
 
 class VoteRefused(Exception):
@@ -73,17 +77,34 @@ def save_topic(compound, actor, topic, fields, option_labels):
     return topic
 
 
-def edit_published(compound, actor, topic, title, background):
-    """After publishing only the wording may change: never the options, the rule or the window."""
-    before = topic.snapshot()
-    topic.title, topic.background = title, background
-    record_change(compound, actor, AREA, "edit", topic, before, topic.snapshot())
+def add_correction(compound, actor, topic, body, now=None):
+    """Append a dated, signed correction note to a published topic: its wording itself never changes once
+    households are discussing and voting on it."""
+    if topic.status != Status.published:
+        raise VoteRefused("frozen")
+    correction = TopicCorrection(topic_id=topic.id, body=body, created_by=actor.id, created_at=now or utcnow())
+    db.session.add(correction)
+    record_change(compound, actor, AREA, "correct", topic, None, {"correction": body})
+    return correction
 
 
-def publish(compound, actor, topic):
-    """Publish a draft: discussion starts and the electorate is frozen from the roll as it stands now."""
-    if topic.status != Status.draft:
-        raise ValueError("already published")
+def corrections(topic):
+    """The topic's correction notes, oldest first."""
+    return db.session.scalars(select(TopicCorrection).where(TopicCorrection.topic_id == topic.id)
+                              .order_by(TopicCorrection.id)).all()
+
+
+def publish(compound, actor, topic, now=None):
+    """Publish a draft: discussion starts and the electorate is frozen from the roll as it stands now.
+
+    The topic row is locked first, so two committee phones publishing at once publish it once."""
+    now = now or utcnow()
+    locked = db.session.execute(select(Topic.status, Topic.closes_at).where(Topic.id == topic.id)
+                                .with_for_update()).one()
+    if locked.status != Status.draft:
+        raise VoteRefused("published")
+    if locked.closes_at <= now:
+        raise VoteRefused("closed")
     households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)).all()
     if not households:
         raise VoteRefused("no_households")
@@ -92,7 +113,7 @@ def publish(compound, actor, topic):
          "building": h.building} for h in households])
     before = topic.snapshot()
     topic.status = Status.published
-    topic.published_at = utcnow()
+    topic.published_at = now
     record_change(compound, actor, AREA, "publish", topic, before, {**topic.snapshot(),
                                                                     "electorate": len(households)})
     return len(households)
@@ -170,9 +191,13 @@ def _take(compound, topic, household, chosen, channel, entered_by):
     ballot = Ballot(topic_id=topic.id, household_id=household.id, choices=chosen, channel=channel,
                     entered_by=entered_by.id if entered_by else None, cast_at=now)
     db.session.add(ballot)
-    after = {"household": household.address, "channel": str(channel), "changed": previous_id is not None}
-    if not topic.secret:
-        after["choices"] = [topic.label_of(k) for k in chosen]
+    if topic.secret:
+        # No audit row and no version bump per secret ballot: either would tell screens and the committee the
+        # moment each household voted. The next snapshot release writes one row for its batch (snapshots.py).
+        db.session.flush()
+        return ballot
+    after = {"household": household.address, "channel": str(channel), "changed": previous_id is not None,
+             "choices": [o.label for o in topic.options if o.key in chosen]}  # as stored, whoever reads it
     record_change(compound, entered_by, AREA, "ballot", topic, None, after)
     return ballot
 
@@ -189,14 +214,14 @@ def _commit_keeping_state():
         session.expire_on_commit = keep
 
 
-def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, code=None):
+def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, step=None):
     """Record a household's ballot and commit; refuse after close, outside the electorate, or a second ballot
     when changes are not allowed. A race with the same household's other ballot is retried, so exactly one
-    stays current. With `code`, the one-time kiosk code is used up in the same transaction."""
+    stays current. With `step` (a lobby screen's keypad step), the step is used up in the same transaction."""
     chosen = clean_choices(topic, choices)
     for attempt in range(3):
         try:
-            if code is not None and not _use_code(compound, household, code):
+            if step is not None and not kiosk_votes.use_step(step):
                 raise VoteRefused("code")
             ballot = _take(compound, topic, household, chosen, channel, entered_by)
             _commit_keeping_state()
@@ -288,9 +313,12 @@ def result_dict(result):
 
 
 def result_of(topic):
-    """The frozen result after close, else the running tally; as a dict."""
+    """What may be shown of the count now, as a dict: the frozen result after close; the last released snapshot
+    of an open secret topic (snapshots.py: per-option households only); else the running tally."""
     if topic.result is not None:
         return topic.result
+    if snapshots.sealed(topic):
+        return snapshots.shown(topic)
     return live_result(topic)
 
 
@@ -306,7 +334,7 @@ def close_due(compound=None, now=None):
         with writing():
             # Claim the topic first: the row lock waits for ballots in flight, and another process can't close it twice.
             claimed = db.session.execute(update(Topic).where(Topic.id == topic_id, Topic.status == Status.published)
-                                         .values(status=Status.closed, closed_at=utcnow())).rowcount
+                                         .values(status=Status.closed, closed_at=now)).rowcount
             if not claimed:
                 continue
             topic = db.session.get(Topic, topic_id)
@@ -315,15 +343,28 @@ def close_due(compound=None, now=None):
             topic.fingerprint = fingerprint(topic)
             from ..compounds.models import Compound
             owner = db.session.get(Compound, topic.compound_id)
-            record_change(owner, None, AREA, "close", topic, None,
-                          {"fingerprint": topic.fingerprint, "passed": topic.result["passed"],
-                           "part_households": topic.result["part_households"]})
+            after = {"fingerprint": topic.fingerprint, "passed": topic.result["passed"],
+                     "part_households": topic.result["part_households"]}
+            if topic.secret:  # paper ballots typed in since the last release, named once, without times
+                after["paper"] = snapshots.paper_between(topic, topic.released_at, None)
+            record_change(owner, None, AREA, "close", topic, None, after)
         closed += 1
     return closed
 
 
+def keep_time(compound=None, now=None):
+    """Do what the clock decides: freeze votes whose deadline passed and release secret topics' snapshots that
+    are due. Pages that show topics call it first; so does the server's sweeper."""
+    closed = close_due(compound, now)
+    snapshots.release_due(compound, now)
+    return closed
+
+
 def turnout_by_building(topic):
-    """[(building, voted, electors)] in natural order: what any screen may show, never a household's choice."""
+    """[(building, voted, electors)] in natural order: what any screen may show, never a household's choice.
+    An open secret topic shows its last released snapshot's."""
+    if snapshots.sealed(topic):
+        return [tuple(row) for row in snapshots.shown(topic)["turnout"]]
     from ..households.distribution_service import natural
 
     electors = dict(db.session.execute(select(Elector.building, func.count()).where(Elector.topic_id == topic.id)
@@ -336,22 +377,43 @@ def turnout_by_building(topic):
 
 
 def participation(topic):
-    """(households that voted, households on the electorate)."""
+    """(households that voted, households on the electorate); an open secret topic's as last released."""
+    if snapshots.sealed(topic):
+        figures = snapshots.shown(topic)
+        return figures["part_households"], figures["total_households"]
     total = db.session.scalar(select(func.count()).select_from(Elector).where(Elector.topic_id == topic.id))
     voted = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.topic_id == topic.id,
                                                                             Ballot.current.is_(True)))
     return voted, total
 
 
+class RollRow:
+    """One household of the roll call: whether it voted; its ballot (channel, time, choices) in a named topic only."""
+
+    def __init__(self, household, voted, ballot=None):
+        self.household, self.voted, self.ballot = household, voted, ballot
+
+
 def roll_call(topic):
-    """For the committee: every elector household, whether and how (channel, time) it voted; choices only
-    in a named topic."""
+    """For the committee: every elector household in address order and whether it voted. A named topic shows
+    each ballot (channel, time, choices); a secret one only "voted", as of its last release while open, and
+    never a time or a channel, even after the close (see snapshots.py)."""
+    from ..households.distribution_service import address_order
+
+    if topic.secret:
+        households = db.session.scalars(select(Household).join(
+            Elector, (Elector.household_id == Household.id) & (Elector.topic_id == topic.id))).all()
+        if snapshots.sealed(topic):
+            voted = snapshots.voted_households(topic)
+        else:
+            voted = set(db.session.scalars(select(Ballot.household_id).where(Ballot.topic_id == topic.id,
+                                                                             Ballot.current.is_(True))))
+        return [RollRow(h, h.id in voted) for h in sorted(households, key=address_order)]
     rows = db.session.execute(
         select(Household, Ballot).join(Elector, (Elector.household_id == Household.id) & (Elector.topic_id == topic.id))
         .outerjoin(Ballot, (Ballot.topic_id == topic.id) & (Ballot.household_id == Household.id)
                    & Ballot.current.is_(True))).all()
-    from ..households.distribution_service import address_order
-    return sorted(rows, key=lambda r: address_order(r[0]))
+    return [RollRow(h, b is not None, b) for h, b in sorted(rows, key=lambda r: address_order(r[0]))]
 
 
 def results_visible(topic, household_voted=False, kiosk=False, now=None):
@@ -369,8 +431,17 @@ def results_visible(topic, household_voted=False, kiosk=False, now=None):
 # --- opinions ---------------------------------------------------------------------------------------------
 
 def post_opinion(compound, topic, household, body):
+    """A household's opinion while the topic is discussed or voted on: at most OPINIONS_PER_TOPIC per topic, and
+    OPINION_BURST within OPINION_WINDOW (one household can't drown the others out)."""
     if topic.phase() != Phase.discussion and topic.phase() != Phase.voting:
         raise VoteRefused("discussion_over")
+    mine = (Opinion.topic_id == topic.id, Opinion.household_id == household.id)
+    if db.session.scalar(select(func.count()).select_from(Opinion).where(*mine)) >= OPINIONS_PER_TOPIC:
+        raise VoteRefused("opinions_full")
+    recent = db.session.scalar(select(func.count()).select_from(Opinion).where(
+        *mine, Opinion.created_at > utcnow() - OPINION_WINDOW))
+    if recent >= OPINION_BURST:
+        raise VoteRefused("opinion_too_soon")
     opinion = Opinion(topic_id=topic.id, household_id=household.id, body=body)
     db.session.add(opinion)
     record_change(compound, None, AREA, "opinion", topic, None, {"household": household.address, "body": body})
@@ -390,6 +461,11 @@ def opinions(topic):
 # --- proposals --------------------------------------------------------------------------------------------
 
 def submit_proposal(compound, household, kind, title, body):
+    """A household's proposal or request: at most PROPOSALS_PER_DAY in 24 hours."""
+    recent = db.session.scalar(select(func.count()).select_from(Proposal).where(
+        Proposal.household_id == household.id, Proposal.created_at > utcnow() - timedelta(days=1)))
+    if recent >= PROPOSALS_PER_DAY:
+        raise VoteRefused("proposals_full")
     proposal = Proposal(compound_id=compound.id, household_id=household.id, kind=kind, title=title, body=body)
     db.session.add(proposal)
     record_change(compound, None, AREA, "propose", proposal, None, {**proposal.snapshot(),
@@ -415,53 +491,21 @@ def proposals(compound, public=True):
                               .order_by(Proposal.created_at.desc(), Proposal.id.desc())).all()
 
 
-# --- one-time kiosk codes ---------------------------------------------------------------------------------
-
-def _code_hash(compound, code):
-    return hashlib.sha256(f"{compound.id}:{code}".encode()).hexdigest()
-
-
-def issue_code(compound, household):
-    """A six-digit code, valid for ten minutes and once, to vote at the lobby screen; the caller commits."""
-    now = utcnow()
-    for _ in range(20):
-        code = f"{secrets.randbelow(10 ** 6):06d}"
-        taken = db.session.scalar(select(KioskCode.id).where(
-            KioskCode.code_hash == _code_hash(compound, code), KioskCode.used_at.is_(None),
-            KioskCode.expires_at > now))
-        if taken is None:
-            break
-    db.session.add(KioskCode(compound_id=compound.id, household_id=household.id,
-                             code_hash=_code_hash(compound, code), expires_at=now + CODE_LIFETIME))
-    return code
-
-
-def code_household(compound, code):
-    """The household a live, unused code belongs to, or None (the code is not used up here)."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
-    if len(code) != 6:
-        return None
-    row = db.session.scalar(select(KioskCode).where(
-        KioskCode.code_hash == _code_hash(compound, code), KioskCode.used_at.is_(None),
-        KioskCode.expires_at > utcnow()))
-    return db.session.get(Household, row.household_id) if row else None
-
-
-def _use_code(compound, household, code):
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
-    return db.session.execute(update(KioskCode).where(
-        KioskCode.code_hash == _code_hash(compound, code), KioskCode.household_id == household.id,
-        KioskCode.used_at.is_(None), KioskCode.expires_at > utcnow()).values(used_at=utcnow())).rowcount == 1
-
-
 # --- resolution and follow-through ------------------------------------------------------------------------
 
 def publish_resolution(compound, actor, topic, title, body):
-    """Post the resolution notice (决议公告) as a published disclosure notice and link it to the topic."""
+    """Post the resolution notice (决议公告) as a published disclosure notice and link it to the topic, once:
+    of two committee phones publishing at once, the second is refused (the caller rolls back)."""
+    if topic.result is None:
+        raise VoteRefused("not_closed")
     notice = notices.save(compound, actor, None, {"title": title, "body": body, "category": Category.disclosure,
                                                   "urgent": False, "pinned": True}, publish=True)
     db.session.flush()
-    topic.resolution_notice_id = notice.id
+    linked = db.session.execute(update(Topic).where(Topic.id == topic.id, Topic.resolution_notice_id.is_(None))
+                                .values(resolution_notice_id=notice.id)).rowcount
+    if not linked:
+        raise VoteRefused("resolved")
+    set_committed_value(topic, "resolution_notice_id", notice.id)
     record_change(compound, actor, AREA, "resolution", topic, None, {"notice_id": notice.id})
     return notice
 

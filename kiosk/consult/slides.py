@@ -1,12 +1,12 @@
-"""The lobby screen's consultation slides: live turnout by building, bars with the quorum and approval lines,
-and, once decided, the outcome. Never a household's choice."""
+"""The lobby screen's consultation slides: turnout by building, bars with the quorum and approval lines (a
+secret topic's as last released, see snapshots.py), and, once decided, the outcome. Never a household's choice."""
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..screen.registry import Slide, register_slide
-from . import present, service
+from . import present, service, snapshots
 from .models import Phase, Status, Topic
 
 AREA = service.AREA
@@ -27,7 +27,7 @@ def _slide(topic):
 
 def _current(compound, now):
     """Topics worth a slide: voting now, and those decided in the last week."""
-    service.close_due(compound, now)
+    service.keep_time(compound, now)
     topics = db.session.scalars(select(Topic).where(Topic.compound_id == compound.id,
                                                     Topic.status != Status.draft)
                                 .order_by(Topic.closes_at)).all()
@@ -50,6 +50,7 @@ def detail(compound, item_id):
     topic = db.session.get(Topic, int(item_id))
     if topic is None or topic.compound_id != compound.id or topic.status == Status.draft:
         return None
+    snapshots.release(topic)
     return _slide(topic)
 
 
