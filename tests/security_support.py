@@ -240,7 +240,8 @@ def _consult_values(consult):
 
 def _populate_ledger(compound, author, household, letter, values):
     """A ledger in each state its admin routes act on: a posted entry (with a committee-only receipt and a
-    resident's question) in January, January submitted, February returned, a draft, a passed resolution."""
+    resident's question) in January, January submitted, February returned, a draft, a passed resolution; and
+    what January's sign form carries (the figures and head its supervisor is shown)."""
     from kiosk.consult.models import Status as TopicState
     from kiosk.ledger import service as ledger_service
     from kiosk.ledger.models import Category as LedgerCategory, PeriodStatus, Receipt
@@ -277,6 +278,9 @@ def _populate_ledger(compound, author, household, letter, values):
     return {"entry_id": ByEndpoint(posted.id, {"ledger_admin.edit_entry": draft.id, "ledger_admin.post_entry": draft.id,
                                                "ledger_admin.delete_entry": draft.id}),
             "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id}),
+            # what the sign and return forms carry: the submission the supervisor was shown
+            "signoff_seen": {f"seen_{name}": str(value) for name, value in submitted.seen().items()},
+            "later_period_id": returned.id,
             "question_id": question.id, "category_id": category("维修").id, "receipt_id": receipt.id,
             "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
 
@@ -343,7 +347,7 @@ EVERY_FORM_FIELD = {
     "current": "correct-horse-battery-9", "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1",
     "password": "wrong-password-000",
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
-    "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "1",
+    "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
@@ -356,6 +360,8 @@ def form_body(values=None, **extra):
         data["household_id"] = str(values["household_id"])
     if values and "category_id" in values:  # the ledger's entry form names one of the compound's categories
         data["category_id"] = str(values["category_id"])
+    if values and "signoff_seen" in values:  # a supervisor's decision names the submission it was shown
+        data.update(values["signoff_seen"])
     data.update(extra)
     return data
 
@@ -381,6 +387,13 @@ def request_as(client, method, path, values=None, **kwargs):
     if method == "GET":
         return client.get(path, **kwargs)
     return client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client)), **kwargs)
+
+
+def shown_fields(client, path, action="sign"):
+    """The hidden fields a supervisor's sign (or return) form carries on a period page: what was shown."""
+    form = soup_of(client.get(path)).find("form", action=f"{path}/{action}")
+    assert form is not None, f"no {action} form on {path}"
+    return {i["name"]: i["value"] for i in form.find_all("input", type="hidden") if i["name"].startswith("seen_")}
 
 
 def redirect_path(response):

@@ -8,7 +8,7 @@ from kiosk.compounds.models import Compound
 from kiosk.consult.models import Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.ledger import service
+from kiosk.ledger import evidence, service
 from kiosk.ledger.models import Entry, Period, PeriodStatus, Question, Signoff
 
 
@@ -97,7 +97,7 @@ def test_the_demo_has_a_reversal_and_questions_and_verifies(app, runner):
     assert not service.is_overdue(open_) and utcnow() - open_.created_at < timedelta(days=3)
     assert service.overdue_questions(compound) == []
 
-    assert service.verify(compound).ok
+    assert evidence.check(compound).ok
     db.session.rollback()
     result = runner.invoke(args=["verify", "guixiang"])
     assert result.exit_code == 0, result.output
@@ -111,7 +111,7 @@ def test_loading_the_demo_twice_keeps_one_ledger(app):
     db.session.rollback()
     compound = load(app)
     assert counts() == before
-    assert service.verify(compound).ok
+    assert evidence.check(compound).ok
     roles = db.session.scalars(select(Membership.role).join(User).where(
         Membership.compound_id == compound.id, User.username.like("demo-supervisor%"))).all()
     assert roles == [Role.supervisor] * 3
