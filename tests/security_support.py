@@ -239,14 +239,21 @@ def _consult_values(consult):
 
 
 def _populate_ledger(compound, author, household, letter, values):
-    """A ledger in each state its admin routes act on: a posted entry (with a committee-only receipt and a
-    resident's question) in January, January submitted, February returned, a draft, a passed resolution; and
-    what January's sign form carries (the figures and head its supervisor is shown)."""
+    """A ledger in each state its routes act on: December published (empty), a posted entry (with a
+    committee-only receipt and a resident's question) in January, January submitted, February returned, a
+    draft, a passed resolution; and what January's sign form carries (the figures and head its supervisor is
+    shown)."""
     from kiosk.consult.models import Status as TopicState
     from kiosk.ledger import service as ledger_service
-    from kiosk.ledger.models import Category as LedgerCategory, PeriodStatus, Receipt
+    from kiosk.ledger.models import Category as LedgerCategory, Period, PeriodStatus, Receipt
 
-    ledger_service.open_book(compound, started_on=date(2026, 1, 1))
+    ledger_service.open_book(compound, started_on=date(2025, 12, 1))
+    # December, published without a line: written by hand, as the world has no supervisors yet (the role
+    # walk makes its own); it gives the public routes that serve only disclosed periods one to serve.
+    december = Period(compound_id=compound.id, starts_on=date(2025, 12, 1), ends_on=date(2025, 12, 31),
+                      status=PeriodStatus.published, head_number=0, head_hash="0" * 64, submitted_by=author.id,
+                      submitted_at=ago(days=300), published_at=ago(days=295), disclosure_ends_on=date(2026, 1, 20))
+    db.session.add(december)
 
     def category(name):
         return db.session.scalar(select(LedgerCategory).where(LedgerCategory.compound_id == compound.id,
@@ -277,7 +284,8 @@ def _populate_ledger(compound, author, household, letter, values):
         values["topic_id"].by_endpoint["ledger_admin.budget"] = topic.id
     return {"entry_id": ByEndpoint(posted.id, {"ledger_admin.edit_entry": draft.id, "ledger_admin.post_entry": draft.id,
                                                "ledger_admin.delete_entry": draft.id}),
-            "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id}),
+            "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id,
+                                                   "ledger.chain_json": december.id, "ledger.check": december.id}),
             # what the sign and return forms carry: the submission the supervisor was shown
             "signoff_seen": {f"seen_{name}": str(value) for name, value in submitted.seen().items()},
             "later_period_id": returned.id,
