@@ -122,6 +122,7 @@ def test_the_demo_prints_a_supervisor_who_can_give_the_missing_signature(app, ru
     from kiosk.demo import load_demo
 
     from conftest import post_form
+    from security_support import shown_fields
 
     summary = load_demo()
     compound = db.session.scalar(select(Compound).where(Compound.slug == summary["slug"]))
@@ -135,7 +136,7 @@ def test_the_demo_prints_a_supervisor_who_can_give_the_missing_signature(app, ru
     assert post_form(client, "/admin/password", {"current": summary["supervisor_password"],
                                                  "new": "a-new-demo-password-7", "confirm": "a-new-demo-password-7"},
                      token_from="/admin/password").status_code == 302
-    post_form(client, f"/admin/{summary['slug']}/ledger/periods/{waiting.id}/sign", {},
-              token_from=f"/admin/{summary['slug']}/ledger/periods/{waiting.id}")
+    page = f"/admin/{summary['slug']}/ledger/periods/{waiting.id}"
+    post_form(client, f"{page}/sign", shown_fields(client, page), token_from=page)
     db.session.expire_all()
     assert db.session.get(Period, waiting.id).status == PeriodStatus.published

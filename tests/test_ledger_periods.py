@@ -209,3 +209,25 @@ def test_the_number_of_signatures_is_fixed_when_a_period_is_submitted(app, ledge
     assert lowered.status_code == 400 and "减少签字人数要由街道" in text_of(lowered)
     assert service.book(ledger).signoffs_required == 3
     assert db.session.get(Period, january.id).signoffs_required == 3
+
+
+def test_a_close_on_an_opening_the_entries_contradict_is_refused(app, ledger, chair, sups, committee_client):
+    """A January published on a stale opening (as the old code let happen; made here by hand in the
+    database): February's close no longer takes January's closing on trust."""
+    from ledger_tamper import PERIOD
+
+    record(ledger, chair, "停车费", 900000, date(2025, 12, 3))
+    record(ledger, chair, "停车费", 910000, date(2026, 1, 3))
+    for start, end in [(DECEMBER, date(2025, 12, 31)), (JANUARY, date(2026, 1, 31))]:
+        period = close(ledger, chair, start=start, end=end)
+        service.decide(ledger, sups[0], period, True)
+        service.decide(ledger, sups[1], period, True)
+        db.session.commit()
+    stale = period.id
+    tamper(lambda connection: connection.execute(PERIOD.update().where(PERIOD.c.id == stale).values(
+        opening_fen=1400000, closing_fen=2310000)))  # December's ¥5,000 expense never reached January
+    record(ledger, chair, "停车费", 920000, date(2026, 2, 3))
+    response = post_form(committee_client, f"{BASE}/periods/close", {"actual": "32,300.00"})
+    assert response.status_code == 409
+    assert "上一期提交的期末余额 ¥23,100.00 和入账记录算出的 ¥18,100.00 不一致" in text_of(response)
+    assert db.session.scalar(select(Period.id).where(Period.starts_on == date(2026, 2, 1))) is None

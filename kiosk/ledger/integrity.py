@@ -205,7 +205,8 @@ def _judge_entries(report, periods, holders):
 
 
 def _judge_figures(report, periods, sums, opening_fen):
-    """Sums by date against the submitted figures; each opening against the closing before it."""
+    """Sums by date against the submitted figures; each opening against the closing before it (when that one
+    is closed too)."""
     previous = None
     for index, p in enumerate(periods):
         if p.status in LOCKED:
@@ -214,7 +215,9 @@ def _judge_figures(report, periods, sums, opening_fen):
             if (income, expense, count) != (p.income, p.expense, p.count) or \
                     p.closing != p.opening + p.income - p.expense:
                 verdict.add("figures")
-            expected = opening_fen if previous is None else previous.closing
-            if p.opening != expected:
-                verdict.add("opening")
+            # A returned period before it is being corrected: its stored closing may be stale until resubmitted.
+            if previous is None or previous.status in LOCKED:
+                expected = opening_fen if previous is None else previous.closing
+                if p.opening != expected:
+                    verdict.add("opening")
         previous = p

@@ -31,7 +31,7 @@ from ..extensions import db
 from ..households import cards
 from ..qr import public_url, qr_svg
 from . import evidence, service
-from .models import Entry, Kind, Period, PeriodStatus, Receipt
+from .models import Kind, Period, PeriodStatus, Receipt
 
 bp = bind_compound(Blueprint("ledger", __name__, url_prefix="/<compound>/ledger"))
 

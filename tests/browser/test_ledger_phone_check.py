@@ -152,3 +152,48 @@ def test_on_plain_http_the_phone_says_it_cannot_check(live, pw):
         assert errors == []
     finally:
         browser.close()
+
+
+@pytest.mark.parametrize("live", ["sqlite"], indirect=True)  # markup does not depend on the database
+def test_the_ledger_pages_are_accessible_and_valid_html(live, visitor, devices, tmp_path):
+    """axe-core (WCAG 2.1 AA) on the phone check after it ran, and on the period, home and verify pages; the
+    Nu HTML Checker on them as the server sends them."""
+    import json
+    import shutil
+    import subprocess
+
+    from .test_screen_a11y import AXE, HX_ATTRIBUTE, VNU, axe_problems, need
+
+    need(AXE, "axe-core")
+    account = live.new_compound(name="榆树小区", role=Role.chair)
+    january, _february = build_ledger(live, account)
+    with live.app.app_context():
+        period = db.session.get(Period, january)
+        check = f"/{account.slug}/ledger/check/{january}?n={period.head_number}&h={period.head_hash}"
+    pages = {"check": check, "period": f"/{account.slug}/ledger/{january}", "home": f"/{account.slug}/ledger/",
+             "verify": f"/{account.slug}/ledger/verify?code={period.code}"}
+    phone = visitor(bypass_csp=True, **devices["Pixel 5"])  # only so axe's injected script may run
+    problems = []
+    for name, url in pages.items():
+        phone.page.goto(url)
+        expect(phone.page.locator("[data-ledger-memory]")).to_have_attribute("data-done", "true")
+        problems += axe_problems(phone.page, name)
+    assert problems == [], "axe-core found serious or critical WCAG 2.1 AA problems:\n" + "\n".join(problems)
+
+    need(VNU, "vnu-jar")
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip(reason="JAVA: java is not installed")
+    files = []
+    for name, url in pages.items():
+        response = phone.page.request.get(url)
+        assert response.status == 200, name
+        files.append(tmp_path / f"ledger-{name}.html")
+        files[-1].write_text(response.text(), encoding="utf-8")
+    result = subprocess.run([java, "-jar", str(VNU), "--stdout", "--errors-only", "--format", "json",
+                             *map(str, files)], capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stdout or "{}")
+    errors = [f"{str(m.get('url', '?')).rsplit('/', 1)[-1]}:{m.get('lastLine', '?')}: {m['message']}"
+              for m in report.get("messages", [])
+              if m.get("type") in ("error", "non-document-error") and not HX_ATTRIBUTE.search(m.get("message", ""))]
+    assert errors == [], "the Nu HTML Checker found errors:\n" + "\n".join(errors)
