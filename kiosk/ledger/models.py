@@ -3,8 +3,10 @@ sign-offs, and residents' questions.
 
 A posted entry is never edited or deleted; a mistake is corrected by a reversing entry (negative amount,
 linked to the original; a UNIQUE constraint makes a second reversal impossible). Posted entries form a
-hash chain per compound, and a signed period keeps the chain's head, so an edit made behind the
-application's back shows up in `kiosk verify` and on the public verify page.
+hash chain per compound (chain.py), and a signed period keeps the chain's head, so an edit made behind the
+application's back shows up in `kiosk verify`, on every page showing the figures and on residents' phones.
+The database itself refuses to change posted entries (migration 0006), published periods, a submitted
+period's figures, and sign-offs (0008).
 """
 import enum
 
@@ -182,7 +184,9 @@ PERIOD_STATUS_LABELS = {PeriodStatus.submitted: _l("待监督委员签字"), Per
 
 
 class Period(db.Model):
-    """A closed stretch of the ledger (a month or a quarter) with its figures, as submitted and signed."""
+    """A closed stretch of the ledger (a month or a quarter) with its figures, as submitted and signed: the
+    chain's head when submitted, and how many signatures publish it (fixed then). Periods are signed in
+    order; posting into an earlier one sends a submitted later one back (returned_entry)."""
 
     __tablename__ = "ledger_period"
     __table_args__ = (UniqueConstraint("compound_id", "starts_on"),)
