@@ -420,19 +420,16 @@ def _ledger(compound, chair, now):
             if name == "福利发放":
                 gift_entry = entry
         db.session.flush()
-        period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing)
         closed = end + timedelta(days=1)
-        period.submitted_at = at(closed + timedelta(days=1), 20)
+        period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing,
+                               at=at(closed + timedelta(days=1), 20))
         pair = [sups[index % len(sups)], sups[(index + 1) % len(sups)]]
         last = index == len(months) - 1
-        for signer in pair[:1] if last else pair:
-            ledger.decide(compound, signer, period, True)
+        # Signed on the 3rd and the 5th (sign-offs are append-only: their time is given, not changed later);
+        # the second signature publishes the month, for the book's 15 days.
+        for signer, (days, hour) in zip(pair[:1] if last else pair, [(2, 9), (4, 10)]):
+            ledger.decide(compound, signer, period, True, at=at(closed + timedelta(days=days), hour))
         db.session.flush()
-        for signoff, (days, hour) in zip(period.signoffs, [(2, 9), (4, 10)]):  # the 3rd, and the 5th
-            signoff.at = at(closed + timedelta(days=days), hour)
-        if not last:
-            period.published_at = at(closed + timedelta(days=4), 10)
-            period.disclosure_ends_on = closed + timedelta(days=4 + book.disclosure_days)
 
     # This month so far: parking and rent in, garbage and a stairwell-light repair out; the winter
     # dumplings bought but not yet posted (a draft).

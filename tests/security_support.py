@@ -244,13 +244,21 @@ def _consult_values(consult):
 
 
 def _populate_ledger(compound, author, household, letter, values):
-    """A ledger in each state its admin routes act on: a posted entry (with a committee-only receipt and a
-    resident's question) in January, January submitted, February returned, a draft, a passed resolution."""
+    """A ledger in each state its routes act on: December published (empty), a posted entry (with a
+    committee-only receipt and a resident's question) in January, January submitted, February returned, a
+    draft, a passed resolution; and what January's sign form carries (the figures and head its supervisor is
+    shown)."""
     from kiosk.consult.models import Status as TopicState
     from kiosk.ledger import service as ledger_service
-    from kiosk.ledger.models import Category as LedgerCategory, PeriodStatus, Receipt
+    from kiosk.ledger.models import Category as LedgerCategory, Period, PeriodStatus, Receipt
 
-    ledger_service.open_book(compound, started_on=date(2026, 1, 1))
+    ledger_service.open_book(compound, started_on=date(2025, 12, 1))
+    # December, published without a line: written by hand, as the world has no supervisors yet (the role
+    # walk makes its own); it gives the public routes that serve only disclosed periods one to serve.
+    december = Period(compound_id=compound.id, starts_on=date(2025, 12, 1), ends_on=date(2025, 12, 31),
+                      status=PeriodStatus.published, head_number=0, head_hash="0" * 64, submitted_by=author.id,
+                      submitted_at=ago(days=300), published_at=ago(days=295), disclosure_ends_on=date(2026, 1, 20))
+    db.session.add(december)
 
     def category(name):
         return db.session.scalar(select(LedgerCategory).where(LedgerCategory.compound_id == compound.id,
@@ -281,7 +289,11 @@ def _populate_ledger(compound, author, household, letter, values):
         values["topic_id"].by_endpoint["ledger_admin.budget"] = topic.id
     return {"entry_id": ByEndpoint(posted.id, {"ledger_admin.edit_entry": draft.id, "ledger_admin.post_entry": draft.id,
                                                "ledger_admin.delete_entry": draft.id}),
-            "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id}),
+            "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id,
+                                                   "ledger.chain_json": december.id, "ledger.check": december.id}),
+            # what the sign and return forms carry: the submission the supervisor was shown
+            "signoff_seen": {f"seen_{name}": str(value) for name, value in submitted.seen().items()},
+            "later_period_id": returned.id,
             "question_id": question.id, "category_id": category("维修").id, "receipt_id": receipt.id,
             "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
 
@@ -371,7 +383,7 @@ EVERY_FORM_FIELD = {
     "current": "correct-horse-battery-9", "new": "a-brand-new-password-1", "confirm": "a-brand-new-password-1",
     "password": "wrong-password-000",
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
-    "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "1",
+    "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
 }
@@ -385,6 +397,8 @@ def form_body(values=None, **extra):
         data["household_id"] = str(values["household_id"])
     if values and "category_id" in values:  # the ledger's entry form names one of the compound's categories
         data["category_id"] = str(values["category_id"])
+    if values and "signoff_seen" in values:  # a supervisor's decision names the submission it was shown
+        data.update(values["signoff_seen"])
     data.update(extra)
     return data
 
@@ -410,6 +424,13 @@ def request_as(client, method, path, values=None, **kwargs):
     if method == "GET":
         return client.get(path, **kwargs)
     return client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client)), **kwargs)
+
+
+def shown_fields(client, path, action="sign"):
+    """The hidden fields a supervisor's sign (or return) form carries on a period page: what was shown."""
+    form = soup_of(client.get(path)).find("form", action=f"{path}/{action}")
+    assert form is not None, f"no {action} form on {path}"
+    return {i["name"]: i["value"] for i in form.find_all("input", type="hidden") if i["name"].startswith("seen_")}
 
 
 def redirect_path(response):

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from kiosk.auth.models import Role
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
-from kiosk.ledger import service
+from kiosk.ledger import evidence, service
 from kiosk.ledger.models import Category, PeriodStatus
 
 START = date(2026, 1, 1)
@@ -43,7 +43,7 @@ def test_posting_numbers_entries_in_order_and_chains_them(ledger, chair):
     second = record(ledger, chair, "垃圾清运", 45000)
     assert (first.number, draft.number, second.number) == (1, None, 2)
     assert second.prev_hash == first.hash and len(second.hash) == 64
-    assert service.verify(ledger).ok
+    assert evidence.check(ledger).ok
     assert service.balance(ledger) == 120000 - 45000
 
 
@@ -136,7 +136,7 @@ def test_a_supervisor_who_recorded_an_entry_cannot_sign_and_a_refusal_sends_it_b
 
 def test_verify_names_the_first_entry_changed_behind_the_applications_back(ledger, chair, app, database_url):
     entries = [record(ledger, chair, "停车费", 1000 * (i + 1)) for i in range(5)]
-    assert service.verify(ledger).ok
+    assert evidence.check(ledger).ok
     target = entries[2].id
     db.session.rollback()  # the application's session lets go; the tamperer takes the database
     with db.engine.begin() as connection:  # someone with the database file, not the application
@@ -148,5 +148,5 @@ def test_verify_names_the_first_entry_changed_behind_the_applications_back(ledge
         if connection.dialect.name == "postgresql":  # the schema outlives this test: protect it again
             connection.execute(text("ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_posted_fixed"))
     db.session.expire_all()
-    check = service.verify(ledger)
-    assert not check.ok and check.bad_number == 3 and check.why == "hash"
+    check = evidence.check(ledger)
+    assert not check.ok and check.bad == {3: "hash"} and check.first() == ("hash", 3, None)

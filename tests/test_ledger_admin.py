@@ -3,6 +3,7 @@ reverse, close against the counted balance, sign or return, print the notice, ex
 budgets, and the district's view of who is late."""
 import csv
 import io
+import zipfile
 from datetime import date
 
 import pytest
@@ -79,6 +80,14 @@ def field_errors(html, name):
     assert control is not None, name
     box = control.find_parent(class_="field")
     return " ".join(p.get_text() for p in box.find_all(class_="error"))
+
+
+def shown(client, path, action="sign"):
+    """The hidden fields of the sign (or return) form on the period page: what the supervisor was shown."""
+    soup = BeautifulSoup(client.get(path).get_data(as_text=True), "html.parser")
+    form = soup.find("form", action=f"{path}/{action}")
+    assert form is not None, f"no {action} form on {path}"
+    return {i["name"]: i["value"] for i in form.find_all("input", type="hidden") if i["name"].startswith("seen_")}
 
 
 def count(model):
@@ -285,13 +294,15 @@ def test_two_of_three_supervisors_sign_on_the_page_and_the_chair_cannot(app, led
     assert refused.status_code == 403 and "只有本小区的监督委员" in refused.get_data(as_text=True)
     first = client_for(app, sups[0])
     assert "签字同意" in first.get(path).get_data(as_text=True)
-    assert post_form(first, f"{path}/sign", {}, token_from=path).status_code == 302
-    twice = post_form(first, f"{path}/sign", {}, token_from=f"{BASE}/")
+    seen = shown(first, path)
+    assert seen["seen_closing_fen"] == str(closing) and seen["seen_head_hash"] == period.head_hash
+    assert post_form(first, f"{path}/sign", seen, token_from=path).status_code == 302
+    twice = post_form(first, f"{path}/sign", seen, token_from=f"{BASE}/")
     assert twice.status_code == 409 and "已经表过态" in twice.get_data(as_text=True)
     db.session.refresh(period)
     assert period.status == PeriodStatus.submitted
     second = client_for(app, sups[1])
-    assert post_form(second, f"{path}/sign", {}, token_from=path).status_code == 302
+    assert post_form(second, f"{path}/sign", shown(second, path), token_from=path).status_code == 302
     db.session.refresh(period)
     assert period.status == PeriodStatus.published and period.published_at is not None
     page = committee_client.get(path).get_data(as_text=True)
@@ -319,9 +330,11 @@ def test_a_return_needs_a_reason_and_the_committee_resubmits(app, ledger, chair,
     db.session.commit()
     path = f"{BASE}/periods/{period.id}"
     supervisor = client_for(app, sups[0])
-    blank = post_form(supervisor, f"{path}/refuse", {"reason": ""}, token_from=path)
+    seen = shown(supervisor, path, "refuse")
+    blank = post_form(supervisor, f"{path}/refuse", dict(seen, reason=""), token_from=path)
     assert blank.status_code == 400 and "退回要写明原因" in blank.get_data(as_text=True)
-    assert post_form(supervisor, f"{path}/refuse", {"reason": "停车费缺收据"}, token_from=path).status_code == 302
+    assert post_form(supervisor, f"{path}/refuse", dict(seen, reason="停车费缺收据"),
+                     token_from=path).status_code == 302
     db.session.refresh(period)
     assert period.status == PeriodStatus.returned
     page = committee_client.get(path).get_data(as_text=True)
@@ -414,6 +427,10 @@ def test_csv_and_xlsx_sum_to_the_pages_totals(app, ledger, chair, make_user, com
     labels = {r[0]: r[4] for r in values if r and r[0] in ("期初余额", "本期收入", "本期支出", "期末余额")}
     assert round(labels["期末余额"] * 100) == period.closing_fen
     assert sheet.cell(row=2, column=5).number_format == "#,##0.00"
+    typed = next(cell for row in sheet.iter_rows() for cell in row if cell.value == "=HYPERLINK(1)")
+    assert typed.data_type == "s"  # text as typed, not a live formula (the CSV escapes it with a quote)
+    with zipfile.ZipFile(io.BytesIO(committee_client.get(f"{BASE}/periods/{period.id}.xlsx").data)) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
 
 
 # --- the dashboard, questions, categories, settings -------------------------------------------------------

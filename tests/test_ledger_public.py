@@ -11,7 +11,7 @@ from kiosk.auth.models import Role
 from kiosk.extensions import db
 from kiosk.households.cards import issue
 from kiosk.households.models import Household
-from kiosk.ledger import service
+from kiosk.ledger import evidence, service
 from kiosk.ledger.models import Question
 from kiosk.screen.models import Screen
 
@@ -101,7 +101,8 @@ def test_an_insiders_edit_shows_on_the_verify_page_and_the_period_page(app, clie
     verify = page_text(client.get("/maple/ledger/verify"))
     assert "第 2 号记录与入账时不一致" in verify
     period = page_text(client.get(f"/maple/ledger/{january.id}"))
-    assert "本页有记录与监督委员签字公示时不一致" in period and "这一笔与签字时的记录不一致" in period
+    assert "这一期的账目与监督委员签字公示时不一致" in period and "这一笔与签字时的记录不一致" in period
+    assert "不一致的记录：第 2 号" in period
     code = page_text(client.get(f"/maple/ledger/verify?code={january.code}"))
     assert "现在的记录与之不一致" in code
 
@@ -110,6 +111,13 @@ def test_a_printed_code_checks_out_on_the_verify_page(client, january):
     text_ = page_text(client.get(f"/maple/ledger/verify?code={january.code.lower()}"))
     assert "与现在的记录一致" in text_
     assert "没有找到" in page_text(client.get("/maple/ledger/verify?code=ABCDEF"))
+
+
+@pytest.mark.parametrize("code", ["%", "%%", "_", "____________", "%25", "' OR 1=1 --", "ABC%"])
+def test_sql_wildcards_are_not_a_code(client, january, code):
+    """`LIKE` would take % and _ as wildcards: a code is hex digits, anything else matches nothing."""
+    text_ = page_text(client.get("/maple/ledger/verify", query_string={"code": code}))
+    assert "没有找到核对码" in text_ and "与现在的记录一致" not in text_
 
 
 def test_the_lobby_screen_shows_the_latest_disclosure(client, compound, january):
@@ -125,14 +133,15 @@ def test_the_verify_page_reuses_its_check_until_the_ledger_changes(app, client, 
     per compound, and a new entry (a new version) starts a fresh one."""
     app.config["VERIFY_CACHE_SECONDS"] = 300
     calls = []
-    real = service.verify
-    service.verify = lambda c: calls.append(c.id) or real(c)
+    real = evidence.check
+    evidence.check = lambda c: calls.append(c.id) or real(c)
     try:
         for _ in range(3):
             assert "全部 3 笔记录" in page_text(client.get("/maple/ledger/verify"))
         assert len(calls) == 1
-        record(compound, chair, "停车费", 500, day=date(2026, 2, 3))
+        record(compound, chair, "停车费", 500, day=date(2026, 2, 3))  # posting checks afresh, never cached
+        calls.clear()
         assert "全部 4 笔记录" in page_text(client.get("/maple/ledger/verify"))
-        assert len(calls) == 2
+        assert len(calls) == 1
     finally:
-        service.verify = real
+        evidence.check = real

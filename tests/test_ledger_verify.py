@@ -1,20 +1,22 @@
-"""`kiosk verify`: the ledger's hash chain recomputed from the command line, as an auditor (or a suspicious
-supervisor) runs it against the database, on SQLite and on PostgreSQL. Each tamper here is done the way an
-insider with the database would: the application's session lets go, the trigger that keeps posted entries
-fixed is switched off, and the rows are changed directly."""
+"""`kiosk verify` and the per-period verdicts behind it: the ledger's hash chain recomputed as an auditor (or a
+suspicious supervisor) runs it against the database, on SQLite and on PostgreSQL. Each tamper is done the way an
+insider with the database would (tests/ledger_tamper.py): guards off, rows changed directly.
+
+The ledger: January (#1-#4, and February's #5 posted before January was closed, so it lies in January's signed
+stretch), February (#6-#8) and March (#9-#11) signed; April's #12-#13 posted, not yet closed."""
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from kiosk.auth.models import Role
 from kiosk.extensions import db
-from kiosk.ledger import chain, service
-from kiosk.ledger.models import Category, Entry, PeriodStatus
+from kiosk.ledger import evidence, service
+from kiosk.ledger.models import Category, Period, PeriodStatus
+
+from ledger_tamper import delete_entries, rewrite, set_entry, tamper
 
 JANUARY = date(2026, 1, 1)
-ENTRY = Entry.__table__
 
 
 @pytest.fixture
@@ -34,20 +36,34 @@ def record(compound, actor, name, fen, day):
     return entry
 
 
-@pytest.fixture
-def signed_january(ledger, chair, make_user):
-    """Five entries in January, closed and signed by two of three supervisors (head: entry #5)."""
-    sups = [make_user(f"sup{i}", ledger, role=Role.supervisor) for i in range(3)]
-    lines = [("停车费", 860000, 3), ("场地租金", 300000, 5), ("垃圾清运", 150000, 12), ("消杀", 98050, 18),
-             ("维修", 45000, 26)]
-    for name, fen, day in lines:
-        record(ledger, chair, name, fen, JANUARY.replace(day=day))
-    period = service.submit(ledger, chair, service.figures(ledger, JANUARY, date(2026, 1, 31)).closing)
-    service.decide(ledger, sups[0], period, True)
-    service.decide(ledger, sups[1], period, True)
+def close_and_sign(compound, chair, sups, start, end):
+    period = service.submit(compound, chair, service.figures(compound, start, end).closing)
+    service.decide(compound, sups[0], period, True)
+    service.decide(compound, sups[1], period, True)
     db.session.commit()
-    assert period.status == PeriodStatus.published and period.head_number == 5
-    return ledger
+    assert period.status == PeriodStatus.published
+    return period
+
+
+@pytest.fixture
+def quarter(ledger, chair, make_user):
+    """January to March signed by two of three supervisors; April posted, open."""
+    sups = [make_user(f"sup{i}", ledger, role=Role.supervisor) for i in range(3)]
+    for name, fen, day in [("停车费", 860000, 3), ("场地租金", 300000, 5), ("垃圾清运", 150000, 12),
+                           ("消杀", 98050, 18)]:
+        record(ledger, chair, name, fen, JANUARY.replace(day=day))
+    record(ledger, chair, "停车费", 870000, date(2026, 2, 2))  # #5: February's, posted before January closed
+    january = close_and_sign(ledger, chair, sups, JANUARY, date(2026, 1, 31))
+    for name, fen, day in [("场地租金", 300000, 5), ("维修", 45000, 16), ("垃圾清运", 150000, 26)]:
+        record(ledger, chair, name, fen, date(2026, 2, day))
+    february = close_and_sign(ledger, chair, sups, date(2026, 2, 1), date(2026, 2, 28))
+    for name, fen, day in [("停车费", 880000, 3), ("管道疏通", 58000, 15), ("垃圾清运", 160000, 26)]:
+        record(ledger, chair, name, fen, date(2026, 3, day))
+    march = close_and_sign(ledger, chair, sups, date(2026, 3, 1), date(2026, 3, 31))
+    record(ledger, chair, "停车费", 900000, date(2026, 4, 3))
+    record(ledger, chair, "场地租金", 300000, date(2026, 4, 5))
+    assert (january.head_number, february.head_number, march.head_number) == (5, 8, 11)
+    return {"jan": january.id, "feb": february.id, "mar": march.id}
 
 
 def verify(runner, *args):
@@ -57,38 +73,19 @@ def verify(runner, *args):
     return result
 
 
-def tamper(*statements):
-    """Change the database behind the application's back, with the posted-entry trigger switched off.
-
-    SQLite: each test has its own copy of the database, so the triggers are simply dropped. PostgreSQL: the
-    schema is shared by the whole session, so the trigger is switched on again in the same transaction
-    (ALTER TABLE is transactional there); otherwise later tests would find posted entries editable."""
-    db.session.rollback()
-    with db.engine.begin() as connection:
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:
-            connection.execute(text("ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_posted_fixed"))
-        else:
-            connection.execute(text("DROP TRIGGER IF EXISTS ledger_entry_posted_no_update"))
-            connection.execute(text("DROP TRIGGER IF EXISTS ledger_entry_posted_no_delete"))
-        for statement in statements:
-            statement(connection)
-        if postgres:
-            connection.execute(text("ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_posted_fixed"))
-    db.session.expire_all()
+def verdicts(compound, periods):
+    """{"jan": [problems], ...} of the fresh check."""
+    report = evidence.check(compound)
+    return {name: report.verdict(period_id).problems for name, period_id in periods.items()}
 
 
-def set_amount(number, fen):
-    return lambda connection: connection.execute(
-        ENTRY.update().where(ENTRY.c.number == number).values(amount_fen=fen))
-
-
-def test_an_untouched_ledger_verifies(signed_january, runner, chair):
-    record(signed_january, chair, "停车费", 910000, date(2026, 2, 3))  # February: posted, not yet signed
+def test_an_untouched_ledger_verifies_period_by_period(quarter, ledger, runner):
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    head = service.entry_by_number(signed_january, 6).hash[:12].upper()
-    assert f"maple: OK: 6 entries, chain head {head}, 1 signed periods match" in result.output
+    head = service.entry_by_number(ledger, 13).hash[:12].upper()
+    assert f"maple: OK: 13 entries, chain head {head}, 3 signed periods match" in result.output
+    assert "  2026-02-01–2026-02-28 (signed, head #8 " in result.output
+    assert result.output.count("): OK") == 3
     one = verify(runner, "maple")
     assert one.exit_code == 0 and "maple: OK" in one.output
 
@@ -104,46 +101,108 @@ def test_a_compound_without_a_ledger_is_ok(make_compound, runner):
     assert result.exit_code == 0 and "OK: 0 entries" in result.output
 
 
-def test_an_amount_changed_in_the_database_is_named(signed_january, runner, make_compound):
+def test_an_edited_amount_condemns_only_its_period(quarter, ledger, runner, make_compound):
     make_compound("other", "别的小区")  # other compounds still report, and still verify OK
-    tamper(set_amount(3, 15000))
+    tamper(set_entry(7, amount_fen=15000))  # February's repair
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": ["head", "entry", "figures"], "mar": []}
     result = verify(runner)
     assert result.exit_code == 1, result.output
-    assert ("maple: MISMATCH: entry #3 no longer matches (its amount, date or text was changed outside the "
+    assert ("maple: MISMATCH: entry #7 no longer matches (its amount, date or text was changed outside the "
             "application)") in result.output
+    assert "2026-01-01–2026-01-31 (signed, head #5 " in result.output
+    lines = {line.split(" (")[0].strip(): line for line in result.output.splitlines()}
+    assert lines["2026-01-01–2026-01-31"].endswith("): OK") and lines["2026-03-01–2026-03-31"].endswith("): OK")
+    assert "MISMATCH: entry #7 changed; its code no longer recomputes" in lines["2026-02-01–2026-02-28"]
     assert "other: OK: 0 entries" in result.output
-    check = service.verify(signed_january)
-    assert not check.ok and check.bad_number == 3 and check.why == "hash"
 
 
-def test_a_rewrite_that_recomputes_every_later_hash_is_caught_by_the_signed_head(signed_january, runner):
-    def rewrite(connection):
-        connection.execute(ENTRY.update().where(ENTRY.c.number == 3).values(amount_fen=15000))
-        rows = connection.execute(select(ENTRY).where(ENTRY.c.posted.is_(True)).order_by(ENTRY.c.number)).all()
-        previous = chain.GENESIS
-        for row in rows:
-            digest = chain.entry_hash(previous, chain.fields_of(SimpleNamespace(**row._mapping)))
-            connection.execute(ENTRY.update().where(ENTRY.c.id == row.id).values(prev_hash=previous, hash=digest))
-            previous = digest
+def test_an_edit_in_an_earlier_signed_stretch_condemns_that_stretch_and_the_entrys_own_period(quarter, ledger):
+    """#5 is February's but lies in January's signed stretch: January's code no longer recomputes, February's
+    figures changed; March, signed from February's head on, still checks out."""
+    tamper(set_entry(5, description="改过的摘要"))
+    assert verdicts(ledger, quarter) == {"jan": ["head"], "feb": ["entry"], "mar": []}
 
-    tamper(rewrite)
-    check = service.verify(signed_january)
-    assert not check.ok and check.why == "head" and check.bad_number == 5  # the chain itself is consistent again
+
+def test_a_rewrite_of_every_later_hash_is_caught_where_it_happened(quarter, ledger, runner):
+    """Recomputing every hash after the edit hides it from the chain's own links, but not from the signed heads:
+    February's stretch no longer leads to its signed head, while March recomputes fine from February's signed
+    head onwards."""
+    tamper(rewrite(7, description="改过的摘要"))
+    report = evidence.check(ledger)
+    assert not report.bad and report.rewritten == [(6, 8)]
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": ["head", "rewritten"], "mar": []}
+    assert not report.entry_ok(7) and report.entry_ok(9) and report.entry_ok(5)
     result = verify(runner, "maple")
     assert result.exit_code == 1, result.output
-    assert "MISMATCH: signed period 2026-01-01–2026-01-31 no longer matches what the supervisors signed" \
-        in result.output
+    assert "MISMATCH: entries #6–#8 are rewritten" in result.output
 
 
-def test_deleting_the_last_signed_entry_is_caught(signed_january, runner):
-    tamper(lambda connection: connection.execute(ENTRY.delete().where(ENTRY.c.number == 5)))
+def test_a_rewrite_of_the_stored_heads_too_is_caught_by_the_sign_offs(quarter, ledger):
+    tamper(rewrite(7, heads=True, description="改过的摘要"))
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": ["signoff"], "mar": ["signoff"]}
+
+
+def test_a_complete_rewrite_fools_the_server_but_not_the_figures(quarter, ledger):
+    """Heads, sign-offs and the audit log rewritten too: the server's chain check is fooled (only the code on
+    the paper, checked on a phone, can tell: tests/browser/test_ledger_phone_check.py), but an amount changed
+    this way still no longer adds up to the figures the supervisors signed."""
+    tamper(rewrite(7, heads=True, signoffs=True, audit=True, description="改过的摘要"))
+    assert evidence.check(ledger).ok
+    tamper(rewrite(7, heads=True, signoffs=True, audit=True, amount_fen=15000))
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": ["figures"], "mar": []}
+
+
+def test_deleting_the_newest_entries_is_caught_by_the_audit_log(quarter, ledger, runner):
+    """April's #12 and #13 are not covered by any signature; the append-only audit log saw them posted."""
+    tamper(delete_entries(12, 13))
+    report = evidence.check(ledger)
+    assert report.lost == (12, 13) and not report.ok
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": [], "mar": []}
     result = verify(runner)
     assert result.exit_code == 1, result.output
-    assert "signed period 2026-01-01–2026-01-31 no longer matches" in result.output
+    assert "maple: MISMATCH: entries #12–#13 are gone: the audit log saw them posted" in result.output
 
 
-def test_deleting_an_entry_in_the_middle_is_named(signed_january, runner):
-    tamper(lambda connection: connection.execute(ENTRY.delete().where(ENTRY.c.number == 2)))
+def test_deleting_the_newest_entries_down_into_a_signed_period_is_caught(quarter, ledger, runner):
+    tamper(delete_entries(11, 12, 13))
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": [], "mar": ["missing", "figures"]}
+    result = verify(runner)
+    assert result.exit_code == 1 and "its head entry #11 is gone" in result.output
+
+
+def test_deleting_an_entry_in_the_middle_is_named(quarter, ledger, runner):
+    tamper(delete_entries(7))
+    report = evidence.check(ledger)
+    assert report.gaps == [(7, 7)]
+    assert verdicts(ledger, quarter) == {"jan": [], "feb": ["head", "figures"], "mar": []}
     result = verify(runner)
     assert result.exit_code == 1, result.output
-    assert "MISMATCH: entry #3 no longer matches (an entry was removed or reordered)" in result.output
+    assert "maple: MISMATCH: entry #7 is missing (deleted outside the application)" in result.output
+
+
+def test_the_database_guards_periods_and_sign_offs(quarter, ledger, chair):
+    """Published periods never change, submitted ones keep their figures (they may be returned or published),
+    sign-offs are append-only: in the database itself, not only in the application."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    def refused(statement, match):
+        with pytest.raises(DBAPIError, match=match):
+            db.session.execute(text(statement))
+            db.session.flush()
+        db.session.rollback()
+
+    refused(f"UPDATE ledger_period SET income_fen = 1 WHERE id = {quarter['feb']}", "never changed")
+    refused(f"UPDATE ledger_period SET disclosure_ends_on = NULL WHERE id = {quarter['feb']}", "never changed")
+    refused(f"DELETE FROM ledger_period WHERE id = {quarter['mar']}", "never deleted")
+    refused("UPDATE ledger_signoff SET head_hash = 'x'", "append-only")
+    refused("DELETE FROM ledger_signoff", "append-only")
+    april = service.submit(ledger, chair, service.figures(ledger, date(2026, 4, 1), date(2026, 4, 30)).closing)
+    db.session.commit()
+    refused(f"UPDATE ledger_period SET opening_fen = 0 WHERE id = {april.id}", "keeps its figures")
+    refused(f"UPDATE ledger_period SET head_hash = 'x' WHERE id = {april.id}", "keeps its figures")
+    refused(f"DELETE FROM ledger_period WHERE id = {april.id}", "never deleted")
+    db.session.execute(text(f"UPDATE ledger_period SET status = 'returned', returned_reason = '缺收据' "
+                            f"WHERE id = {april.id}"))
+    db.session.commit()
+    assert db.session.get(Period, april.id).status == PeriodStatus.returned

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kiosk.auth.models import Role
 from kiosk.extensions import db
 
-from conftest import PASSWORD, csrf_token, login_as
+from conftest import PASSWORD, csrf_token, login_as, post_form
 from security_support import (  # noqa: F401  (app and world are fixtures)
     OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
     redirect_path, request_as, rule_variants, state, world,
@@ -442,3 +442,56 @@ def test_a_decided_topic_refuses_changes_from_every_role(app, world, make_user, 
                 wrong.append(f"{who} {param.id}: changed the decided topic")
                 before = decision(closed)
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_ledgers_order_signed_figures_and_signature_count_hold_for_every_role(app, world, make_user):
+    """Issue 11's ledger rules, tried by every role on maple (a refusal changes nothing):
+    - February, resubmitted, can't be signed before January (still waiting) is published;
+    - a signature or a return that carries other figures than the current submission's is refused;
+    - only platform staff lower the number of signatures, and never below 2 while there are 2 supervisors."""
+    from kiosk.ledger import service as ledger_service
+    from kiosk.ledger.models import Book, Period
+
+    clients = role_clients(app, world, make_user)
+    base = "/admin/maple/ledger"
+    january, february = fill("/admin/<compound>/ledger/periods/<int:period_id>", world.values), \
+        f"{base}/periods/{world.values['later_period_id']}"
+    assert post_form(clients[Role.chair], f"{february}/resubmit", {"actual": "1000.00"},
+                     token_from=february).status_code == 302
+    feb_seen = {f"seen_{k}": str(v) for k, v in db.session.get(Period, world.values["later_period_id"]).seen().items()}
+    stale = dict(world.values["signoff_seen"], seen_closing_fen="1")
+    older_round = dict(world.values["signoff_seen"], seen_round="0")
+    for role, client in clients.items():
+        for path, seen, sentence in [(f"{february}/sign", feb_seen, "各期要按顺序签字"),
+                                     (f"{january}/sign", stale, "您看到的是这一期早先的数字"),
+                                     (f"{january}/refuse", dict(older_round, reason="不对"), "您看到的是这一期早先的数字")]:
+            before = state()
+            response = post_form(client, path, seen, token_from=january)
+            body = response.get_data(as_text=True)
+            if role == Role.supervisor:
+                assert response.status_code == 409 and sentence in body, f"{role} {path}: {response.status_code}"
+            else:
+                assert response.status_code == 403 and "只有本小区的监督委员" in body, f"{role} {path}"
+            assert state() == before, f"{role} {path} was refused but something changed"
+
+    def set_signoffs(client, n):
+        data = {"cadence": "monthly", "signoffs_required": str(n), "disclosure_days": "15", "source": "小区公共收益"}
+        if db.session.scalar(select(Period.id).limit(1)) is None:
+            data.update(opening="0", started_on="2026-01-01")
+        return post_form(client, f"{base}/settings", data)
+
+    for role in (Role.vice_chair, Role.chair):
+        before = state()
+        response = set_signoffs(clients[role], 1)
+        assert response.status_code == 400 and "减少签字人数要由街道" in response.get_data(as_text=True), role
+        assert state() == before
+    assert set_signoffs(clients["platform"], 1).status_code == 302  # one supervisor in maple: one may sign
+    db.session.rollback()
+    assert db.session.scalar(select(Book.signoffs_required).where(Book.compound_id == world.maple.id)) == 1
+    make_user("second-supervisor", world.maple, Role.supervisor)
+    assert set_signoffs(clients[Role.chair], 2).status_code == 302  # raising is the committee's own choice
+    before = state()
+    response = set_signoffs(clients["platform"], 1)
+    assert response.status_code == 400 and "不能少于 2 位" in response.get_data(as_text=True)
+    assert state() == before
+    assert ledger_service.book(world.maple).signoffs_required == 2

@@ -23,7 +23,8 @@ from conftest import PASSWORD, ago, csrf_token, login_as, make_app, post_form
 from kiosk.timefmt import now_local
 from security_support import (  # noqa: F401  (app and world are fixtures)
     CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
-    htmx_config, markup_problems, rule_variants, security_header_problems, soup_of, state, traceback_signs,
+    htmx_config, markup_problems, rule_variants, security_header_problems, shown_fields, soup_of, state,
+    traceback_signs,
     world,
 )
 
@@ -574,9 +575,10 @@ def plant_ledger(platform, resident, compound, payload):
     signer = platform.application.test_client()
     login_as(signer, supervisor)
     page = f"{base}/periods/{period.id}"
-    assert post_form(signer, f"{page}/refuse", {"reason": payload}, token_from=page).status_code == 302
+    assert post_form(signer, f"{page}/refuse", dict(shown_fields(signer, page, "refuse"), reason=payload),
+                     token_from=page).status_code == 302
     assert post_form(platform, f"{page}/resubmit", {"actual": "987.50"}, token_from=page).status_code == 302
-    assert post_form(signer, f"{page}/sign", {}, token_from=page).status_code == 302
+    assert post_form(signer, f"{page}/sign", shown_fields(signer, page), token_from=page).status_code == 302
     db.session.rollback()
     assert db.session.get(Period, period.id).status == "published"
     assert post_form(platform, f"{base}/entries/{entry.id}/reverse", {"reason": payload},

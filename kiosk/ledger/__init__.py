@@ -3,7 +3,8 @@
 
 def init_app(app):
     """Register the area's blueprints, its lobby-screen slide and its money filters."""
-    from . import admin, models, money, public, slides  # noqa: F401 - models: their tables join the metadata
+    # models: their tables join the metadata; exports: its routes join admin's blueprint before it is registered
+    from . import admin, exports, models, money, public, slides  # noqa: F401
 
     for module in (public, admin):
         for bp in module.blueprints():

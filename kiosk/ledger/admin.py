@@ -1,15 +1,12 @@
 """The committee's and supervisors' ledger pages: record income and expenses with receipt photos, post and
 reverse, close a period against the counted balance, sign or return it, answer residents' questions, set
-budgets of decided resolutions, export and print the disclosure notice; and the district's cadence view.
+budgets of decided resolutions; and the district's cadence view. Exports and the printed notice are in
+exports.py, on the same blueprint.
 
 Every rule lives in service.py; these pages explain its refusals in a sentence. Money is integer fen from
 the moment money.parse_yuan reads the typed yuan.
 """
-import csv
-import io
 from datetime import timedelta
-from decimal import Decimal
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -17,7 +14,6 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -26,7 +22,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
@@ -45,10 +40,9 @@ from ..compounds.models import Compound
 from ..database import utcnow
 from ..database import writing
 from ..extensions import db
-from ..qr import public_url, qr_svg
 from ..security import local_path
 from ..uploads import ImageRejected, reencode, save_image
-from . import service
+from . import evidence, service
 from .forms import (
     AnswerForm,
     BudgetForm,
@@ -158,7 +152,10 @@ def _period_words(period):
     return period_label(period.starts_on, period.ends_on)
 
 
-def _locked_sentence(period):
+def _locked_sentence(period, day=None):
+    if day is not None and day < period.starts_on:
+        return _("%(period)s 的账已经公示，不能再记入它之前的日期（会改变已公示的期初余额）。请改日期，或在本期记一笔冲销或补记。",
+                 period=_period_words(period))
     if period.status == PeriodStatus.published:
         return _("%(period)s 的账已经公示，不能再记入这一期。请改日期，或在本期记一笔冲销或补记。",
                  period=_period_words(period))
@@ -175,7 +172,16 @@ def refusal_sentence(refused):
         "is_reversal": lambda: _("这是一条冲销记录，不能再冲销。"),
         "reversed": lambda: _("这笔账已经被第 %(n)s 号（%(day)s）冲销过，不能再冲销一次。",
                               n=detail["by"].number, day=cn_date(detail["by"].occurred_on)),
-        "locked": lambda: _locked_sentence(detail["period"]),
+        "locked": lambda: _locked_sentence(detail["period"], detail.get("day")),
+        "broken_chain": lambda: _("账本核对不上：有记录在系统之外被改动或删除过（见“核对”）。为免把新的记录接在被改动过的记录后面，"
+                                  "现在不能入账、结账或签字。请尽快请社区或街道核查。"),
+        "earlier_unpublished": lambda: _("%(period)s 的账还没有公示。各期要按顺序签字：上一期公示后，它的期末余额才是这一期的期初余额。",
+                                         period=_period_words(detail["period"])),
+        "stale_opening": lambda: _("上一期提交的期末余额 %(opening)s 和入账记录算出的 %(expected)s 不一致：更早的账目在提交后有变动。"
+                                   "请监督委员退回上一期，重新核对提交后再结这一期。", opening=format_yuan(detail["opening"]),
+                                   expected=format_yuan(detail["expected"])),
+        "figures_changed": lambda: _("您看到的是这一期早先的数字，之后账目已经重新提交或退回。什么都没有保存，请重新打开这一期，核对后再签字。"),
+        "no_longer_match": lambda: _("这一期的入账记录和提交时的数字对不上（有记录在系统之外被改动过），不能签字。请退回并写明原因，或请社区核查。"),
         "before_start": lambda: _("本账从 %(day)s 开始，日期不能早于这一天。", day=cn_date(detail["started_on"])),
         "not_ended": lambda: _("这一期到 %(day)s 才结束，结束后才能结账。", day=cn_date(detail["end"])),
         "drafts": lambda: _("这一期还有 %(n)s 笔草稿没有入账。请先入账或删除，再结账。", n=detail["count"]),
@@ -202,10 +208,12 @@ def index():
         Entry.compound_id == compound.id, Entry.posted.is_(False)).order_by(Entry.occurred_on, Entry.id)).all()
     recent = db.session.scalars(select(Entry).options(joinedload(Entry.category)).where(
         Entry.compound_id == compound.id, Entry.posted.is_(True)).order_by(Entry.number.desc()).limit(RECENT)).all()
+    report, _checked_at = evidence.cached_check(compound)
     return render_template("ledger/admin_index.html", book=g.book, balance=service.balance(compound),
                            cadence=service.cadence(compound), overdue=service.overdue_questions(compound),
                            open_count=len(service.open_questions(compound)), drafts=drafts, recent=recent,
-                           periods=service.periods(compound), supervisors=service.supervisors(compound))
+                           periods=service.periods(compound), supervisors=service.supervisors(compound),
+                           report=report, intact=evidence.chain_intact(report))
 
 
 # --- recording --------------------------------------------------------------------------------------------
@@ -274,7 +282,7 @@ def _check_entry(form, entry):
         else:
             locked = service.locked_period(g.compound, day)
             if locked is not None:
-                form.occurred_on.errors.append(_locked_sentence(locked))
+                form.occurred_on.errors.append(_locked_sentence(locked, day))
     topic, overspend = None, 0
     if form.topic_id.data:
         topic = next((t for t in service.budgeted_topics(g.compound) if t.id == form.topic_id.data), None)
@@ -537,10 +545,22 @@ def archive_category(category_id):
 
 # --- settings ---------------------------------------------------------------------------------------------
 
+def _signoffs_sentence(problem, book, supervisors):
+    """Why the number of signatures can't be changed to what was typed, next to the field."""
+    reason, limit = problem
+    if reason == "too_many":
+        return _("本小区现在有 %(n)s 位监督委员，签字人数不能多于 %(n)s。", n=len(supervisors))
+    if reason == "below_floor":
+        return _("本小区有 %(n)s 位监督委员，签字人数不能少于 %(m)s 位：一个人签字说了不算。", n=len(supervisors), m=limit)
+    return _("减少签字人数要由街道（平台）工作人员来改，委员会不能自己降低；现在是 %(n)s 位。可以增加。",
+             n=book.signoffs_required)
+
+
 def _book_snapshot(book):
     return {"opening_fen": book.opening_fen, "started_on": book.started_on.isoformat(), "cadence": book.cadence,
-            "signoffs_required": book.signoffs_required, "disclosure_days": book.disclosure_days,
-            "source": book.source}
+            "signoffs_required": book.signoffs_required,
+            "signoffs_since": book.signoffs_since.isoformat() if book.signoffs_since else None,
+            "disclosure_days": book.disclosure_days, "source": book.source}
 
 
 @admin_bp.route("/settings", methods=["GET", "POST"])
@@ -563,10 +583,12 @@ def settings():
         form.disclosure_days.data = book.disclosure_days
         form.source.data = book.source
     if form.validate_on_submit():
-        most = max(1, len(supervisors))
-        if form.signoffs_required.data > most:
-            form.signoffs_required.errors.append(
-                _("本小区现在有 %(n)s 位监督委员，签字人数不能多于 %(n)s。", n=len(supervisors)))
+        wanted = form.signoffs_required.data
+        if wanted != book.signoffs_required:
+            problem = service.signoffs_problem(book.signoffs_required, wanted, len(supervisors),
+                                               current_user.is_platform_admin)
+            if problem is not None:
+                form.signoffs_required.errors.append(_signoffs_sentence(problem, book, supervisors))
         if not fixed and form.started_on.data is not None:
             earliest = db.session.scalar(select(func.min(Entry.occurred_on)).where(Entry.compound_id == g.compound.id))
             if earliest is not None and form.started_on.data > earliest:
@@ -579,9 +601,10 @@ def settings():
                 if form.started_on.data is not None:
                     book.started_on = form.started_on.data
             book.cadence = Cadence(form.cadence.data)
-            book.signoffs_required = form.signoffs_required.data
             book.disclosure_days = form.disclosure_days.data
             book.source = form.source.data.strip()
+            if wanted != book.signoffs_required:
+                service.change_signoffs(g.compound, current_user, book, wanted)
             record_change(g.compound, current_user, AREA, "settings", book, before, _book_snapshot(book))
             db.session.commit()
             flash(_("设置已保存。"), "success")
@@ -645,10 +668,14 @@ def _period_page(period, refuse_form=None, counted_form=None, status=200):
             sign_refusal = refusal_sentence(refused) if refused.reason != "not_submitted" else None
     changed = (figures.opening, figures.income, figures.expense) != (period.opening_fen, period.income_fen,
                                                                      period.expense_fen)
+    report, _checked_at = evidence.cached_check(g.compound)
+    returned_by = service.entry_by_number(g.compound, period.returned_entry) if period.returned_entry else None
     return render_template(
         "ledger/admin_period.html", period=period, figures=figures, entries=entries, page=page, more=more,
-        current=service.current_signoffs(period), earlier=earlier, required=g.book.signoffs_required,
+        current=service.current_signoffs(period), earlier=earlier, required=period.signoffs_required,
         supervisor=_is_supervisor(), sign_refusal=sign_refusal, changed=changed,
+        verdict=report.verdict(period.id), intact=evidence.chain_intact(report), seen=period.seen(),
+        returned_by=returned_by,
         refuse_form=refuse_form or RefuseForm(formdata=None), counted_form=counted_form or CountedForm(formdata=None),
         submitter=_names([period.submitted_by]).get(period.submitted_by, "")), status
 
@@ -659,18 +686,35 @@ def period(period_id):
     return _period_page(_period(period_id))
 
 
+SEEN_NUMBERS = ("round", "opening_fen", "income_fen", "expense_fen", "closing_fen", "head_number")
+
+
+def _seen():
+    """What the supervisor's page showed (the sign and return forms carry it), or None if any of it is missing."""
+    try:
+        seen = {name: int(request.form[f"seen_{name}"]) for name in SEEN_NUMBERS}
+    except (KeyError, ValueError):
+        return None
+    seen["head_hash"] = request.form.get("seen_head_hash", "")
+    return seen
+
+
 def _decide(period_id, signed):
     period = _period(period_id)
+    seen = _seen()
     form = RefuseForm() if not signed else None
-    if form is not None and not form.validate_on_submit():
+    if seen is None or (form is not None and not form.validate_on_submit()):
         try:  # who may not decide at all hears that first, not "write a reason"
             service.may_sign(g.compound, current_user, period)
         except service.LedgerRefused as refused:
             return _refused(refusal_sentence(refused), REFUSAL_STATUS.get(refused.reason, 409),
                             url_for(".period", period_id=period.id))
+        if seen is None:  # a form that did not carry what was shown: there is nothing to hold the signature to
+            return _refused(refusal_sentence(service.LedgerRefused("figures_changed")), 409,
+                            url_for(".period", period_id=period.id))
         return _period_page(period, refuse_form=form, status=400)
     try:
-        service.decide(g.compound, current_user, period, signed, form.reason.data if form else "")
+        service.decide(g.compound, current_user, period, signed, form.reason.data if form else "", seen=seen)
         db.session.commit()
     except service.LedgerRefused as refused:
         db.session.rollback()
@@ -717,112 +761,6 @@ def resubmit(period_id):
         return _refused(refusal_sentence(refused), 409, url_for(".period", period_id=period.id))
     flash(_("已重新提交，等待监督委员签字。"), "success")
     return redirect(url_for(".period", period_id=period.id))
-
-
-# --- exports and the printed notice -----------------------------------------------------------------------
-
-def _all_entries(period):
-    return db.session.scalars(select(Entry).options(joinedload(Entry.category), joinedload(Entry.topic)).where(
-        Entry.compound_id == period.compound_id, Entry.posted.is_(True), Entry.occurred_on >= period.starts_on,
-        Entry.occurred_on <= period.ends_on).order_by(Entry.occurred_on, Entry.number)).all()
-
-
-def _header():
-    return [_("编号"), _("日期"), _("收支"), _("类别"), _("金额"), _("摘要"), _("对方"), _("方式"), _("关联决议")]
-
-
-def _row(entry):
-    return [entry.number, entry.occurred_on.isoformat(), str(entry.kind_label), entry.category.name,
-            entry.amount_fen, entry.description, entry.public_counterparty, str(entry.method_label),
-            entry.topic.title if entry.topic else ""]
-
-
-def _totals(period):
-    return [(_("期初余额"), period.opening_fen), (_("本期收入"), period.income_fen),
-            (_("本期支出"), period.expense_fen), (_("期末余额"), period.closing_fen)]
-
-
-def _text_cell(value):
-    """A text cell Excel will not run as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _attachment(response, ascii_name, name):
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
-def _export_name(period, ext):
-    return _("%(compound)s-%(period)s-收支明细.%(ext)s", compound=g.compound.name,
-             period=_period_words(period), ext=ext)
-
-
-@admin_bp.route("/periods/<int:period_id>.csv")
-def export_csv(period_id):
-    """The period's entries as CSV (UTF-8 with BOM for Excel), then its totals; no person's name."""
-    period = _period(period_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_header())
-    for entry in _all_entries(period):
-        row = _row(entry)
-        writer.writerow([row[0], row[1]] + [_text_cell(v) for v in row[2:4]] + [plain_yuan(row[4])]
-                        + [_text_cell(v) for v in row[5:]])
-    writer.writerow([])
-    for label, fen in _totals(period):
-        writer.writerow([label, "", "", "", plain_yuan(fen)])
-    response = make_response(("\ufeff" + out.getvalue()).encode("utf-8"))
-    response.content_type = "text/csv; charset=utf-8"
-    return _attachment(response, f"ledger-{period.starts_on:%Y-%m}.csv", _export_name(period, "csv"))
-
-
-@admin_bp.route("/periods/<int:period_id>.xlsx")
-def export_xlsx(period_id):
-    """The same as an Excel workbook; amounts are numbers in yuan (from integer fen via Decimal)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    period = _period(period_id)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("收支明细")
-    sheet.append(_header())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    money_format = "#,##0.00"
-    for entry in _all_entries(period):
-        row = _row(entry)
-        row[4] = Decimal(row[4]) / 100
-        sheet.append(row)
-        sheet.cell(row=sheet.max_row, column=5).number_format = money_format
-    sheet.append([])
-    for label, fen in _totals(period):
-        sheet.append([label, None, None, None, Decimal(fen) / 100])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        sheet.cell(row=sheet.max_row, column=5).number_format = money_format
-    for column, width in zip("ABCDEFGHI", (8, 12, 8, 12, 14, 40, 20, 10, 30)):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    response = make_response(out.getvalue())
-    response.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _attachment(response, f"ledger-{period.starts_on:%Y-%m}.xlsx", _export_name(period, "xlsx"))
-
-
-@admin_bp.route("/periods/<int:period_id>/print")
-def print_notice(period_id):
-    """The A4 disclosure notice (公示表): every line in digits and 大写, source, review, dates, code and QR."""
-    period = _period(period_id)
-    figures = service.figures(g.compound, period.starts_on, period.ends_on)
-    signers = service.signers(period) if period.status == PeriodStatus.published else []
-    url = public_url(url_for("ledger.period", period_id=period.id))
-    return render_template("ledger/admin_print.html", period=period, figures=figures, signers=signers,
-                           book=g.book, opinion=REVIEW_OPINION, url=url,
-                           published=period.status == PeriodStatus.published,
-                           qr=Markup(qr_svg(url, title=_("扫码查看本期明细"))))
 
 
 # --- questions and budgets --------------------------------------------------------------------------------

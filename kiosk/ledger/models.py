@@ -3,8 +3,10 @@ sign-offs, and residents' questions.
 
 A posted entry is never edited or deleted; a mistake is corrected by a reversing entry (negative amount,
 linked to the original; a UNIQUE constraint makes a second reversal impossible). Posted entries form a
-hash chain per compound, and a signed period keeps the chain's head, so an edit made behind the
-application's back shows up in `kiosk verify` and on the public verify page.
+hash chain per compound (chain.py), and a signed period keeps the chain's head, so an edit made behind the
+application's back shows up in `kiosk verify`, on every page showing the figures and on residents' phones.
+The database itself refuses to change posted entries (migration 0006), published periods, a submitted
+period's figures, and sign-offs (0008).
 """
 import enum
 
@@ -66,7 +68,8 @@ class Book(db.Model):
     opening_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # balance before the first entry
     started_on = mapped_column(Date, nullable=False)  # first day the ledger covers
     cadence: Mapped[str] = mapped_column(String(20), default=Cadence.monthly)
-    signoffs_required: Mapped[int] = mapped_column(default=2)  # N of the supervisors must sign
+    signoffs_required: Mapped[int] = mapped_column(default=2)  # N of the supervisors must sign later submissions
+    signoffs_since = mapped_column(Date, nullable=True)  # the day the current number took effect
     disclosure_days: Mapped[int] = mapped_column(default=15)  # how long a disclosure stays posted (公示期)
     source: Mapped[str] = mapped_column(String(80), default="小区公共收益")  # funding source on the notice
 
@@ -118,6 +121,8 @@ class Entry(db.Model):
     posted_at = mapped_column(UTCDateTime, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
     hash: Mapped[str] = mapped_column(String(64), default="")
+    recipe: Mapped[int] = mapped_column(default=1, server_default="1")  # how it was sealed (chain.py)
+    counterparty_nonce: Mapped[str] = mapped_column(String(32), default="", server_default="")  # never public
 
     category: Mapped[Category] = relationship()
     receipts: Mapped[list["Receipt"]] = relationship(order_by="Receipt.id", back_populates="entry")
@@ -179,7 +184,9 @@ PERIOD_STATUS_LABELS = {PeriodStatus.submitted: _l("待监督委员签字"), Per
 
 
 class Period(db.Model):
-    """A closed stretch of the ledger (a month or a quarter) with its figures, as submitted and signed."""
+    """A closed stretch of the ledger (a month or a quarter) with its figures, as submitted and signed: the
+    chain's head when submitted, and how many signatures publish it (fixed then). Periods are signed in
+    order; posting into an earlier one sends a submitted later one back (returned_entry)."""
 
     __tablename__ = "ledger_period"
     __table_args__ = (UniqueConstraint("compound_id", "starts_on"),)
@@ -203,6 +210,8 @@ class Period(db.Model):
     published_at = mapped_column(UTCDateTime, nullable=True)
     disclosure_ends_on = mapped_column(Date, nullable=True)
     returned_reason: Mapped[str] = mapped_column(String(300), default="")
+    returned_entry: Mapped[int | None]  # sent back by itself: this entry was posted into an earlier period
+    signoffs_required: Mapped[int] = mapped_column(default=2, server_default="2")  # fixed when submitted
 
     signoffs: Mapped[list["Signoff"]] = relationship(order_by="Signoff.id", back_populates="period")
 
@@ -215,15 +224,24 @@ class Period(db.Model):
         """The short verification code printed on the notice."""
         return self.head_hash[:12].upper() if self.head_hash else ""
 
+    def seen(self):
+        """What a supervisor is shown and signs: the submission, its figures and its head."""
+        return {"round": self.round, "opening_fen": self.opening_fen, "income_fen": self.income_fen,
+                "expense_fen": self.expense_fen, "closing_fen": self.closing_fen, "head_number": self.head_number,
+                "head_hash": self.head_hash}
+
     def snapshot(self):
         return {"starts_on": self.starts_on.isoformat(), "ends_on": self.ends_on.isoformat(),
                 "status": self.status, "round": self.round, "opening_fen": self.opening_fen,
                 "income_fen": self.income_fen, "expense_fen": self.expense_fen, "closing_fen": self.closing_fen,
-                "actual_fen": self.actual_fen, "head_number": self.head_number, "head_hash": self.head_hash}
+                "actual_fen": self.actual_fen, "head_number": self.head_number, "head_hash": self.head_hash,
+                "signoffs_required": self.signoffs_required}
 
 
 class Signoff(db.Model):
-    """A supervisor's decision on one submission of a period: sign, or refuse with a reason."""
+    """A supervisor's decision on one submission of a period: sign, or refuse with a reason. It keeps the
+    figures and the head hash the supervisor was shown (sign-offs made before issue 11 have none of the
+    earlier rounds'), and is never changed or deleted (a database trigger refuses)."""
 
     __tablename__ = "ledger_signoff"
     __table_args__ = (UniqueConstraint("period_id", "round", "user_id"),)
@@ -235,6 +253,12 @@ class Signoff(db.Model):
     signed: Mapped[bool]
     reason: Mapped[str] = mapped_column(String(300), default="")
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    opening_fen: Mapped[int | None] = mapped_column(BigInteger)
+    income_fen: Mapped[int | None] = mapped_column(BigInteger)
+    expense_fen: Mapped[int | None] = mapped_column(BigInteger)
+    closing_fen: Mapped[int | None] = mapped_column(BigInteger)
+    head_number: Mapped[int | None]
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
     period: Mapped[Period] = relationship(back_populates="signoffs")
     user = relationship("User")

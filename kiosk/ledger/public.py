@@ -1,18 +1,20 @@
 """What residents see of the money: disclosed periods with charts and every entry, receipts, who signed,
-the verification code, a verify page anyone can run, and questions (质询) asked with the household card.
+the verification code, a verify page anyone can run, a check their own phone runs against the code on the
+paper, and questions (质询) asked with the household card.
 
 Only published (signed) periods show their entries; a period waiting for signatures shows that it is
-waiting. A person paid by the compound appears as "个人", never by name.
+waiting. A person paid by the compound appears as "个人", never by name. Every page that shows figures says
+so when the check finds they no longer match what the supervisors signed.
 """
-import threading
-import time
+import json
+import re
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -28,14 +30,15 @@ from ..database import utcnow
 from ..extensions import db
 from ..households import cards
 from ..qr import public_url, qr_svg
-from . import chain, service
-from .models import Entry, Kind, Period, PeriodStatus, Receipt
+from . import evidence, service
+from .models import Kind, Period, PeriodStatus, Receipt
 
 bp = bind_compound(Blueprint("ledger", __name__, url_prefix="/<compound>/ledger"))
 
 PER_PAGE = 50
 CHART_PERIODS = 12
 QUESTION_MAX = 500
+CODE = re.compile(r"[0-9A-F]{8,64}")  # a printed code is 12 hex digits; fewer than 8 would match by luck
 
 
 def blueprints():
@@ -68,42 +71,47 @@ def category_chart(figures, kind=Kind.expense):
     return [{"name": name, "fen": fen, "width": w} for (name, fen), w in zip(rows, widths)]
 
 
+def check_url(period):
+    """The phone check of a period, with its head number and hash as the printed QR carries them."""
+    return public_url(url_for("ledger.check", period_id=period.id, n=period.head_number, h=period.head_hash))
+
+
 @bp.route("/")
 def index():
-    """The ledger at a glance: the latest disclosure, charts, every disclosed period, and what is due."""
+    """The ledger at a glance: the latest disclosure, charts, every disclosed period with its verdict, what is
+    due, and how many supervisors must sign."""
     published = service.periods(g.compound, published_only=True)
     latest = published[0] if published else None
     figures = service.figures(g.compound, latest.starts_on, latest.ends_on) if latest else None
+    report, _checked_at = evidence.cached_check(g.compound)
     return render_template("ledger/index.html", latest=latest, figures=figures, published=published,
                            months=month_chart(published),
                            categories=category_chart(figures) if figures else [],
-                           cadence=service.cadence(g.compound),
+                           cadence=service.cadence(g.compound), book=service.book(g.compound), report=report,
                            waiting=[p for p in service.periods(g.compound) if p.status != PeriodStatus.published])
-
-
-def _page_check(entries):
-    """Entries on this page whose stored hash no longer matches their own fields (edited behind our back)."""
-    return [e.number for e in entries if chain.entry_hash(e.prev_hash, chain.fields_of(e)) != e.hash]
 
 
 @bp.route("/<int:period_id>")
 def period(period_id):
-    """One disclosed period: figures by category, every entry (50 a page), receipts, signatures, the code."""
+    """One disclosed period: figures by category, every entry (50 a page), receipts, signatures, the code;
+    and, when the check finds it changed since it was signed, which entries and that the breakdown is not
+    what was signed."""
     period = _period(period_id)
     if period.status != PeriodStatus.published:
         return render_template("ledger/waiting.html", period=period), 200
     page = max(1, request.args.get("page", 1, type=int) or 1)
     entries, more = service.entries_in(g.compound, period.starts_on, period.ends_on, page, PER_PAGE)
     figures = service.figures(g.compound, period.starts_on, period.ends_on)
-    changed = _page_check(entries)
-    matches = (figures.income, figures.expense, figures.opening) == (period.income_fen, period.expense_fen,
-                                                                     period.opening_fen)
+    report, _checked_at = evidence.cached_check(g.compound)
+    verdict = report.verdict(period.id)
+    breakdown_matches = (figures.income, figures.expense) == (period.income_fen, period.expense_fen)
     response = make_response(render_template(
         "ledger/period.html", period=period, figures=figures, entries=entries, page=page, more=more,
-        changed=changed, matches=matches, categories=category_chart(figures),
+        verdict=verdict, changed=[e.number for e in entries if not report.entry_ok(e.number)],
+        breakdown_matches=breakdown_matches, categories=category_chart(figures),
         incomes=category_chart(figures, Kind.income), signers=service.signers(period),
         receipts=_public_receipts(entries),
-        qr=Markup(qr_svg(public_url(url_for(".verify", code=period.code)), title=_("核对")))))
+        qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
     return response
 
 
@@ -130,11 +138,12 @@ def entry(number):
     """One posted entry: what, when, how much, to whom (never a person's name), receipts, reversal, questions."""
     entry = _entry(number)
     household = cards.current_household()
+    report, _checked_at = evidence.cached_check(g.compound)
     response = make_response(render_template(
         "ledger/entry.html", entry=entry, reversal=service.reversal_of(entry),
         receipts=[r for r in entry.receipts if r.public], questions=service.questions_for(entry),
         household=household, overdue=service.is_overdue, question_max=QUESTION_MAX,
-        changed=chain.entry_hash(entry.prev_hash, chain.fields_of(entry)) != entry.hash, now=utcnow()))
+        changed=not report.entry_ok(entry.number), now=utcnow()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -156,41 +165,58 @@ def ask(number):
     return redirect(url_for(".entry", number=entry.number, _anchor="questions"), 303)
 
 
-_verify_lock = threading.Lock()
-
-
-def cached_check(compound):
-    """The compound's chain check, recomputed when the ledger changed or the cached one is older than
-    VERIFY_CACHE_SECONDS; one request computes while the others wait for its answer instead of each
-    recomputing 100,000 hashes."""
-    ttl = current_app.config["VERIFY_CACHE_SECONDS"]
-    cache = current_app.extensions.setdefault("kiosk_verify_cache", {})
-    with _verify_lock:
-        found = cache.get(compound.id)
-        if found and found[0] == compound.version and time.monotonic() - found[1] < ttl:
-            return found[2], found[3]
-        check = service.verify(compound)
-        checked_at = utcnow()
-        cache[compound.id] = (compound.version, time.monotonic(), check, checked_at)
-        return check, checked_at
+def _by_code(code):
+    """The published period whose head hash starts with a typed code (hex only: no LIKE wildcards)."""
+    if not CODE.fullmatch(code):
+        return None
+    return db.session.scalar(select(Period).where(
+        Period.compound_id == g.compound.id, Period.status == PeriodStatus.published,
+        Period.head_hash.startswith(code.lower(), autoescape=True)).order_by(Period.starts_on).limit(1))
 
 
 @bp.route("/verify")
 def verify():
-    """Anyone can recompute the chain; with ?code= from a printed notice, also check that period."""
-    check, checked_at = cached_check(g.compound)
-    code = (request.args.get("code") or "").strip().upper()[:20]
-    period = None
-    if code:
-        period = db.session.scalar(select(Period).where(Period.compound_id == g.compound.id,
-                                                        Period.status == PeriodStatus.published,
-                                                        Period.head_hash.startswith(code.lower())))
-    bad_entry = service.entry_by_number(g.compound, check.bad_number) if check.bad_number else None
-    bad_period = db.session.get(Period, check.bad_period) if check.bad_period else None
-    head = db.session.scalar(select(Entry.hash).where(Entry.compound_id == g.compound.id, Entry.posted.is_(True))
-                             .order_by(Entry.number.desc()).limit(1))
-    response = make_response(render_template("ledger/verify.html", check=check, code=code, period=period,
-                                             bad_entry=bad_entry, bad_period=bad_period, head=head or "",
-                                             checked_at=checked_at))
+    """Anyone can have the server recompute the chain: a verdict per disclosed period; with ?code= from a
+    printed notice, that period's verdict."""
+    report, checked_at = evidence.cached_check(g.compound)
+    code = (request.args.get("code") or "").strip().upper()[:64]
+    period = _by_code(code) if code else None
+    published = service.periods(g.compound, published_only=True)
+    response = make_response(render_template("ledger/verify.html", report=report, code=code, period=period,
+                                             published=published, checked_at=checked_at))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/check/<int:period_id>")
+def check(period_id):
+    """The check a resident's phone runs itself (static/js/ledger-check.js): it fetches the period's stretch of
+    the chain, recomputes it and compares the result with the code on the paper (the QR's n and h)."""
+    period = _period(period_id)
+    if period.status != PeriodStatus.published:
+        return render_template("ledger/waiting.html", period=period), 200
+    response = make_response(render_template("ledger/check.html", period=period))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/<int:period_id>/chain.json")
+def chain_json(period_id):
+    """A published period's stretch of the chain, for phones and anyone's own checker (docs/ledger-hashing.md)."""
+    period = evidence.published_period(g.compound, period_id)
+    if period is None:
+        abort(404)
+    # Characters as they are (not \u escapes): what is hashed is UTF-8 text, and anyone can read the file.
+    response = make_response(json.dumps(evidence.segment(g.compound, period), ensure_ascii=False))
+    response.content_type = "application/json; charset=utf-8"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/head.json")
+def head_json():
+    """The chain's newest entry, and the stored hash at ?n= (phones compare it with the head they remember)."""
+    number = request.args.get("n", type=int)
+    response = jsonify(evidence.head(g.compound, number if number and number > 0 else None))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -15,7 +15,7 @@ from ..changes import record_change
 from ..compounds.models import Compound
 from ..database import utcnow
 from ..extensions import db
-from ..timefmt import now_local
+from ..timefmt import now_local, to_local
 from . import chain
 from .models import (
     DEFAULT_CATEGORIES,
@@ -47,6 +47,11 @@ def today():
     return now_local().date()
 
 
+def local_day(moment):
+    """The local date of a stored (UTC) moment."""
+    return to_local(moment).date()
+
+
 # --- the book and its categories ---------------------------------------------------------------------------
 
 def book(compound):
@@ -55,7 +60,8 @@ def book(compound):
     if found is not None:
         return found
     return Book(compound_id=compound.id, started_on=today().replace(day=1), opening_fen=0,
-                cadence="monthly", signoffs_required=2, disclosure_days=15, source="小区公共收益")
+                cadence="monthly", signoffs_required=2, signoffs_since=None, disclosure_days=15,
+                source="小区公共收益")
 
 
 def open_book(compound, started_on=None):
@@ -63,13 +69,38 @@ def open_book(compound, started_on=None):
     found = db.session.scalar(select(Book).where(Book.compound_id == compound.id))
     if found is not None:
         return found
-    found = Book(compound_id=compound.id, started_on=started_on or today().replace(day=1))
+    started_on = started_on or today().replace(day=1)
+    found = Book(compound_id=compound.id, started_on=started_on, signoffs_since=started_on)
     db.session.add(found)
     for kind, names in DEFAULT_CATEGORIES.items():
         for position, name in enumerate(names):
             db.session.add(Category(compound_id=compound.id, kind=kind, name=name, position=position))
     db.session.flush()
     return found
+
+
+def signoffs_problem(current, wanted, supervisors, platform):
+    """None if `wanted` signatures may replace `current`, else (reason, limit): never more than the compound's
+    supervisors; never below 2 while it has 2 or more (one signature alone checks nobody); and lowering is for
+    platform (street office) staff only, because the committee is whom the signatures check."""
+    most = max(1, supervisors)
+    if wanted > most:
+        return "too_many", most
+    floor = 2 if supervisors >= 2 else 1
+    if wanted < floor:
+        return "below_floor", floor
+    if wanted < current and not platform:
+        return "lowering", current
+    return None
+
+
+def change_signoffs(compound, actor, book, wanted):
+    """Set the number of signatures later submissions need, from today on (audited; residents see it)."""
+    before = {"signoffs_required": book.signoffs_required,
+              "signoffs_since": book.signoffs_since.isoformat() if book.signoffs_since else None}
+    book.signoffs_required, book.signoffs_since = wanted, today()
+    record_change(compound, actor, AREA, "signoffs_required", book, before,
+                  {"signoffs_required": wanted, "signoffs_since": book.signoffs_since.isoformat()})
 
 
 def categories(compound, kind=None, with_archived=False):
@@ -84,10 +115,16 @@ def categories(compound, kind=None, with_archived=False):
 # --- entries ------------------------------------------------------------------------------------------------
 
 def locked_period(compound, day):
-    """The submitted or published period covering `day`, if any: entries can't be posted into it."""
-    return db.session.scalar(select(Period).where(
+    """The period that stops an entry dated `day`: a submitted or published one covering it, or a published
+    one after it (an entry before it would change an opening balance residents were already shown)."""
+    covering = db.session.scalar(select(Period).where(
         Period.compound_id == compound.id, Period.starts_on <= day, Period.ends_on >= day,
         Period.status.in_([PeriodStatus.submitted, PeriodStatus.published])))
+    if covering is not None:
+        return covering
+    return db.session.scalar(select(Period).where(
+        Period.compound_id == compound.id, Period.starts_on > day, Period.status == PeriodStatus.published)
+        .order_by(Period.starts_on).limit(1))
 
 
 def save_draft(compound, actor, entry, fields):
@@ -121,26 +158,54 @@ def _lock_chain(compound):
     db.session.execute(select(Compound.id).where(Compound.id == compound.id).with_for_update())
 
 
-def _head(compound):
+def chain_head(compound):
     """(number, hash) of the last posted entry, or (0, GENESIS)."""
     row = db.session.execute(select(Entry.number, Entry.hash).where(
         Entry.compound_id == compound.id, Entry.posted.is_(True)).order_by(Entry.number.desc()).limit(1)).first()
     return (row[0], row[1]) if row else (0, chain.GENESIS)
 
 
+def refuse_on_broken_chain(compound):
+    """Refuse to build on a chain that no longer checks out (recomputed now, never from a cache): a new entry
+    linked to a tampered one would look as if the committee accepted the tampering."""
+    from . import evidence
+
+    report = evidence.check(compound)
+    if not evidence.chain_intact(report):
+        raise LedgerRefused("broken_chain", report=report)
+
+
 def _seal(compound, actor, entry):
-    """Number the entry, link it to the chain's head and hash it."""
+    """Number the entry, link it to the chain's head and hash it (recipe 2: a person's name as a commitment);
+    submitted periods after its date go back to the committee, their opening balance having changed."""
     if entry.occurred_on < book(compound).started_on:
         raise LedgerRefused("before_start", started_on=book(compound).started_on)
     period = locked_period(compound, entry.occurred_on)
     if period is not None:
-        raise LedgerRefused("locked", period=period)
+        raise LedgerRefused("locked", period=period, day=entry.occurred_on)
+    refuse_on_broken_chain(compound)
     _lock_chain(compound)
-    number, previous = _head(compound)
+    number, previous = chain_head(compound)
     entry.number, entry.prev_hash = number + 1, previous
     entry.posted, entry.posted_by = True, actor.id
     entry.posted_at = utcnow().replace(microsecond=0)
+    entry.recipe = chain.CURRENT
+    entry.counterparty_nonce = chain.new_nonce() if entry.counterparty_is_person else ""
     entry.hash = chain.entry_hash(previous, chain.fields_of(entry))
+    _send_back_later(compound, actor, entry)
+
+
+def _send_back_later(compound, actor, entry):
+    """Submitted periods that start after the entry's date no longer have the right opening balance: they go
+    back to the committee by themselves, saying which entry changed them (shown on their pages)."""
+    later = db.session.scalars(select(Period).where(
+        Period.compound_id == compound.id, Period.status == PeriodStatus.submitted,
+        Period.starts_on > entry.occurred_on).order_by(Period.starts_on)).all()
+    for period in later:
+        before = period.snapshot()
+        period.status, period.returned_reason, period.returned_entry = PeriodStatus.returned, "", entry.number
+        record_change(compound, actor, AREA, "auto_return", period, before,
+                      {**period.snapshot(), "entry": entry.number, "entry_day": entry.occurred_on.isoformat()})
 
 
 def post(compound, actor, entry):
@@ -199,6 +264,12 @@ class Figures:
     @property
     def closing(self):
         return self.opening + self.income - self.expense
+
+
+def opening_from_entries(compound, start):
+    """The balance before `start` summed from every posted entry (what the opening must be)."""
+    return book(compound).opening_fen + int(db.session.scalar(select(func.coalesce(func.sum(SIGNED), 0)).where(
+        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on < start)) or 0)
 
 
 def opening_balance(compound, start):
@@ -282,9 +353,18 @@ def drafts_in(compound, start, end):
         Entry.occurred_on <= end))
 
 
-def submit(compound, actor, actual_fen, period=None):
+def earlier_waiting(compound, start, statuses):
+    """The earliest period before `start` in one of `statuses`, if any."""
+    return db.session.scalar(select(Period).where(
+        Period.compound_id == compound.id, Period.starts_on < start, Period.status.in_(statuses))
+        .order_by(Period.starts_on).limit(1))
+
+
+def submit(compound, actor, actual_fen, period=None, at=None):
     """Close the next period (or resubmit a returned one): compute its figures, check the counted balance,
-    and send it to the supervisors. Refuses with the difference when the balance does not match."""
+    and send it to the supervisors, with the number of signatures the book asks for now. Never on an opening
+    balance the entries contradict. (An earlier period still open to changes is fine: posting into it sends
+    this one back by itself, and this one can't be signed before that one is published.)"""
     if period is None:
         start, end = next_period(compound)
     else:
@@ -296,25 +376,32 @@ def submit(compound, actor, actual_fen, period=None):
     drafts = drafts_in(compound, start, end)
     if drafts:
         raise LedgerRefused("drafts", count=drafts)
+    refuse_on_broken_chain(compound)
     numbers = figures(compound, start, end)
+    expected = opening_from_entries(compound, start)
+    if numbers.opening != expected:
+        raise LedgerRefused("stale_opening", opening=numbers.opening, expected=expected)
     if actual_fen != numbers.closing:
         raise LedgerRefused("mismatch", expected=numbers.closing, actual=actual_fen,
                             difference=actual_fen - numbers.closing)
     creating = period is None
     before = None if creating else period.snapshot()
+    required = book(compound).signoffs_required
+    _lock_chain(compound)
+    head_number, head_hash = chain_head(compound)
+    # Every field in one write: the database refuses to change a submitted period's figures afterwards.
+    values = {"status": PeriodStatus.submitted, "opening_fen": numbers.opening, "income_fen": numbers.income,
+              "expense_fen": numbers.expense, "closing_fen": numbers.closing, "actual_fen": actual_fen,
+              "entry_count": numbers.count, "head_number": head_number, "head_hash": head_hash,
+              "submitted_by": actor.id, "submitted_at": at or utcnow(), "returned_reason": "",
+              "returned_entry": None, "signoffs_required": required}
     if creating:
-        period = Period(compound_id=compound.id, starts_on=start, ends_on=end, round=1)
+        period = Period(compound_id=compound.id, starts_on=start, ends_on=end, round=1, **values)
         db.session.add(period)
     else:
+        for name, value in values.items():
+            setattr(period, name, value)
         period.round += 1
-    _lock_chain(compound)
-    head_number, head_hash = _head(compound)
-    period.status = PeriodStatus.submitted
-    period.opening_fen, period.income_fen, period.expense_fen = numbers.opening, numbers.income, numbers.expense
-    period.closing_fen, period.actual_fen, period.entry_count = numbers.closing, actual_fen, numbers.count
-    period.head_number, period.head_hash = head_number, head_hash
-    period.submitted_by, period.submitted_at = actor.id, utcnow()
-    period.returned_reason = ""
     record_change(compound, actor, AREA, "submit" if creating else "resubmit", period, before, period.snapshot())
     return period
 
@@ -333,26 +420,53 @@ def current_signoffs(period):
 
 def may_sign(compound, user, period):
     """Raise LedgerRefused unless `user` is a supervisor of the compound who may sign this submission: not one
-    who recorded or posted an entry in the period, and only once per submission."""
+    who recorded or posted an entry in the period, only once per submission, and only once every earlier
+    period is published (its closing is this one's opening)."""
     membership = db.session.scalar(select(Membership).where(Membership.user_id == user.id,
                                                            Membership.compound_id == compound.id))
     if membership is None or membership.role != Role.supervisor:
         raise LedgerRefused("not_supervisor")
     if period.status != PeriodStatus.submitted:
         raise LedgerRefused("not_submitted")
+    earlier = earlier_waiting(compound, period.starts_on, [PeriodStatus.submitted, PeriodStatus.returned])
+    if earlier is not None:
+        raise LedgerRefused("earlier_unpublished", period=earlier)
     if user.id in recorders_in(period):
         raise LedgerRefused("recorded")
     if any(s.user_id == user.id for s in current_signoffs(period)):
         raise LedgerRefused("already_signed")
 
 
-def decide(compound, user, period, signed, reason=""):
-    """A supervisor signs or refuses (with a reason); enough signatures publish the period."""
+def still_matches(compound, period):
+    """Raise LedgerRefused unless the period's entries, figures and chain are still what was submitted
+    (recomputed now): nobody signs figures the records no longer support."""
+    from . import evidence
+
+    report = evidence.check(compound)
+    numbers = figures(compound, period.starts_on, period.ends_on)
+    live = (numbers.opening, numbers.income, numbers.expense, numbers.count)
+    if not report.verdict(period.id).ok or not evidence.chain_intact(report) or \
+            live != (period.opening_fen, period.income_fen, period.expense_fen, period.entry_count):
+        raise LedgerRefused("no_longer_match", report=report)
+
+
+def decide(compound, user, period, signed, reason="", seen=None, at=None):
+    """A supervisor signs or refuses (with a reason) the submission they were shown (`seen`, as
+    Period.seen() gave it; a newer submission or changed figures are refused); enough signatures, as many as
+    the period was submitted with, publish it. The sign-off keeps the figures and head hash it covers."""
     may_sign(compound, user, period)
+    if seen is not None and seen != period.seen():
+        raise LedgerRefused("figures_changed")
     if not signed and not reason.strip():
         raise LedgerRefused("reason_needed")
+    if signed:
+        still_matches(compound, period)
+    moment = at or utcnow()
     db.session.add(Signoff(period_id=period.id, round=period.round, user_id=user.id, signed=signed,
-                           reason=reason.strip()))
+                           reason=reason.strip(), at=moment, opening_fen=period.opening_fen,
+                           income_fen=period.income_fen, expense_fen=period.expense_fen,
+                           closing_fen=period.closing_fen, head_number=period.head_number,
+                           head_hash=period.head_hash))
     db.session.flush()
     db.session.refresh(period, ["signoffs"])
     before = period.snapshot()
@@ -361,10 +475,10 @@ def decide(compound, user, period, signed, reason=""):
         action = "refuse"
     else:
         action = "sign"
-        if sum(1 for s in current_signoffs(period) if s.signed) >= book(compound).signoffs_required:
-            period.status = PeriodStatus.published
-            period.published_at = utcnow()
-            period.disclosure_ends_on = today() + timedelta(days=book(compound).disclosure_days)
+        if sum(1 for s in current_signoffs(period) if s.signed) >= period.signoffs_required:
+            days = book(compound).disclosure_days  # read before the change: a published period is written once
+            period.status, period.published_at = PeriodStatus.published, moment
+            period.disclosure_ends_on = local_day(moment) + timedelta(days=days)
             action = "sign_publish"
     record_change(compound, user, AREA, action, period, before, {**period.snapshot(), "reason": reason.strip()})
     return period
@@ -387,20 +501,11 @@ def supervisors(compound):
 
 # --- tamper evidence ----------------------------------------------------------------------------------------
 
-VERIFY_COLUMNS = (Entry.compound_id, Entry.number, Entry.kind, Entry.occurred_on, Entry.category_id,
-                  Entry.amount_fen, Entry.description, Entry.counterparty, Entry.counterparty_is_person,
-                  Entry.method, Entry.topic_id, Entry.reverses_id, Entry.posted_at, Entry.prev_hash, Entry.hash)
-
-
 def verify(compound):
-    """Recompute the compound's chain and compare it with every head a submitted or signed period recorded
-    (plain rows, not ORM objects: a district-size ledger has 100,000 entries)."""
-    entries = db.session.execute(select(*VERIFY_COLUMNS).where(Entry.compound_id == compound.id,
-                                                                Entry.posted.is_(True))
-                                 .order_by(Entry.number).execution_options(yield_per=5000))
-    heads = db.session.execute(select(Period.id, Period.head_number, Period.head_hash).where(
-        Period.compound_id == compound.id)).all()
-    return chain.verify(entries, heads)
+    """The compound's chain check, recomputed now (evidence.check; kept under this name for its callers)."""
+    from . import evidence
+
+    return evidence.check(compound)
 
 
 # --- questions ----------------------------------------------------------------------------------------------

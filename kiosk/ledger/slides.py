@@ -1,4 +1,5 @@
-"""The lobby screen's ledger slide: the latest disclosed period (本期收入 / 支出 / 结余) and its QR."""
+"""The lobby screen's ledger slide: the latest disclosed period (本期收入 / 支出 / 结余) and its QR, and a
+plain warning instead of "signed" when the check finds its figures no longer match what was signed."""
 from sqlalchemy import select
 
 from ..extensions import db
@@ -14,14 +15,18 @@ def _latest(compound):
                              .order_by(Period.ends_on.desc()).limit(1))
 
 
-def _slide(period):
+def _slide(compound, period):
+    from .evidence import cached_check
+
+    report, _checked_at = cached_check(compound)
     return Slide(area=AREA, item_id=str(period.id), title=str(period.starts_on), template="ledger/_slide.html",
-                 phone_path=f"ledger/{period.id}", context={"period": period})
+                 phone_path=f"ledger/{period.id}",
+                 context={"period": period, "matches": report.verdict(period.id).ok})
 
 
 def slides(compound, now):
     period = _latest(compound)
-    return [_slide(period)] if period else []
+    return [_slide(compound, period)] if period else []
 
 
 def detail(compound, item_id):
@@ -30,7 +35,7 @@ def detail(compound, item_id):
     period = db.session.get(Period, int(item_id))
     if period is None or period.compound_id != compound.id or period.status != PeriodStatus.published:
         return None
-    return _slide(period)
+    return _slide(compound, period)
 
 
 def register():

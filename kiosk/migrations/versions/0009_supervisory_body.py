@@ -1,7 +1,7 @@
 """supervisory body: who appointed each supervisor, one name per compound, trusted login devices
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 10:00:00
 
 - supervisor_change: every change of a compound's supervisory body (append-only in the database, like
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
