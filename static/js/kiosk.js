@@ -239,5 +239,7 @@
     tick();
     setInterval(tick, 1000);
     restartLoop();
+    // screen-check.js looks for this: the loop, idle return and offline badge run in this browser.
+    window.kioskScreenStarted = true;
   }
 })();

@@ -545,3 +545,46 @@ def test_after_an_upgrade_the_screen_reloads_itself_but_never_under_a_reader(liv
     screen.pause(3 * POLL)
     assert len(screen.documents) - loads == 1, "the screen kept reloading after the upgrade"
     screen.assert_clean(allow=OUTAGE_NOISE)
+
+
+def screen_report(live, path):
+    """(engine, live_updates) the screen at this path last reported to the server."""
+    from kiosk.extensions import db
+    from kiosk.screen.models import Screen
+
+    with live.app.app_context():
+        row = db.session.execute(db.select(Screen.engine, Screen.live_updates)
+                                 .where(Screen.key == path.rsplit("/", 1)[1])).one()
+        return row.engine, row.live_updates
+
+
+def test_the_screen_reports_its_engine_and_says_so_where_live_updates_cannot_run(live, open_screen, fast_poll):
+    compound = live.new_compound(name="枫树小区")
+    compound.add_notice("电梯年检通知", published_minutes_ago=30)
+    working_path = compound.add_screen(name="1号楼大堂", dwell_seconds=30, idle_seconds=60)
+    broken_path = compound.add_screen(name="2号楼大堂", dwell_seconds=30, idle_seconds=60)
+
+    # A screen whose browser runs htmx reports its engine and that live updates work; no warning shows.
+    screen = open_screen(working_path)
+    label = f"Chrome {screen.major}"
+    screen.until(lambda: screen_report(live, working_path) == (label, True), 6, f"the report ({label}, live)")
+    screen.pause(3 * POLL + 2.5)  # past the moment screen-check.js decides
+    assert not screen.visible("#too-old")
+    assert screen.visible(f"{CURRENT} .slide-title")
+
+    # Where htmx cannot run (here: it never arrives, as if it did not parse), the screen says so in large type
+    # over everything, instead of showing slides that will never change; the committee's list learns it.
+    old = open_screen(broken_path, ready=False, before=lambda driver: driver.block("vendor/htmx-"))
+    old.wait_visible("#too-old", timeout=8)
+    assert old.text("#too-old h1") == "浏览器版本过旧，本屏无法实时更新"
+    assert old.font_px("#too-old h1") >= 60 and old.font_px("#too-old p") >= 36
+    assert "Android System WebView" in old.text("#too-old")
+    assert_fills(old, "#too-old", "the too-old notice")
+    assert old.js("() => !!document.elementFromPoint(540, 960).closest('#too-old')"), "slides show through"
+    assert old.visible("#too-old figure.qr svg")
+    assert "htmx" in old.text("#too-old .too-old-engine")
+    old.until(lambda: screen_report(live, broken_path) == (label, False), 6, f"the report ({label}, not live)")
+    old.shot("screen-too-old", live.backend)
+    blocked = re.compile(r"Failed to load resource|ERR_FAILED|ERR_BLOCKED_BY_CLIENT")
+    old.assert_clean(allow=blocked)
+    screen.assert_clean()
