@@ -127,6 +127,8 @@ def test_vendored_htmx_matches_its_version_record():
     pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["esbuild"]
     assert fields["tool"].startswith(f"esbuild {pinned} "), (fields["tool"], pinned)
     assert "--target=chrome65" in fields["command"]
+    compat = hashlib.sha256((ROOT / "scripts" / "htmx-compat.js").read_bytes()).hexdigest()
+    assert f"scripts/htmx-compat.js (sha256 {compat})" in fields["compat"], "re-run scripts/vendor-htmx.sh"
 
 
 RENDER = r"""

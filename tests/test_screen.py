@@ -197,7 +197,7 @@ def test_a_screen_too_old_for_live_updates_says_so_and_the_committee_sees_a_warn
     # The page carries the notice the screen's first script shows where htmx cannot run, hidden until then.
     note = page.split('id="too-old"', 1)[1].split("</section>", 1)[0]
     assert "hidden" in note.split(">", 1)[0] and "浏览器版本过旧，本屏无法实时更新" in note and "<svg" in note
-    assert page.index("js/screen-check.js") < page.index("js/compat.js") < page.index("vendor/htmx-")
+    assert page.index("js/screen-check.js") < page.index("vendor/htmx-") < page.index("js/kiosk.js")
     # Its report (a plain XMLHttpRequest, no htmx) is recorded at once, even right after the page load's contact.
     version = db.session.get(type(compound), compound.id).version
     response = client.get(f"/maple/pulse?v={version}&s={screen.id}&live=0", headers={"User-Agent": WEBVIEW_60})

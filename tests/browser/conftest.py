@@ -6,7 +6,11 @@
   and `live.start()` brings it back on the same port, for the lobby screen's outage tests.
 - `chromium` is one headless Debian Chromium for the whole session; `visitor(...)` opens a fresh
   browser context (its own cookies) and records Content-Security-Policy complaints and page errors.
-- Without Chromium or Playwright the tests are skipped, or fail when CI=true.
+- `open_screen(path)` opens the lobby screen on the engine of the `screen_engine` parameter: Debian Chromium
+  through Playwright, or the frozen Chromium 65 / 78 of lobby WebViews through our CDP driver
+  (screen_driver.py, old_chromium.py); test_screen_journeys.py runs every screen journey on all three.
+- Without Chromium or Playwright the tests are skipped, or fail when CI=true; likewise without the old
+  Chromium builds that scripts/old-chromium.sh unpacks into .cache/old-chromium/.
 """
 import itertools
 import os

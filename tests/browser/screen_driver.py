@@ -289,7 +289,6 @@ class CdpScreen(ScreenDriver):
         self.page.on("Network.loadingFailed", self._on_failed)
         for domain in ("Page", "Runtime", "Network", "Log"):
             self.page.send(f"{domain}.enable")
-        self.page.send("Network.setCacheDisabled", {"cacheDisabled": False})
         self.page.send("Emulation.setDeviceMetricsOverride",
                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         self.page.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})

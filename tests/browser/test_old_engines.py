@@ -63,6 +63,17 @@ def test_every_shipped_script_parses_on_the_old_engines(old_browser, script):
                              f"column {details['columnNumber'] + 1}")
 
 
+def test_the_vendored_htmx_brings_the_built_ins_it_calls_that_old_engines_lack(old_browser):
+    engine, _, page = old_browser
+    vendored = next((ROOT / "static" / "vendor").glob("htmx-*.min.js")).read_text(encoding="utf-8")
+    answer = page.send("Runtime.evaluate", {"expression": vendored + "\n;htmx.version", "returnByValue": True})
+    assert answer["result"]["value"] == "2.0.11", answer
+    probe = """JSON.stringify([[1, [2, [3]]].flat(), [[1, [2, [3]]]].flat(Infinity),
+        (function () { var f = new FormData(); f.append("code", "123456"); return Object.fromEntries(f); })()])"""
+    answer = page.send("Runtime.evaluate", {"expression": probe, "returnByValue": True})
+    assert answer["result"]["value"] == '[[1,2,[3]],[1,2,3],{"code":"123456"}]', (engine.version, answer)
+
+
 def css_rules(text):
     """(selector list, [(property, value)]) for each plain rule of a stylesheet (no @-blocks in ours)."""
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)

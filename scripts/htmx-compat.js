@@ -1,6 +1,7 @@
 // Two ES2019 built-ins that htmx 2 calls and frozen WebViews lack: Array.prototype.flat (Chromium 69) and
-// Object.fromEntries (Chromium 73). The vendored htmx is already lowered to Chromium 65 syntax; these fill in
-// the library functions syntax lowering cannot. ES5 on purpose: it must run on anything that loads the page.
+// Object.fromEntries (Chromium 73). scripts/vendor-htmx.sh puts this, minified, in front of the vendored htmx
+// (lowered to Chromium 65 syntax): syntax lowering cannot add library functions, and a separate file would cost
+// every page one more request. ES5 on purpose: it must run on anything that loads the page.
 (function () {
   "use strict";
 
