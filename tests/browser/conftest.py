@@ -8,7 +8,7 @@
   browser context (its own cookies) and records Content-Security-Policy complaints and page errors.
 - `open_screen(path)` opens the lobby screen on the engine of the `screen_engine` parameter: Debian Chromium
   through Playwright, or the frozen Chromium 65 / 78 of lobby WebViews through our CDP driver
-  (screen_driver.py, old_chromium.py); test_screen_journeys.py runs every screen journey on all three.
+  (screen_driver.py, old_chromium.py); test_screen_*journey*.py run every screen journey on all three.
 - Without Chromium or Playwright the tests are skipped, or fail when CI=true; likewise without the old
   Chromium builds that scripts/old-chromium.sh unpacks into .cache/old-chromium/.
 """
@@ -324,6 +324,14 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def fast_poll(live, monkeypatch):
+    """Screens opened in this test poll every journeys.POLL seconds (the app reads POLL_SECONDS per request)."""
+    from .journeys import POLL
+
+    monkeypatch.setitem(live.app.config, "POLL_SECONDS", POLL)
 
 
 @pytest.fixture(params=SCREEN_ENGINES)

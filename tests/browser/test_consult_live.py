@@ -4,7 +4,7 @@ Twenty phones vote with their household cards while the lobby screen shows the r
 figures (turnout, participation by area and by owners, each option's owners, the bars and threshold lines)
 equal a fresh recount from the ballots in the database. Then someone starts a ballot at the screen with a
 one-time code and walks away: the screen forgets the household after the shipped 30 s without a touch (the
-clock is run forward). Voting at the screen itself is a journey in test_screen_journeys.py, on every engine.
+clock is run forward). Voting at the screen itself is test_screen_vote_journey.py, on every engine.
 
 The compound is built so that owners ≠ households: one owner holds three units, another two, and three
 units are developer-held (one owner together), so a slide that counted units instead of owners is caught.
@@ -278,7 +278,7 @@ def test_twenty_phones_vote_while_the_screen_shows_results_then_a_walked_away_ki
     screenshot(screen, "consult-results-slide", live)
 
     # The slide's detail: the same figures, and turnout by building. (Voting there with a code is a journey of
-    # its own, on every engine: test_screen_journeys.py.)
+    # its own, on every engine: test_screen_vote_journey.py.)
     detail = open_detail(screen, slide)
     assert_slide_matches(detail, recount(live, topic_id), title="h1")
     expect(detail.locator(".turnout-grid li")).to_have_text(turnout_by_building(plan, current_ballots(live, topic_id)))

@@ -1,7 +1,7 @@
 """The lobby screen's first load is light: no web fonts, at most 80 KB over the wire (Debian Chromium).
 
 The screen's journeys (loop, tap to read, idle return, night, live updates, outages, kiosk voting, reload after an
-upgrade) run on Debian Chromium and on the frozen Chromium 65 and 78 of lobby WebViews: test_screen_journeys.py.
+upgrade) run on Debian Chromium and on the frozen Chromium 65 and 78 of lobby WebViews: test_screen_*journey*.py.
 """
 import re
 
