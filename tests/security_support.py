@@ -404,7 +404,8 @@ def form_body(values=None, **extra):
 
 
 # Columns a harmless read may touch (a login session's or a screen's last contact).
-VOLATILE_COLUMNS = {"last_seen", "last_seen_at"}
+# A screen also reports its browser and whether live updates run there with each contact.
+VOLATILE_COLUMNS = {"last_seen", "last_seen_at", "engine", "live_updates"}
 
 
 def state():

@@ -144,3 +144,73 @@ def test_unchanged_pulse_answered_fast_carries_the_same_headers(client, compound
     assert response.headers["X-Kiosk-Code"] and response.headers["Cache-Control"] == "no-store"
     assert client.get("/nowhere/pulse?v=0").status_code == 404
     assert "kiosk-area-notices" in client.get("/maple/pulse?v=banana").headers["HX-Trigger"]  # lost count: all
+
+
+WEBVIEW_65 = ("Mozilla/5.0 (Linux; Android 8.1.0; RK3288 Build/OPM8; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Version/4.0 Chrome/65.0.3325.109 Safari/537.36")
+WEBVIEW_60 = ("Mozilla/5.0 (Linux; Android 7.1.2; rk3399 Build/NHG47K; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Version/4.0 Chrome/60.0.3112.107 Safari/537.36")
+
+
+def test_engine_labels_from_user_agents():
+    from kiosk.screen.engine import engine_label
+
+    assert engine_label(WEBVIEW_65) == "Chrome 65"
+    assert engine_label("Mozilla/5.0 (Linux; Android 10; V2001A; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+                        "Version/4.0 Chrome/86.0.4240.99 XWEB/4313 MMWEBSDK/20220805 Mobile Safari/537.36 "
+                        "MicroMessenger/8.0.27") == "Chrome 86"
+    assert engine_label("HeadlessChrome/78.0.3882.0") == "Chrome 78"
+    assert engine_label("Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0") == "Firefox 115"
+    assert engine_label("Mozilla/5.0 (iPad; CPU OS 12_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                        "Version/12.1.2 Mobile/15E148 Safari/604.1") == "Safari 12"
+    assert engine_label("curl/8.0") is None and engine_label(None) is None
+
+
+def screen_list(committee_client):
+    return committee_client.get("/admin/maple/screens/").get_data(as_text=True)
+
+
+def test_a_screen_reports_its_browser_and_that_live_updates_work(committee_client, client, compound):
+    screen = register_screen(committee_client)
+    assert client.get(f"/maple/screen/{screen.key}", headers={"User-Agent": WEBVIEW_65}).status_code == 200
+    db.session.expire_all()
+    seen = db.session.get(Screen, screen.id)
+    assert (seen.engine, seen.live_updates) == ("Chrome 65", None)
+    assert "Chrome 65 · 实时更新未确认" in screen_list(committee_client)
+
+    # htmx's first pulse says live updates run, even inside the contact write's 15 s (it is news).
+    version = db.session.get(type(compound), compound.id).version
+    response = client.get(f"/maple/pulse?v={version}&s={screen.id}",
+                          headers={"User-Agent": WEBVIEW_65, "HX-Request": "true"})
+    assert unchanged(response)
+    db.session.expire_all()
+    assert db.session.get(Screen, screen.id).live_updates is True
+    listing = screen_list(committee_client)
+    assert "Chrome 65 · 实时更新正常" in listing and "浏览器过旧" not in listing
+    assert "Chrome 65 · 实时更新正常" in committee_client.get(f"/admin/maple/screens/{screen.id}").get_data(as_text=True)
+
+
+def test_a_screen_too_old_for_live_updates_says_so_and_the_committee_sees_a_warning(committee_client, client,
+                                                                                   compound):
+    screen = register_screen(committee_client)
+    page = client.get(f"/maple/screen/{screen.key}", headers={"User-Agent": WEBVIEW_60}).get_data(as_text=True)
+    # The page carries the notice the screen's first script shows where htmx cannot run, hidden until then.
+    note = page.split('id="too-old"', 1)[1].split("</section>", 1)[0]
+    assert "hidden" in note.split(">", 1)[0] and "浏览器版本过旧，本屏无法实时更新" in note and "<svg" in note
+    assert page.index("js/screen-check.js") < page.index("vendor/htmx-") < page.index("js/kiosk.js")
+    # Its report (a plain XMLHttpRequest, no htmx) is recorded at once, even right after the page load's contact.
+    version = db.session.get(type(compound), compound.id).version
+    response = client.get(f"/maple/pulse?v={version}&s={screen.id}&live=0", headers={"User-Agent": WEBVIEW_60})
+    assert unchanged(response) and response.headers["X-Kiosk-Code"]
+    db.session.expire_all()
+    seen = db.session.get(Screen, screen.id)
+    assert (seen.engine, seen.live_updates) == ("Chrome 60", False)
+    assert "Chrome 60 · 浏览器过旧，无法实时更新" in screen_list(committee_client)
+
+
+def test_a_report_for_another_compounds_screen_is_ignored(committee_client, client, compound, make_compound):
+    screen = register_screen(committee_client)
+    make_compound("other", "别的小区")
+    client.get(f"/other/pulse?v=0&s={screen.id}&live=0", headers={"User-Agent": WEBVIEW_60})
+    db.session.expire_all()
+    assert db.session.get(Screen, screen.id).live_updates is None

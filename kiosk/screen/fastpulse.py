@@ -1,7 +1,8 @@
 """The pulse's common answer, "nothing changed", served below Flask: every screen asks every 2 s.
 
 Only that one case is handled here (GET /<slug>/pulse?v=N where N is the compound's current version
-and no contact write is due); anything else falls through to the Flask view, which stays the reference.
+and neither a contact write nor a screen's report is due); anything else falls through to the Flask view,
+which stays the reference.
 """
 import time
 from urllib.parse import parse_qs
@@ -38,13 +39,16 @@ class FastPulse:
         if environ.get("REQUEST_METHOD") == "GET":
             path = environ.get("PATH_INFO", "")
             if path.endswith("/pulse") and path.count("/") == 2:
-                if self._unchanged(path[1:-len("/pulse")], environ.get("QUERY_STRING", "")):
+                if self._unchanged(path[1:-len("/pulse")], environ.get("QUERY_STRING", ""),
+                                   bool(environ.get("HTTP_HX_REQUEST"))):
                     start_response("200 OK", self._headers)
                     return []
         return self.wsgi_app(environ, start_response)
 
-    def _unchanged(self, slug, query):
+    def _unchanged(self, slug, query, from_htmx=False):
         args = parse_qs(query)
+        if "live" in args:
+            return False  # the screen's own check reports that htmx cannot run there: the Flask view records it
         try:
             seen = int(args["v"][0])
             screen_id = int(args["s"][0]) if "s" in args else None
@@ -54,6 +58,9 @@ class FastPulse:
             contacts = self.flask_app.extensions.setdefault("kiosk_screen_contacts", {})
             if time.monotonic() - contacts.get(screen_id, 0) >= self.contact_every:
                 return False  # the Flask view records the contact
+            reports = self.flask_app.extensions.setdefault("kiosk_screen_reports", {})
+            if from_htmx and reports.get(screen_id, (None, None))[1] is None:
+                return False  # the first pulse htmx sends: the Flask view records that live updates run
         try:
             version = versions.get(versions.cache_of(self.flask_app), slug, self._load)
         except Exception:  # noqa: BLE001 - any trouble: let the full view answer (and report) it

@@ -3,7 +3,7 @@ import enum
 import secrets
 from datetime import time, timedelta
 
-from sqlalchemy import Enum, ForeignKey, String, Time
+from sqlalchemy import Boolean, Enum, ForeignKey, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -33,6 +33,9 @@ class Screen(db.Model):
     night_end = mapped_column(Time, nullable=True)
     retired: Mapped[bool] = mapped_column(default=False)
     last_seen_at = mapped_column(UTCDateTime, nullable=True)
+    # What the screen last reported: its browser ("Chrome 65") and whether live updates run there (None: unknown).
+    engine = mapped_column(String(40), nullable=True)
+    live_updates = mapped_column(Boolean, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     def is_offline(self, poll_seconds, now=None):

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..htmx import render, trigger, wants_fragment
 from ..qr import public_url, qr_svg
 from . import registry
+from .engine import engine_label
 from .models import Screen
 
 bp = bind_compound(Blueprint("screen", __name__, url_prefix="/<compound>"))
@@ -35,6 +36,18 @@ def _contacts():
     return current_app.extensions.setdefault("kiosk_screen_contacts", {})
 
 
+def _reports():
+    """What this process last wrote of each screen's report: (engine, live updates)."""
+    return current_app.extensions.setdefault("kiosk_screen_reports", {})
+
+
+def _report():
+    """(engine, live) this request tells about its screen: live is True for htmx's pulse, False when the
+    screen's own check says htmx cannot run there (?live=0), None when the request does not say."""
+    live = False if request.args.get("live") == "0" else (True if request.headers.get("HX-Request") else None)
+    return engine_label(request.headers.get("User-Agent")), live
+
+
 def area_event(area):
     """The htmx event name that tells an area's slides to refresh."""
     return f"kiosk-area-{area}"
@@ -48,16 +61,34 @@ def _screen(key):
     return screen
 
 
-def _touch(screen_id):
-    """Record that a screen was in contact, at most every CONTACT_EVERY seconds per process."""
+def _news(screen_id, engine, live):
+    """The report's values this process has not written yet for the screen ({} when nothing is new)."""
+    known_engine, known_live = _reports().get(screen_id, (None, None))
+    values = {}
+    if engine is not None and engine != known_engine:
+        values["engine"] = engine
+    if live is not None and live != known_live:
+        values["live_updates"] = live
+    return values
+
+
+def _touch(screen_id, engine=None, live=None):
+    """Record that a screen was in contact (at most every CONTACT_EVERY seconds per process), and at once
+    when it reports another browser or live-update state than this process last wrote."""
     now = time.monotonic()
     contacts = _contacts()
-    if now - contacts.get(screen_id, 0) < CONTACT_EVERY:
+    if now - contacts.get(screen_id, 0) < CONTACT_EVERY and not _news(screen_id, engine, live):
         return
     contacts[screen_id] = now
+    known_engine, known_live = _reports().get(screen_id, (None, None))
+    _reports()[screen_id] = (engine or known_engine, known_live if live is None else live)
+    # Every contact writes what the request reports (not only what is new to this process): another process
+    # may have written an older report meanwhile.
+    report = {"engine": engine, "live_updates": live}
+    values = {name: value for name, value in report.items() if value is not None}
     try:
         with writing():
-            db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow()))
+            db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow(), **values))
     except SQLAlchemyError as error:
         # Best effort: a locked, full or read-only database must not cost a screen its content; it can
         # still read, so it answers normally and the committee sees a stale "last contact" instead.
@@ -91,7 +122,7 @@ def _context(screen):
 def show(key):
     """The attract loop for one registered screen."""
     screen = _screen(key)
-    _touch(screen.id)
+    _touch(screen.id, engine_label(request.headers.get("User-Agent")))
     return render_template("screen/show.html", detail=None, **_context(screen))
 
 
@@ -146,7 +177,7 @@ def pulse():
     screen_id = request.args.get("s", type=int)
     version = g.compound.version
     if screen_id is not None:
-        _touch_if_ours(screen_id)
+        _touch_if_ours(screen_id, *_report())
     if seen == version:
         response = make_response("", 200)
         response.headers["HX-Reswap"] = "none"
@@ -162,14 +193,15 @@ def pulse():
     return response
 
 
-def _touch_if_ours(screen_id):
-    """Record contact for a screen id only if it belongs to this compound."""
+def _touch_if_ours(screen_id, engine=None, live=None):
+    """Record contact (and the screen's report) for a screen id only if it belongs to this compound."""
     contacts = _contacts()
-    if screen_id in contacts and time.monotonic() - contacts[screen_id] < CONTACT_EVERY:
+    if (screen_id in contacts and time.monotonic() - contacts[screen_id] < CONTACT_EVERY
+            and not _news(screen_id, engine, live)):
         return
     owner = db.session.scalar(select(Screen.compound_id).where(Screen.id == screen_id))
     if owner == g.compound.id:
-        _touch(screen_id)
+        _touch(screen_id, engine, live)
 
 
 @bp.route("/qr/<path:target>.svg")

@@ -204,9 +204,10 @@
     // Reload (new code version) only after the server proves healthy, and only while nobody is reading.
     function maybeReload() {
       if (!reloadWanted || detailOpen() || Date.now() - lastTouch < 10000) return;
-      var controller = new AbortController();
-      var timer = setTimeout(function () { controller.abort(); }, 4000);
-      fetch(body.dataset.health, { cache: "no-store", signal: controller.signal })
+      // AbortController arrived in Chromium 66; an older WebView just waits for its own network time-out.
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = setTimeout(function () { if (controller) controller.abort(); }, 4000);
+      fetch(body.dataset.health, { cache: "no-store", signal: controller ? controller.signal : undefined })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (health) { if (health && health.status === "ok") window.location.reload(); })
         .catch(function () {})
@@ -238,5 +239,7 @@
     tick();
     setInterval(tick, 1000);
     restartLoop();
+    // screen-check.js looks for this: the loop, idle return and offline badge run in this browser.
+    window.kioskScreenStarted = true;
   }
 })();

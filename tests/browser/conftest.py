@@ -6,7 +6,11 @@
   and `live.start()` brings it back on the same port, for the lobby screen's outage tests.
 - `chromium` is one headless Debian Chromium for the whole session; `visitor(...)` opens a fresh
   browser context (its own cookies) and records Content-Security-Policy complaints and page errors.
-- Without Chromium or Playwright the tests are skipped, or fail when CI=true.
+- `open_screen(path)` opens the lobby screen on the engine of the `screen_engine` parameter: Debian Chromium
+  through Playwright, or the frozen Chromium 65 / 78 of lobby WebViews through our CDP driver
+  (screen_driver.py, old_chromium.py); test_screen_*journey*.py run every screen journey on all three.
+- Without Chromium or Playwright the tests are skipped, or fail when CI=true; likewise without the old
+  Chromium builds that scripts/old-chromium.sh unpacks into .cache/old-chromium/.
 """
 import itertools
 import os
@@ -302,3 +306,71 @@ def log_in(page, account, tap=True):
     button = page.get_by_role("button", name="登录")
     button.tap() if tap else button.click()
     expect(page).to_have_url(account.site.base_url + account.admin)
+
+
+# The lobby screen's journeys run on three engines: today's Debian Chromium (Playwright) and the frozen
+# Chromium 65 and 78 that lobby WebViews really are (our CDP driver). The phones stay on Debian Chromium.
+SCREEN_ENGINES = ["chromium", "chrome78", "chrome65"]
+SCREEN_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the old engines on SQLite only: the database is not what they test, and each pass costs minutes."""
+    keep, drop = [], []
+    for item in items:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        old_engine = params.get("screen_engine", "chromium") != "chromium"
+        (drop if old_engine and params.get("live") == "postgresql" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def fast_poll(live, monkeypatch):
+    """Screens opened in this test poll every journeys.POLL seconds (the app reads POLL_SECONDS per request)."""
+    from .journeys import POLL
+
+    monkeypatch.setitem(live.app.config, "POLL_SECONDS", POLL)
+
+
+@pytest.fixture(params=SCREEN_ENGINES)
+def screen_engine(request):
+    """The engine the lobby screen runs on in this journey."""
+    return request.param
+
+
+@pytest.fixture
+def open_screen(screen_engine, live, request):
+    """open_screen(path, orientation="portrait", ready=True) -> a ScreenDriver on the live server's screen page.
+
+    ready: wait until a slide shows and htmx runs, then mark the document (a reload would wipe the mark).
+    """
+    from .old_chromium import ENGINES, missing_reason
+    from .screen_driver import CdpScreen, PlaywrightScreen
+
+    opened = []
+
+    def open_(path, orientation="portrait", ready=True, before=None):
+        width, height = SCREEN_SIZES[orientation]
+        if screen_engine == "chromium":
+            driver = PlaywrightScreen(request.getfixturevalue("chromium"), live.base_url, width, height)
+        else:
+            engine = ENGINES[screen_engine]
+            reason = missing_reason(engine)
+            if reason:
+                _no_browser(reason)
+            driver = CdpScreen(engine, live.base_url, width, height)
+        opened.append(driver)
+        if before:
+            before(driver)
+        driver.goto(path)
+        if ready:
+            driver.wait_count("#loop .slide.is-current", 1)
+            driver.until(lambda: driver.js("() => window.htmx !== undefined"), 5, "htmx to run")
+            driver.mark()
+        return driver
+
+    yield open_
+    for driver in opened:
+        driver.close()

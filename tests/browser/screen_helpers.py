@@ -28,9 +28,6 @@ def not_reloaded(page):
     return page.evaluate("() => window.__kioskMarker") == "first-load"
 
 
-def current_slide(page):
-    """The showing slide's data-slide-id."""
-    return page.locator("#loop .slide.is-current").get_attribute("data-slide-id")
 
 
 def slide_ids(page):
@@ -41,40 +38,9 @@ def font_px(locator):
     return float(locator.evaluate("el => getComputedStyle(el).fontSize").removesuffix("px"))
 
 
-def assert_target_size(locator, minimum, what):
-    box = locator.bounding_box()
-    assert box is not None, f"{what} is not visible"
-    assert box["width"] >= minimum and box["height"] >= minimum, \
-        f"{what} is {box['width']:.0f}×{box['height']:.0f} px, under {minimum}×{minimum}"
 
 
 def assert_no_csp_or_script_errors(kiosk):
     """What a test that takes the server away can still demand: the CSP never fired and no script threw."""
     assert kiosk.csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(kiosk.csp_violations)
     assert kiosk.page_errors == [], "uncaught page errors:\n" + "\n".join(kiosk.page_errors)
-
-
-def visible_text(page):
-    return page.locator("body").inner_text()
-
-
-def touch_drag(page, x, y, dy, steps=12):
-    """Drag one finger from (x, y) by dy px with real touch events (CDP), as a resident scrolls a page.
-
-    (Input.synthesizeScrollGesture with gestureSourceType "touch" does nothing in headless Chromium here;
-    a touchStart / touchMove… / touchEnd sequence goes through the same scrolling path as a finger.)
-    """
-    cdp = page.context.new_cdp_session(page)
-    try:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-        for i in range(1, steps + 1):
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
-                                                  "touchPoints": [{"x": x, "y": y + dy * i / steps}]})
-        # Hold the finger still before lifting it, so the page does not fling on (a tap during a fling
-        # only stops the fling, on a real screen too).
-        for _ in range(3):
-            page.wait_for_timeout(60)
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + dy}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    finally:
-        cdp.detach()

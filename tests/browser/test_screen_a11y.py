@@ -121,7 +121,7 @@ def test_nu_html_checker_finds_no_errors(live, visitor, devices, tmp_path):
 
 
 def test_large_type_on_the_phone(live, visitor, devices):
-    """长辈模式: main text at least 18 pt (24 px), links at least 60 px tall. (The screen's sizes: test_screen_loop.)"""
+    """长辈模式: main text at least 18 pt (24 px), links at least 60 px tall. (The screen's sizes: test_screen_journeys.py.)"""
     compound, urgent = seed(live)
 
     resident = visitor(**devices["Pixel 5"])
