@@ -301,15 +301,20 @@ def _populate_ledger(compound, author, household, letter, values):
 def _populate_supervisor_election(compound, author, household, values):
     """A closed, decided election of one supervisor (王监督 wins): what platform staff may apply to the
     supervisory body (/admin/<compound>/supervisors/election/<topic_id>)."""
+    # A draft with its options and electorate, then published and voted: the database refuses options or
+    # electors added to a published topic, and ballots of a closed one (migration 0007).
     topic = Topic(compound_id=compound.id, title="监督委员补选", background="背景", kind="election", rule="informal",
-                  seats=1, status=TopicStatus.published, opens_at=ago(days=3), closes_at=ago(hours=2),
-                  created_by=author.id, published_at=ago(days=5))
+                  seats=1, status=TopicStatus.draft, opens_at=ago(days=3), closes_at=ago(hours=2),
+                  created_by=author.id)
     topic.options = [Option(key="c1", label="王监督", position=0), Option(key="c2", label="李候选", position=1)]
     db.session.add(topic)
     db.session.flush()
-    db.session.add_all([Elector(topic_id=topic.id, household_id=household.id, area_centi=household.area_centi,
-                                owner=f"unit-{household.id}", building=household.building),
-                        Ballot(topic_id=topic.id, household_id=household.id, choices=["c1"], cast_at=ago(hours=3))])
+    db.session.add(Elector(topic_id=topic.id, household_id=household.id, area_centi=household.area_centi,
+                           owner=f"unit-{household.id}", building=household.building))
+    db.session.flush()
+    topic.status, topic.published_at = TopicStatus.published, ago(days=5)
+    db.session.flush()
+    db.session.add(Ballot(topic_id=topic.id, household_id=household.id, choices=["c1"], cast_at=ago(hours=3)))
     db.session.flush()
     topic.status, topic.closed_at = TopicStatus.closed, ago(hours=2)  # counted after its ballots, as close_due does
     topic.result = consult_service.result_dict(consult_service.compute(topic))

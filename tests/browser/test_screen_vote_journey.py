@@ -24,7 +24,7 @@ def assert_forgotten(live, screen, address, code):
     html = screen.js("() => document.documentElement.outerHTML")
     assert address not in html, f"[{screen.engine}] the screen still shows {address}"
     assert code not in html and f"{code[:3]} {code[3:]}" not in html, "the screen still holds the code"
-    assert screen.count("#detail input[name=code], #detail input[name=card]") == 0
+    assert screen.count("#detail input[name=code], #detail input[name=card], #detail input[name=step]") == 0
     jar = screen.cookies()
     assert cards.COOKIE not in jar, "the screen's browser remembers a household card"
     remembered = repr(session_data_from(live, jar))
@@ -57,7 +57,7 @@ def test_a_resident_votes_at_the_screen_with_a_code_and_the_screen_forgets_them(
 
     from kiosk.compounds.models import Compound
     from kiosk.consult import public as consult_public
-    from kiosk.consult import service
+    from kiosk.consult import kiosk_votes
     from kiosk.consult.models import Channel, KioskCode
     from kiosk.extensions import db
     from kiosk.households.models import Household
@@ -109,7 +109,7 @@ def test_a_resident_votes_at_the_screen_with_a_code_and_the_screen_forgets_them(
     away_id, away_address, _ = plan.households[WALKS_AWAY]
     with live.app.app_context():
         compound = db.session.scalar(select(Compound).where(Compound.slug == plan.slug))
-        fresh = service.issue_code(compound, db.session.get(Household, away_id))
+        fresh = kiosk_votes.issue_code(compound, db.session.get(Household, away_id))
         db.session.commit()
     start_kiosk_ballot(screen, slide, fresh, away_address)
     screen.tap_text("#detail label.choice", "不同意")
