@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +95,18 @@ class Browser:
             raise RuntimeError(f"Chromium {self.engine.version} did not open its DevTools port in {timeout} s")
         return holder["url"]
 
-    def connect_page(self):
-        """A connection to the browser's first tab (about:blank)."""
-        pages = [t for t in self.connection.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
-        return Connection(f"ws://127.0.0.1:{self.port}/devtools/page/{pages[0]['targetId']}")
+    def connect_page(self, timeout=10):
+        """A connection to the browser's first tab (about:blank).
+
+        On a busy machine the DevTools port opens before the first tab exists: wait for it to be listed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pages = [t for t in self.connection.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
+            if pages:
+                return Connection(f"ws://127.0.0.1:{self.port}/devtools/page/{pages[0]['targetId']}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Chromium {self.engine.version} opened no tab in {timeout} s")
+            time.sleep(0.1)
 
     def close(self):
         """Stop this browser process (only this one) and remove its profile."""
