@@ -105,6 +105,18 @@ def test_a_bad_amount_shows_its_error_next_to_the_field_and_saves_nothing(ledger
     assert count(Entry) == 0
 
 
+@pytest.mark.parametrize("field", ["category_id", "topic_id"])
+def test_a_number_too_large_in_a_choice_is_a_field_error_not_a_500(ledger, committee_client, field):
+    response = post_form(committee_client, f"{BASE}/entries/new",
+                         entry_form(ledger, **{field: "99999999999999999999999"}))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "还没有保存" in html and "Traceback" not in html
+    if field == "category_id":  # the resolution list is shown only when a decided topic has a budget
+        assert field_errors(html, field)
+    assert count(Entry) == 0
+
+
 def test_save_and_post_numbers_the_entry_and_a_posted_entry_has_no_edit_form(ledger, committee_client, chair):
     response = post_form(committee_client, f"{BASE}/entries/new", entry_form(ledger, action="post"))
     assert response.status_code == 302

@@ -26,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..request import bounded_int
 from .models import CADENCE_LABELS, KIND_LABELS, METHOD_LABELS, Cadence, Kind, Method
 from .money import MoneyError, parse_yuan
 
@@ -57,7 +58,7 @@ class EntryForm(FlaskForm):
                             description=_l("钱实际收到或付出的那一天。"))
     flow = RadioField(_l("收入还是支出"), choices=KIND_CHOICES, default=Kind.expense.value,
                       validators=[InputRequired(_l("请选择收入还是支出。"))])
-    category_id = SelectField(_l("类别"), coerce=int, choices=[], validate_choice=False)
+    category_id = SelectField(_l("类别"), coerce=bounded_int, choices=[], validate_choice=False)
     amount = YuanField(_l("金额（元）"), description=_l("例如 1,234.50；收入和支出都填正数。"))
     description = StringField(_l("摘要"), validators=[
         DataRequired(_l("请写一句摘要，说明这笔钱是什么。")), Length(max=200, message=_l("摘要最多 200 个字。"))],
@@ -67,7 +68,7 @@ class EntryForm(FlaskForm):
     person = BooleanField(_l("对方是个人（公示时不显示姓名）"))
     method = SelectField(_l("收付方式"), choices=[SelectChoice(m.value, METHOD_LABELS[m]) for m in Method],
                          default=Method.bank.value)
-    topic_id = SelectField(_l("关联决议"), coerce=int, choices=[], default=0, validate_choice=False,
+    topic_id = SelectField(_l("关联决议"), coerce=bounded_int, choices=[], default=0, validate_choice=False,
                            description=_l("这笔支出是在落实哪一项议事决议（有批准预算的）。"))
     over_budget_ok = BooleanField(_l("我知道已超出预算"))
     receipts = MultipleFileField(_l("收据照片"), render_kw={"accept": "image/*", "multiple": True},
