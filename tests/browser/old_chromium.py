@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +95,17 @@ class Browser:
             raise RuntimeError(f"Chromium {self.engine.version} did not open its DevTools port in {timeout} s")
         return holder["url"]
 
-    def connect_page(self):
-        """A connection to the browser's first tab (about:blank)."""
-        pages = [t for t in self.connection.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
+    def connect_page(self, timeout=10):
+        """A connection to the browser's first tab (about:blank), once the browser has opened it (on a busy
+        machine the DevTools port answers a moment before the tab exists)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pages = [t for t in self.connection.send("Target.getTargets")["targetInfos"] if t["type"] == "page"]
+            if pages or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if not pages:
+            raise RuntimeError(f"Chromium {self.engine.version} opened no tab in {timeout} s")
         return Connection(f"ws://127.0.0.1:{self.port}/devtools/page/{pages[0]['targetId']}")
 
     def close(self):
