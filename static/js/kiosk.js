@@ -63,6 +63,10 @@
     function hhmm(date) { return clockFormat.format(date); }
     function detailOpen() { return body.classList.contains("detail-open"); }
 
+    function setText(selector, text) {
+      var element = document.querySelector(selector);
+      if (element) element.textContent = text;
+    }
     function slides() {
       var real = Array.prototype.slice.call(document.querySelectorAll("#loop .group:not(.fallback) .slide"));
       return real.length ? real : Array.prototype.slice.call(document.querySelectorAll("#loop .fallback .slide"));
@@ -89,6 +93,7 @@
       var dots = document.getElementById("dots");
       if (dots.children.length !== count) {
         dots.textContent = "";
+      if (!dots) return;
         for (var i = 0; i < count; i++) dots.appendChild(document.createElement("span"));
       }
       Array.prototype.forEach.call(dots.children, function (dot, i) { dot.classList.toggle("on", i === index); });
@@ -162,10 +167,20 @@
 
     // Offline badge: any failed pulse shows it; the next good one hides it.
     function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
+    // A vote keypad or ballot answering its own form with a sentence (see the beforeSwap listener below).
+    var KIOSK_ANSWERS = [400, 403, 409, 429];
+    function isKioskAnswer(detail) {
+      var target = detail.target, form = detail.requestConfig && detail.requestConfig.elt;
+      return !!target && target.id === "detail" && KIOSK_ANSWERS.indexOf(detail.xhr.status) >= 0 &&
+        !!form && !!form.closest && !!form.closest(".kiosk-vote") &&
+        /class="detail-inner kiosk-vote"/.test(detail.serverResponse || "");
+    }
+
     function markOffline() {
       var badge = document.getElementById("offline");
       badge.querySelector(".offline-time").textContent = hhmm(lastSuccess);
       badge.hidden = false;
+      if (!badge) return;
     }
     // A slide group or the banner that failed to refresh (5xx, timeout, dropped connection) is asked
     // again after the next good pulse; otherwise it would show old slides until the next change.
@@ -189,16 +204,34 @@
     document.addEventListener("htmx:afterRequest", function (event) {
       if (!isPulse(event) || !event.detail.successful) return;
       lastSuccess = new Date();
-      document.getElementById("offline").hidden = true;
+      var badge = document.getElementById("offline");
+      if (badge) badge.hidden = true;
       if (refreshAgain) { refreshAgain = false; refreshAllAreas(); }
       var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
       if (code && code !== body.dataset.code) reloadWanted = true;
     });
-    // Never swap anything but a good answer into the screen.
+    // Never swap anything but a good answer into the screen, with one exception: the vote keypad and ballot
+    // answer a wrong, used or expired code (400), a refusal (403, 409) and "too many tries" (429) with a
+    // sentence for the person standing there, and that answer replaces the reader they are looking at.
     document.addEventListener("htmx:beforeSwap", function (event) {
-      if (event.detail.xhr.status >= 400) event.detail.shouldSwap = false;
+      var detail = event.detail;
+      if (detail.xhr.status >= 400) {
+        detail.shouldSwap = isKioskAnswer(detail);
+        if (detail.shouldSwap) detail.isError = false;
+      }
       // An empty answer never replaces anything (the pulse says "nothing changed" that way).
-      if (!event.detail.serverResponse || !event.detail.serverResponse.trim()) event.detail.shouldSwap = false;
+      if (!detail.serverResponse || !detail.serverResponse.trim()) detail.shouldSwap = false;
+    });
+
+    // After "too many tries", the keypad's 确定 waits out the Retry-After the server gave.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      var xhr = event.detail.xhr;
+      if (!xhr || xhr.status !== 429 || !event.detail.target || event.detail.target.id !== "detail") return;
+      var seconds = Number(xhr.getResponseHeader("Retry-After")) || 0;
+      var submit = document.querySelector("#detail .kiosk-code button[type=submit]");
+      if (!submit || seconds <= 0) return;
+      submit.disabled = true;
+      setTimeout(function () { submit.disabled = false; }, Math.min(seconds, 600) * 1000);
     });
 
     // Reload (new code version) only after the server proves healthy, and only while nobody is reading.
@@ -225,8 +258,8 @@
 
     function tick() {
       var now = new Date();
-      document.getElementById("clock").textContent = hhmm(now);
-      document.querySelector(".night-clock").textContent = hhmm(now);
+      setText("#clock", hhmm(now));
+      setText(".night-clock", hhmm(now));
       // A vote in progress at the screen has its own, shorter limit: the screen forgets the household.
       var voting = document.querySelector("#detail [data-idle-limit]");
       var limit = voting ? Number(voting.dataset.idleLimit) * 1000 : idleLimit;
