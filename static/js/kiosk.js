@@ -53,7 +53,9 @@
     var idleLimit = Math.max(5, Number(body.dataset.idle) || 60) * 1000;
     var tz = body.dataset.tz || "Asia/Shanghai";
     var lastTouch = Date.now();
-    var lastSuccess = new Date();
+    // The offline badge's "data as of": when the server rendered this page (a page the service worker kept
+    // through a power cut is as old as that).
+    var lastSuccess = new Date(Number(body.dataset.served) || Date.now());
     var currentId = null;
     var currentPos = 0;
     var wokenUntil = 0;
@@ -61,12 +63,12 @@
     var clockFormat = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
 
     function hhmm(date) { return clockFormat.format(date); }
-    function detailOpen() { return body.classList.contains("detail-open"); }
-
     function setText(selector, text) {
       var element = document.querySelector(selector);
       if (element) element.textContent = text;
     }
+    function detailOpen() { return body.classList.contains("detail-open"); }
+
     function slides() {
       var real = Array.prototype.slice.call(document.querySelectorAll("#loop .group:not(.fallback) .slide"));
       return real.length ? real : Array.prototype.slice.call(document.querySelectorAll("#loop .fallback .slide"));
@@ -91,9 +93,9 @@
 
     function drawDots(count, index) {
       var dots = document.getElementById("dots");
+      if (!dots) return;
       if (dots.children.length !== count) {
         dots.textContent = "";
-      if (!dots) return;
         for (var i = 0; i < count; i++) dots.appendChild(document.createElement("span"));
       }
       Array.prototype.forEach.call(dots.children, function (dot, i) { dot.classList.toggle("on", i === index); });
@@ -165,8 +167,6 @@
       event.stopPropagation();
     }, true);
 
-    // Offline badge: any failed pulse shows it; the next good one hides it.
-    function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
     // A vote keypad or ballot answering its own form with a sentence (see the beforeSwap listener below).
     var KIOSK_ANSWERS = [400, 403, 409, 429];
     function isKioskAnswer(detail) {
@@ -176,11 +176,13 @@
         /class="detail-inner kiosk-vote"/.test(detail.serverResponse || "");
     }
 
+    // Offline badge: any failed pulse shows it; the next good one hides it.
+    function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
     function markOffline() {
       var badge = document.getElementById("offline");
+      if (!badge) return;
       badge.querySelector(".offline-time").textContent = hhmm(lastSuccess);
       badge.hidden = false;
-      if (!badge) return;
     }
     // A slide group or the banner that failed to refresh (5xx, timeout, dropped connection) is asked
     // again after the next good pulse; otherwise it would show old slides until the next change.
@@ -209,6 +211,7 @@
       if (refreshAgain) { refreshAgain = false; refreshAllAreas(); }
       var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
       if (code && code !== body.dataset.code) reloadWanted = true;
+      keepForPowerCuts();
     });
     // Never swap anything but a good answer into the screen, with one exception: the vote keypad and ballot
     // answer a wrong, used or expired code (400), a refusal (403, 409) and "too many tries" (429) with a
@@ -267,6 +270,36 @@
       body.classList.toggle("night", nightNow() && !detailOpen());
       maybeReload();
     }
+
+    // Keep this page and its files for a screen that boots before the server is back (static/js/screen-sw.js).
+    // Service workers run only over https or on localhost; elsewhere docs/screens.md says what to set.
+    var worker = null, keptAt = 0;
+    function keepPage(withFiles) {
+      if (!worker) return;
+      var urls = [window.location.pathname];
+      if (withFiles) {
+        document.querySelectorAll("link[rel=stylesheet], link[rel=icon], script[src]").forEach(function (el) {
+          urls.push(el.href || el.src);
+        });
+      }
+      keptAt = Date.now();
+      worker.postMessage({ keep: urls });
+    }
+    // Asked once, after the first good pulse: the page works and the server is there, and the first load
+    // stays as light as it was.
+    var workerAsked = false;
+    function keepForPowerCuts() {
+      if (workerAsked || !body.dataset.worker || !window.navigator.serviceWorker) return;
+      workerAsked = true;
+      navigator.serviceWorker.register(body.dataset.worker)
+        .then(function () { return navigator.serviceWorker.ready; })
+        .then(function (registration) { worker = registration.active; keepPage(true); })
+        .catch(function () {});
+    }
+    // New slides: keep the page again (at most once a minute), so a reboot shows the newest loop.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target && event.detail.target.id === "pulse" && Date.now() - keptAt > 60000) keepPage(false);
+    });
 
     show(0);
     tick();
