@@ -187,3 +187,29 @@ def test_every_detail_page_reads_aloud(live, visitor, devices):
         assert len(spoken) == 1 and words in spoken[0], f"{path}: read aloud {spoken}"
         assert page.get_by_role("heading", level=1).inner_text() in spoken[0]
     resident.assert_clean()
+
+
+@pytest.mark.parametrize("live", ["sqlite"], indirect=True)
+def test_a_disclosed_period_and_the_ledger_home_pass_axe_in_both_type_sizes(live, chromium, devices):
+    """The page walk (test_every_page.py) meets a period still waiting for signatures; here a signed one, with
+    its charts, signatures and QR, in normal type and in 长辈模式."""
+    from .page_walk import SIZES_JS
+    from .test_screen_a11y import AXE, axe_problems, need
+
+    need(AXE, "axe-core")
+    compound = live.new_compound(name="枫树小区")
+    period = disclosed_month(live, compound.slug, compound.username, ENTRIES)
+    problems = []
+    for large in (False, True):
+        context = chromium.new_context(base_url=live.base_url, bypass_csp=True, locale="zh-CN", **devices["Pixel 5"])
+        if large:
+            context.add_cookies([{"name": "kiosk_large", "value": "1", "url": live.base_url}])
+        page = context.new_page()
+        for path in (f"/{compound.slug}/ledger/{period}", f"/{compound.slug}/ledger/"):
+            page.goto(path)
+            problems += axe_problems(page, f"{path} {'large' if large else 'normal'}")
+            if large:
+                found = page.evaluate(SIZES_JS, {"scope": "main, .foot", "minText": 24, "minTarget": 60})
+                problems += [f"{path}: {line}" for line in found["small"] + found["tiny"]]
+        context.close()
+    assert problems == [], "\n".join(problems)
