@@ -285,16 +285,18 @@
       keptAt = Date.now();
       worker.postMessage({ keep: urls });
     }
-    // Asked once, after the first good pulse: the page works and the server is there, and the first load
-    // stays as light as it was.
-    var workerAsked = false;
+    // Asked after the first good pulse: the page works and the server is there, and the first load stays as
+    // light as it was. If fetching the worker fails (the server went away just then), a good pulse at least
+    // ten seconds later asks again: otherwise the screen would never keep its loop until someone reloads it.
+    var workerAsked = false, workerFailedAt = 0;
     function keepForPowerCuts() {
       if (workerAsked || !body.dataset.worker || !window.navigator.serviceWorker) return;
+      if (workerFailedAt && Date.now() - workerFailedAt < 10000) return;
       workerAsked = true;
       navigator.serviceWorker.register(body.dataset.worker)
         .then(function () { return navigator.serviceWorker.ready; })
         .then(function (registration) { worker = registration.active; keepPage(true); })
-        .catch(function () {});
+        .catch(function () { workerAsked = false; workerFailedAt = Date.now(); });
     }
     // New slides: keep the page again (at most once a minute), so a reboot shows the newest loop.
     document.addEventListener("htmx:afterSwap", function (event) {
