@@ -336,6 +336,12 @@ def _values(compound, objects, membership_id):
 def world(app, compound, chair, make_compound, make_user):
     """maple (the victim): chair, a bystander member, a public notice with an image, a draft, a screen;
     oak: its own chair (the intruder) and the same kinds of objects; a platform account; a broadcast."""
+    return build_world(compound, chair, make_compound, make_user)
+
+
+def build_world(compound, chair, make_compound, make_user):
+    """The `world` fixture's objects, in the current app context (the browser walk builds them on a live
+    server too: tests/browser/test_every_page.py)."""
     oak = make_compound("oak", "橡树小区", "西湖社区", "岳麓街道")
     intruder = make_user("intruder", oak, Role.chair)
     bystander = make_user("bystander", compound, Role.member)

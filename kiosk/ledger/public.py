@@ -52,9 +52,9 @@ def _period(period_id):
     return period
 
 
-def _bars(values):
-    """Each value as a width in permille of the largest (integers only)."""
-    top = max([v for v in values if v > 0] or [1])
+def _bars(values, top=None):
+    """Each value as a width in permille of `top`, else of the largest (integers only)."""
+    top = top or max([v for v in values if v > 0] or [1])
     return [max(0, v) * 1000 // top for v in values]
 
 
@@ -65,9 +65,10 @@ def month_chart(published):
     return [{"period": p, "income_w": widths[i], "expense_w": widths[len(shown) + i]} for i, p in enumerate(shown)]
 
 
-def category_chart(figures, kind=Kind.expense):
+def category_chart(figures, kind=Kind.expense, top=None):
+    """One kind's categories with bar widths; `top` puts them on the scale of a chart they share."""
     rows = [(name, fen) for k, name, fen in figures.by_category if k == kind]
-    widths = _bars([fen for _, fen in rows])
+    widths = _bars([fen for _, fen in rows], top)
     return [{"name": name, "fen": fen, "width": w} for (name, fen), w in zip(rows, widths)]
 
 
@@ -105,11 +106,12 @@ def period(period_id):
     report, _checked_at = evidence.cached_check(g.compound)
     verdict = report.verdict(period.id)
     breakdown_matches = (figures.income, figures.expense) == (period.income_fen, period.expense_fen)
+    top = max([fen for _, _, fen in figures.by_category if fen > 0] or [1])  # income and expense share one scale
     response = make_response(render_template(
         "ledger/period.html", period=period, figures=figures, entries=entries, page=page, more=more,
         verdict=verdict, changed=[e.number for e in entries if not report.entry_ok(e.number)],
-        breakdown_matches=breakdown_matches, categories=category_chart(figures),
-        incomes=category_chart(figures, Kind.income), signers=service.signers(period),
+        breakdown_matches=breakdown_matches, categories=category_chart(figures, Kind.expense, top),
+        incomes=category_chart(figures, Kind.income, top), signers=service.signers(period),
         receipts=_public_receipts(entries),
         qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
     return response

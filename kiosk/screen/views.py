@@ -114,7 +114,7 @@ def _context(screen):
     return {"screen": screen, "groups": groups, "urgent": urgent, "slide_qr": slide_qr,
             "home_qr": Markup(qr_svg(public_url(f"/{g.compound.slug}/"), title=g.compound.name)),
             "area_event": area_event, "poll_seconds": current_app.config["POLL_SECONDS"],
-            "version": g.compound.version, "code_version": __version__,
+            "version": g.compound.version, "code_version": __version__, "served_at": now,
             "all_events": ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())}
 
 
@@ -124,6 +124,15 @@ def show(key):
     screen = _screen(key)
     _touch(screen.id, engine_label(request.headers.get("User-Agent")))
     return render_template("screen/show.html", detail=None, **_context(screen))
+
+
+@bp.route("/screen/sw.js")
+def worker():
+    """The screens' service worker (static/js/screen-sw.js), served from here so that its scope covers this
+    compound's screen pages: a screen that boots before the server is back shows its last loop."""
+    response = current_app.send_static_file("js/screen-sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.route("/screen/<key>/slides/<area>")

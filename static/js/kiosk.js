@@ -53,7 +53,9 @@
     var idleLimit = Math.max(5, Number(body.dataset.idle) || 60) * 1000;
     var tz = body.dataset.tz || "Asia/Shanghai";
     var lastTouch = Date.now();
-    var lastSuccess = new Date();
+    // The offline badge's "data as of": when the server rendered this page (a page the service worker kept
+    // through a power cut is as old as that).
+    var lastSuccess = new Date(Number(body.dataset.served) || Date.now());
     var currentId = null;
     var currentPos = 0;
     var wokenUntil = 0;
@@ -61,6 +63,10 @@
     var clockFormat = new Intl.DateTimeFormat("zh-CN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
 
     function hhmm(date) { return clockFormat.format(date); }
+    function setText(selector, text) {
+      var element = document.querySelector(selector);
+      if (element) element.textContent = text;
+    }
     function detailOpen() { return body.classList.contains("detail-open"); }
 
     function slides() {
@@ -87,6 +93,7 @@
 
     function drawDots(count, index) {
       var dots = document.getElementById("dots");
+      if (!dots) return;
       if (dots.children.length !== count) {
         dots.textContent = "";
         for (var i = 0; i < count; i++) dots.appendChild(document.createElement("span"));
@@ -160,10 +167,20 @@
       event.stopPropagation();
     }, true);
 
+    // A vote keypad or ballot answering its own form with a sentence (see the beforeSwap listener below).
+    var KIOSK_ANSWERS = [400, 403, 409, 429];
+    function isKioskAnswer(detail) {
+      var target = detail.target, form = detail.requestConfig && detail.requestConfig.elt;
+      return !!target && target.id === "detail" && KIOSK_ANSWERS.indexOf(detail.xhr.status) >= 0 &&
+        !!form && !!form.closest && !!form.closest(".kiosk-vote") &&
+        /class="detail-inner kiosk-vote"/.test(detail.serverResponse || "");
+    }
+
     // Offline badge: any failed pulse shows it; the next good one hides it.
     function isPulse(event) { return event.detail.elt && event.detail.elt.id === "pulse"; }
     function markOffline() {
       var badge = document.getElementById("offline");
+      if (!badge) return;
       badge.querySelector(".offline-time").textContent = hhmm(lastSuccess);
       badge.hidden = false;
     }
@@ -189,16 +206,35 @@
     document.addEventListener("htmx:afterRequest", function (event) {
       if (!isPulse(event) || !event.detail.successful) return;
       lastSuccess = new Date();
-      document.getElementById("offline").hidden = true;
+      var badge = document.getElementById("offline");
+      if (badge) badge.hidden = true;
       if (refreshAgain) { refreshAgain = false; refreshAllAreas(); }
       var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
       if (code && code !== body.dataset.code) reloadWanted = true;
+      keepForPowerCuts();
     });
-    // Never swap anything but a good answer into the screen.
+    // Never swap anything but a good answer into the screen, with one exception: the vote keypad and ballot
+    // answer a wrong, used or expired code (400), a refusal (403, 409) and "too many tries" (429) with a
+    // sentence for the person standing there, and that answer replaces the reader they are looking at.
     document.addEventListener("htmx:beforeSwap", function (event) {
-      if (event.detail.xhr.status >= 400) event.detail.shouldSwap = false;
+      var detail = event.detail;
+      if (detail.xhr.status >= 400) {
+        detail.shouldSwap = isKioskAnswer(detail);
+        if (detail.shouldSwap) detail.isError = false;
+      }
       // An empty answer never replaces anything (the pulse says "nothing changed" that way).
-      if (!event.detail.serverResponse || !event.detail.serverResponse.trim()) event.detail.shouldSwap = false;
+      if (!detail.serverResponse || !detail.serverResponse.trim()) detail.shouldSwap = false;
+    });
+
+    // After "too many tries", the keypad's 确定 waits out the Retry-After the server gave.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      var xhr = event.detail.xhr;
+      if (!xhr || xhr.status !== 429 || !event.detail.target || event.detail.target.id !== "detail") return;
+      var seconds = Number(xhr.getResponseHeader("Retry-After")) || 0;
+      var submit = document.querySelector("#detail .kiosk-code button[type=submit]");
+      if (!submit || seconds <= 0) return;
+      submit.disabled = true;
+      setTimeout(function () { submit.disabled = false; }, Math.min(seconds, 600) * 1000);
     });
 
     // Reload (new code version) only after the server proves healthy, and only while nobody is reading.
@@ -225,8 +261,8 @@
 
     function tick() {
       var now = new Date();
-      document.getElementById("clock").textContent = hhmm(now);
-      document.querySelector(".night-clock").textContent = hhmm(now);
+      setText("#clock", hhmm(now));
+      setText(".night-clock", hhmm(now));
       // A vote in progress at the screen has its own, shorter limit: the screen forgets the household.
       var voting = document.querySelector("#detail [data-idle-limit]");
       var limit = voting ? Number(voting.dataset.idleLimit) * 1000 : idleLimit;
@@ -234,6 +270,38 @@
       body.classList.toggle("night", nightNow() && !detailOpen());
       maybeReload();
     }
+
+    // Keep this page and its files for a screen that boots before the server is back (static/js/screen-sw.js).
+    // Service workers run only over https or on localhost; elsewhere docs/screens.md says what to set.
+    var worker = null, keptAt = 0;
+    function keepPage(withFiles) {
+      if (!worker) return;
+      var urls = [window.location.pathname];
+      if (withFiles) {
+        document.querySelectorAll("link[rel=stylesheet], link[rel=icon], script[src]").forEach(function (el) {
+          urls.push(el.href || el.src);
+        });
+      }
+      keptAt = Date.now();
+      worker.postMessage({ keep: urls });
+    }
+    // Asked after the first good pulse: the page works and the server is there, and the first load stays as
+    // light as it was. If fetching the worker fails (the server went away just then), a good pulse at least
+    // ten seconds later asks again: otherwise the screen would never keep its loop until someone reloads it.
+    var workerAsked = false, workerFailedAt = 0;
+    function keepForPowerCuts() {
+      if (workerAsked || !body.dataset.worker || !window.navigator.serviceWorker) return;
+      if (workerFailedAt && Date.now() - workerFailedAt < 10000) return;
+      workerAsked = true;
+      navigator.serviceWorker.register(body.dataset.worker)
+        .then(function () { return navigator.serviceWorker.ready; })
+        .then(function (registration) { worker = registration.active; keepPage(true); })
+        .catch(function () { workerAsked = false; workerFailedAt = Date.now(); });
+    }
+    // New slides: keep the page again (at most once a minute), so a reboot shows the newest loop.
+    document.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target && event.detail.target.id === "pulse" && Date.now() - keptAt > 60000) keepPage(false);
+    });
 
     show(0);
     tick();

@@ -12,7 +12,10 @@ ERROR_PAGE_TEXT = "服务器出了点问题"
 # What the console may say while the server is away or failing; anything else is a fault.
 OUTAGE_NOISE = re.compile(r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE|CONNECTION_CLOSED)"
                           r"|htmx:(sendError|timeout|responseError|afterRequest)"
-                          r"|Response Status Error Code 5\d\d|status of 50\d|Failed to load resource")
+                          r"|Response Status Error Code 5\d\d|status of 50\d|Failed to load resource"
+                          # the service worker's script, asked for just as the server went away
+                          r"|(An unknown error occurred|A bad HTTP response code \(5\d\d\) was received)"
+                          r" when fetching the script")
 CURRENT = "#loop .slide.is-current"
 
 

@@ -62,6 +62,20 @@ class ScreenDriver:
         """Drag one finger from (x, y) by dy px with real touch events, as a resident scrolls a notice."""
         raise NotImplementedError
 
+    def scroll_by_finger(self, selector, dy, beyond=200, tries=3):
+        """Drag a finger up the element until it has scrolled past `beyond` px, as a resident would swipe again
+        if the first swipe did not move it: on a loaded machine old headless Chromium sometimes drops the first
+        gesture of a freshly opened reader (the scroller is not yet composited). Fails if no swipe scrolls."""
+        probe = f"() => document.querySelector({selector!r}).scrollTop > {int(beyond)}"
+        for attempt in range(tries):
+            box = self.box(selector)
+            self.drag(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.7, dy)
+            try:
+                return self.until(lambda: self.js(probe), timeout=3, what=f"{selector} to scroll under the finger")
+            except AssertionError:
+                if attempt == tries - 1:
+                    raise
+
     def screenshot(self, path):
         raise NotImplementedError
 

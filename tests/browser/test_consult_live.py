@@ -71,11 +71,11 @@ def permille(part, whole):
     return part * 1000 // whole if whole else 0
 
 
-def build(live):
+def build(live, allow_change=True, **screen):
     """30 households in 3 buildings, a registered screen, a live yes/no statutory topic and 21 cards."""
     account = live.new_compound(name="东湖花园")
     screen_path = f"/{account.slug}/screen/" + live.add_screen(
-        account.slug, name="1号楼大堂", dwell_seconds=DWELL, idle_seconds=SCREEN_IDLE)
+        account.slug, name="1号楼大堂", **dict({"dwell_seconds": DWELL, "idle_seconds": SCREEN_IDLE}, **screen))
     with live.app.app_context():
         compound = db.session.scalar(select(Compound).where(Compound.slug == account.slug))
         chair = db.session.scalar(select(User).where(User.username == account.username))
@@ -91,7 +91,7 @@ def build(live):
         # A named vote: its slide moves with every ballot, which is what this test times. A secret one moves
         # only in released batches (tests/test_consult_secrecy.py).
         fields = {"title": TITLE, "background": "费用由物业从公共收益中列支。", "kind": "yesno",
-                  "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live", "allow_change": True,
+                  "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live", "allow_change": allow_change,
                   "opens_at": utcnow().replace(microsecond=0) - timedelta(hours=1),
                   "closes_at": utcnow().replace(microsecond=0) + timedelta(hours=48)}
         topic = service.save_topic(compound, chair, None, fields, [])

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "static").rglob("*.js"))
 # The stylesheets a lobby screen or a phone loads (print.css is printed from the committee's own computer).
-STYLESHEETS = ["base.css", "screen.css", "phone.css", "admin.css"]
+STYLESHEETS = ["base.css", "screen.css", "phone.css", "admin.css", "large.css"]
 # Declarations Chromium never supports on purpose, with why they stay.
 IGNORED_PROPERTIES = {
     "-webkit-overflow-scrolling": "iOS Safari's momentum scrolling; Chromium scrolls that way anyway",
@@ -74,10 +74,28 @@ def test_the_vendored_htmx_brings_the_built_ins_it_calls_that_old_engines_lack(o
     assert answer["result"]["value"] == '[[1,2,[3]],[1,2,3],{"code":"123456"}]', (engine.version, answer)
 
 
+def media_blocks(text):
+    """(the stylesheet with each @media block's rules in its place, [media conditions]); other @-rules fail."""
+    conditions = []
+    while True:
+        start = text.find("@media")
+        if start < 0:
+            break
+        open_ = text.index("{", start)
+        depth, end = 1, open_ + 1
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        conditions.append(text[start + len("@media"):open_].strip())
+        text = text[:start] + text[open_ + 1:end - 1] + text[end:]
+    return text, conditions
+
+
 def css_rules(text):
-    """(selector list, [(property, value)]) for each plain rule of a stylesheet (no @-blocks in ours)."""
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    assert "@" not in text, "css_rules() does not read @-rules; teach it before adding one"
+    """(selector list, [(property, value)]) for each plain rule of a stylesheet, @media blocks' rules included
+    (their conditions: media_blocks())."""
+    text, _ = media_blocks(re.sub(r"/\*.*?\*/", "", text, flags=re.S))
+    assert "@" not in text, "css_rules() reads @media blocks only; teach it before adding another @-rule"
     for match in re.finditer(r"([^{}]+)\{([^{}]*)\}", text):
         declarations = []
         for part in match.group(2).split(";"):
@@ -88,6 +106,7 @@ def css_rules(text):
 
 
 SUPPORTS = """(a) => a.map(function (d) { return CSS.supports(d[0], d[1]); })"""
+MEDIA = """(a) => a.map(function (q) { return window.matchMedia(q).media !== "not all"; })"""
 PARSES = """(a) => a.map(function (s) { try { document.querySelectorAll(s); return true; } catch (e) { return false; } })"""
 
 
@@ -109,7 +128,12 @@ def test_every_css_declaration_and_selector_works_on_chromium_65(sheet):
             return answer["result"]["value"]
 
         problems = []
-        for selector_list, declarations in css_rules((ROOT / "static" / "css" / sheet).read_text(encoding="utf-8")):
+        source = (ROOT / "static" / "css" / sheet).read_text(encoding="utf-8")
+        _, conditions = media_blocks(re.sub(r"/\*.*?\*/", "", source, flags=re.S))
+        for condition, ok in zip(conditions, ask(MEDIA, conditions)):
+            if not ok:
+                problems.append(f"@media {condition} is not understood")
+        for selector_list, declarations in css_rules(source):
             selectors = [s.strip() for s in selector_list.split(",")]
             for selector, ok in zip(selectors, ask(PARSES, selectors)):
                 if not ok and not any(part in selector for part in IGNORED_SELECTORS):

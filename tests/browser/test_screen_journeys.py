@@ -69,10 +69,7 @@ def test_portrait_loop_advances_and_a_tapped_slide_reads_full_screen_until_idle(
     # A finger drags the long notice up: it scrolls (real touch events, not a scrollTop assignment).
     assert screen.js("() => { var el = document.querySelector('#detail .detail-scroll');"
                      " return el.scrollHeight > el.clientHeight + 200; }"), "the notice should be long here"
-    box = screen.box("#detail .detail-scroll")
-    screen.drag(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.75, -700)
-    screen.until(lambda: screen.js("() => document.querySelector('#detail .detail-scroll').scrollTop > 200"),
-                 what="the notice to scroll under the finger")
+    screen.scroll_by_finger("#detail .detail-scroll", -700)
     assert loop_state(screen)["id"] == tapped, "the loop moved on behind the notice being read"
 
     # 返回 goes back to the loop, on the slide that was tapped.

@@ -56,10 +56,7 @@ def test_urgent_notice_posted_on_a_phone_reaches_the_screen_without_a_reload(liv
     screen.tap(CURRENT)
     screen.wait_body("detail-open")
     screen.wait_text("#detail h1", "快递柜搬到南门")
-    box = screen.box("#detail .detail-scroll")
-    screen.drag(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.7, -600)
-    screen.until(lambda: screen.js("() => document.querySelector('#detail .detail-scroll').scrollTop > 200"),
-                 what="the notice to scroll")
+    screen.scroll_by_finger("#detail .detail-scroll", -600)
     place = screen.js("() => document.querySelector('#detail .detail-scroll').scrollTop")
 
     later = compound.publish_notice("周六上午义诊活动", category="event")

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from .conftest import expect, screenshot
+from .journeys import OUTAGE_NOISE
 from .screen_helpers import PORTRAIT, assert_no_csp_or_script_errors, not_reloaded, slide_ids
 
 pytestmark = pytest.mark.browser
@@ -18,9 +19,6 @@ pytestmark = pytest.mark.browser
 POLL = 1  # seconds between pulses for this test
 OUTAGE_MINUTES = 10
 RECOVERY_SECONDS = 5
-OUTAGE_NOISE = re.compile(r"net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|EMPTY_RESPONSE|CONNECTION_CLOSED)"
-                          r"|htmx:(sendError|timeout|responseError|afterRequest)"
-                          r"|Response Status Error Code 5\d\d|status of 50\d|Failed to load resource")
 
 
 def test_a_screen_keeps_its_content_through_a_ten_minute_outage_and_is_back_within_5_s(live, visitor, monkeypatch):

@@ -126,3 +126,110 @@ def test_a_resident_votes_at_the_screen_with_a_code_and_the_screen_forgets_them(
 
     screen.assert_clean()
     resident.assert_clean()
+
+
+def enter_on_keypad(screen, code):
+    """Type a code on the keypad and press 确定; return the sentence the screen then shows (or None)."""
+    seen = len(screen.responses)
+    for digit in code:
+        screen.tap(f'#detail .keypad button[data-key="{digit}"]')
+    screen.tap_text("#detail .keypad button", "确定")
+    screen.wait_response("/vote/", seen)
+    screen.pause(0.3)
+    return screen.text("#detail .kiosk-message") if screen.count("#detail .kiosk-message") else None
+
+
+def box_of(screen, selector):
+    return screen.js("""(s) => { var r = document.querySelector(s).getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height}; }""",
+                     selector)
+
+
+def test_the_keypad_says_why_a_code_was_not_taken_and_the_ballot_is_as_easy_to_tap_as_the_keys(live, open_screen):
+    """A wrong, used or expired code, a household not on the roll, one that voted already (no changes allowed),
+    too many tries: each time the screen shows the server's sentence over the keypad (4xx answers used to be
+    dropped: the keypad just sat there). The ballot's radios sit beside their words; 投票 is as big as a key."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from kiosk.compounds.models import Compound
+    from kiosk.consult import kiosk_votes, service
+    from kiosk.consult.models import Channel, KioskCode, Topic
+    from kiosk.database import utcnow
+    from kiosk.extensions import db
+    from kiosk.households.models import Household
+
+    from .test_consult_live import build
+
+    plan = build(live, allow_change=False)
+    slide = f'#loop .slide[data-slide-id="consult-{plan.topic_id}"]'
+    with live.app.app_context():
+        compound = db.session.scalar(select(Compound).where(Compound.slug == plan.slug))
+        topic = db.session.get(Topic, plan.topic_id)
+        homes = [db.session.get(Household, h) for h, _, _ in plan.households]
+        service.cast(compound, topic, homes[0], ["yes"], Channel.phone)
+        stranger = Household(compound_id=compound.id, building="9", entrance="", room="901", area_centi=9000)
+        db.session.add(stranger)
+        db.session.flush()  # not on the topic's roll: it moved in after the topic was published
+        codes = {name: kiosk_votes.issue_code(compound, household) for name, household in
+                 (("voted", homes[0]), ("stranger", stranger), ("expired", homes[1]), ("good", homes[2]))}
+        db.session.commit()
+        db.session.execute(update(KioskCode).where(KioskCode.household_id == homes[1].id)
+                           .values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.commit()
+
+    screen = open_screen(plan.screen_path)
+    screen.tap(slide)
+    screen.wait_body("detail-open")
+    screen.tap_text("#detail button", "在大屏投票")
+    screen.wait_visible("#detail .keypad")
+    key = box_of(screen, '#detail .keypad button[data-key="5"]')
+
+    wrong = "投票码不对或已过期。请在手机上“到大屏投票”重新获取，或扫住户卡。"
+    assert enter_on_keypad(screen, "000000") == wrong
+    assert screen.visible("#detail .keypad") and screen.query("#kiosk-code")["value"] == ""
+    assert enter_on_keypad(screen, codes["expired"]) == wrong
+    assert enter_on_keypad(screen, codes["stranger"]) == "本户不在这个议题的表决名单上。如有疑问请联系自治委员会。"
+    assert enter_on_keypad(screen, codes["voted"]) == "本户已经投过票，这个议题不能改票。"
+    screen.shot("kiosk-keypad-refusal", live.backend)
+
+    # The good code opens the ballot: each radio beside its words, 投票 at least as large as a key.
+    assert enter_on_keypad(screen, codes["good"]) is None
+    screen.wait_text("#detail .vote-who", f"为 {plan.households[2][1]} 投票")
+    for i in range(3):
+        label = box_of(screen, f"#detail label.huge-choice:nth-of-type({i + 1})")
+        radio = box_of(screen, f"#detail label.huge-choice:nth-of-type({i + 1}) input")
+        words = box_of(screen, f"#detail label.huge-choice:nth-of-type({i + 1}) span")
+        assert radio["right"] <= words["left"] and words["left"] - radio["right"] < 60, (radio, words)
+        middle = lambda b: (b["top"] + b["bottom"]) / 2  # noqa: E731
+        assert abs(middle(radio) - middle(words)) <= 6, f"[{screen.engine}] the radio sits off its words: {radio} {words}"
+        assert label["top"] <= radio["top"] and radio["bottom"] <= label["bottom"]
+        assert label["height"] >= key["height"]
+    vote = box_of(screen, "#detail .kiosk-ballot button[type=submit]")
+    assert vote["width"] >= key["width"] and vote["height"] >= key["height"], \
+        f"[{screen.engine}] 投票 is {vote['width']:.0f}×{vote['height']:.0f}, a key {key['width']:.0f}×{key['height']:.0f}"
+    screen.shot("kiosk-ballot", live.backend)
+    screen.tap_text("#detail label.choice", "同意")
+    screen.tap_text("#detail button", "投票")
+    screen.wait_text("#detail .kiosk-done", "✓ 已投票，谢谢！")
+
+    # The same code again is used up; wrong entries then make the keypad wait, and 确定 waits with it.
+    screen.tap("#detail [data-action=back]")
+    screen.wait_body("detail-open", present=False)
+    screen.tap(slide)
+    screen.wait_body("detail-open")
+    screen.tap_text("#detail button", "在大屏投票")
+    screen.wait_visible("#detail .keypad")
+    assert enter_on_keypad(screen, codes["good"]) == wrong
+    said = None
+    for _ in range(10):
+        said = enter_on_keypad(screen, "111111")
+        if said != wrong:
+            break
+    found = re.fullmatch(r"请等 (\d+) 秒再试。", said or "")
+    assert found, f"[{screen.engine}] after many wrong codes the screen said {said!r}"
+    assert screen.js("() => document.querySelector('#detail .kiosk-code button[type=submit]').disabled")
+    screen.until(lambda: not screen.js("() => document.querySelector('#detail .kiosk-code button[type=submit]').disabled"),
+                 int(found.group(1)) + 3, "确定 to wake up after the wait")
+    screen.assert_clean(allow=re.compile(r"status of 4(00|03|09|29)|Failed to load resource"))
