@@ -1,9 +1,7 @@
 """The committee's consultation pages: topics from draft to follow-through, paper ballots, the live and frozen
 result with every figure, the resolution notice, exports, and the answers to residents' proposals."""
-import io
 from datetime import timedelta
 from itertools import groupby
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -21,13 +19,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from .. import exports
 from ..auth.access import chair_required, editor_required, require_committee
 from ..auth.models import User
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..database import utcnow
 from ..extensions import db
 from ..households import address_list
-from ..households.distribution_service import csv_bytes, local_time
 from ..households.models import Household
 from ..htmx import render, wants_fragment
 from ..timefmt import format_datetime, from_local_naive, local_input, now_local
@@ -631,33 +629,8 @@ def result_rows(topic):
     if fig["need"]:
         rows += [[_("同意门槛面积（平方米）"), fig["need"]["area"]], [_("同意门槛人数"), fig["need"]["heads"]]]
     rows += [[_("结论"), fig["verdict"]], [_("原因"), " ".join(fig["reasons"])], [_("平票"), fig["tie"] or ""],
-             [_("截止时间"), local_time(topic.closed_at)], [_("结果指纹"), topic.fingerprint]]
+             [_("截止时间"), exports.local_time(topic.closed_at)], [_("结果指纹"), topic.fingerprint]]
     return rows
-
-
-def attachment(response, ascii_name, name):
-    """Mark a response as a download: an ASCII filename, and the Chinese one as filename*."""
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}")
-    return response
-
-
-def xlsx_bytes(rows):
-    """An XLSX workbook of text and integer cells; text starting like a formula stays text."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("表决结果")
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if cell.data_type == "f":
-                cell.data_type = "s"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 @admin_bp.route("/<int:topic_id>/results.<any(csv, xlsx):fmt>")
@@ -667,14 +640,11 @@ def export_results(topic_id, fmt):
     if topic.status == "draft":
         abort(404)
     rows = result_rows(topic)
+    ascii_name = f"topic-{topic.id}-results.{fmt}"
     name = _("%(title)s-表决结果.%(fmt)s", title=short(topic.title, 60), fmt=fmt)
     if fmt == "csv":
-        response = make_response(csv_bytes(rows[0], rows[1:]))
-        response.content_type = "text/csv; charset=utf-8"
-    else:
-        response = make_response(xlsx_bytes(rows))
-        response.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return attachment(response, f"topic-{topic.id}-results.{fmt}", name)
+        return exports.csv_response(rows, ascii_name, name)
+    return exports.xlsx_response(_("表决结果"), rows, ascii_name, name)
 
 
 @admin_bp.route("/<int:topic_id>/ballots.csv")
@@ -685,12 +655,11 @@ def export_ballots(topic_id):
         abort(404)
     rows = [(row.household, row.ballot) for row in service.roll_call(topic) if row.ballot is not None]
     who = names_of(b.entered_by for _h, b in rows)
-    body = [(h.address, "、".join(topic.label_of(k) for k in b.choices), str(CHANNEL_LABELS[Channel(b.channel)]),
-             local_time(b.cast_at), who.get(b.entered_by, "")) for h, b in rows]
-    response = make_response(csv_bytes([_("地址"), _("选择"), _("投票方式"), _("投票时间"), _("录入人")], body))
-    response.content_type = "text/csv; charset=utf-8"
-    return attachment(response, f"topic-{topic.id}-ballots.csv",
-                      _("%(title)s-记名投票名单.csv", title=short(topic.title, 60)))
+    table = [[_("地址"), _("选择"), _("投票方式"), _("投票时间"), _("录入人")]]
+    table += [[h.address, "、".join(topic.label_of(k) for k in b.choices), str(CHANNEL_LABELS[Channel(b.channel)]),
+               exports.local_time(b.cast_at), who.get(b.entered_by, "")] for h, b in rows]
+    return exports.csv_response(table, f"topic-{topic.id}-ballots.csv",
+                                _("%(title)s-记名投票名单.csv", title=short(topic.title, 60)))
 
 
 # --- residents' proposals ------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Distribution of benefits (福利发放): the committee's events and pickups, the public progress page, the slide."""
 from datetime import timedelta
-from urllib.parse import quote
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import exports
 from ..auth.access import editor_required, require_committee
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..database import utcnow
@@ -216,20 +216,16 @@ def export(event_id, kind):
     rows = service.roll_for_export(event)
     yes, no = _("已领取"), _("未领取")
     if kind == "posting":
-        header = [_("地址"), _("是否已领取"), _("领取时间")]
-        body = [(h.address, yes if p else no, service.local_time(p.collected_at if p else None)) for h, p in rows]
+        table = [[_("地址"), _("是否已领取"), _("领取时间")]]
+        table += [[h.address, yes if p else no, exports.local_time(p.collected_at if p else None)] for h, p in rows]
         name = _("%(name)s-公示名单.csv", name=event.name)
     else:
-        header = [_("地址"), _("联系人"), _("联系电话"), _("是否已领取"), _("领取时间"), _("登记人")]
-        body = [(h.address, h.contact_name, h.contact_phone, yes if p else no,
-                 service.local_time(p.collected_at if p else None),
-                 (p.recorder.display_name if p.recorder else "") if p else "") for h, p in rows]
+        table = [[_("地址"), _("联系人"), _("联系电话"), _("是否已领取"), _("领取时间"), _("登记人")]]
+        table += [[h.address, h.contact_name, h.contact_phone, yes if p else no,
+                   exports.local_time(p.collected_at if p else None),
+                   (p.recorder.display_name if p.recorder else "") if p else ""] for h, p in rows]
         name = _("%(name)s-委员会名单（含联系方式，勿张贴）.csv", name=event.name)
-    response = make_response(service.csv_bytes(header, body))
-    response.content_type = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"distribution-{event.id}-{kind}.csv\"; filename*=UTF-8''{quote(name, safe='')}")
-    return response
+    return exports.csv_response(table, f"distribution-{event.id}-{kind}.csv", name)
 
 
 @bp.route("/events/<int:event_id>")

@@ -1,6 +1,4 @@
 """The work behind distribution (福利发放): events, who is on the list, pickups, progress; every change audited."""
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +10,6 @@ from sqlalchemy.orm import joinedload
 from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
-from ..timefmt import to_local
 from .models import DistributionEvent, Eligibility, Household, Occupancy, Pickup
 
 AREA = "distribution"
@@ -258,26 +255,3 @@ def recent_pickups(household, limit=10):
                                                                       DistributionEvent.id)
                               .options(joinedload(Pickup.recorder)).where(Pickup.household_id == household.id)
                               .order_by(Pickup.collected_at.desc()).limit(limit)).all()
-
-
-def _cell(value):
-    """A CSV cell Excel will not run as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"\+?[\d\s-]+", text):
-        return "'" + text
-    return text
-
-
-def csv_bytes(header, rows):
-    """Return UTF-8 CSV with a BOM (so Excel reads the Chinese), CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def local_time(value):
-    """A pickup time for a CSV cell: 2026-06-18 10:32 in local time."""
-    return to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""

@@ -1,10 +1,11 @@
 """The committee's roll of households: list and search, add and edit, import and export as CSV."""
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import exports
 from ..auth.access import editor_required, require_committee
 from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
@@ -162,9 +163,7 @@ def export_csv():
     households = db.session.scalars(select(Household).where(Household.compound_id == g.compound.id)
                                     .order_by(*address_order())).all()
     filename = f"{g.compound.slug}-households.csv"
-    return Response(csvio.export_roll(households), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}",
-                             "Cache-Control": "no-store"})
+    return exports.csv_response(csvio.roll_rows(households), filename, filename)
 
 
 @admin_bp.route("/<int:household_id>")

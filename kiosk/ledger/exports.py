@@ -2,23 +2,18 @@
 admin blueprint: no person's name, amounts in digits and 大写, text never run as a formula, a warning when
 the check finds the period no longer matches, and a QR that lets a phone check the period against the paper.
 """
-import csv
-import io
-from decimal import Decimal
-from urllib.parse import quote
-
-from flask import g, make_response, render_template, url_for
+from flask import g, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import exports
 from ..extensions import db
 from ..qr import public_url, qr_svg
 from . import evidence, public, service
 from .admin import REVIEW_OPINION, _period, _period_words, admin_bp
 from .models import Entry, PeriodStatus
-from .money import plain_yuan
 
 
 def _all_entries(period):
@@ -27,40 +22,31 @@ def _all_entries(period):
         Entry.occurred_on <= period.ends_on).order_by(Entry.occurred_on, Entry.number)).all()
 
 
-def _header():
-    return [_("编号"), _("日期"), _("收支"), _("类别"), _("金额"), _("摘要"), _("对方"), _("方式"), _("关联决议")]
-
-
-def _row(entry):
-    return [entry.number, entry.occurred_on.isoformat(), str(entry.kind_label), entry.category.name,
-            entry.amount_fen, entry.description, entry.public_counterparty, str(entry.method_label),
-            entry.topic.title if entry.topic else ""]
-
-
-def _totals(period):
-    return [(_("期初余额"), period.opening_fen), (_("本期收入"), period.income_fen),
-            (_("本期支出"), period.expense_fen), (_("期末余额"), period.closing_fen)]
-
-
-def _text_cell(value):
-    """A text cell Excel will not run as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _attachment(response, ascii_name, name):
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _export_warning(period):
     """The sentence an export carries when the check finds the period no longer matches, else ""."""
     report, _checked_at = evidence.cached_check(g.compound)
     if report.verdict(period.id).ok:
         return ""
     return _("本期账目与提交（或签字公示）时不一致，可能在系统之外被改动过；以上明细是数据库里现在的记录。")
+
+
+def period_rows(period):
+    """The period as a table: a header, every posted entry (no person's name), a blank line, the totals, and the
+    warning when the check finds the period no longer matches. The CSV and the workbook write the same rows."""
+    header = [_("编号"), _("日期"), _("收支"), _("类别"), _("金额"), _("摘要"), _("对方"), _("方式"), _("关联决议")]
+    rows = [[exports.bold(title) for title in header]]
+    for entry in _all_entries(period):
+        rows.append([entry.number, entry.occurred_on.isoformat(), str(entry.kind_label), entry.category.name,
+                     exports.yuan(entry.amount_fen), entry.description, entry.public_counterparty,
+                     str(entry.method_label), entry.topic.title if entry.topic else ""])
+    rows.append([])
+    totals = [(_("期初余额"), period.opening_fen), (_("本期收入"), period.income_fen),
+              (_("本期支出"), period.expense_fen), (_("期末余额"), period.closing_fen)]
+    rows += [[exports.bold(label), None, None, None, exports.yuan(fen)] for label, fen in totals]
+    warning = _export_warning(period)
+    if warning:
+        rows.append([_("注意"), exports.Cell(warning, bold=True, color="B00020")])
+    return rows
 
 
 def _export_name(period, ext):
@@ -72,62 +58,16 @@ def _export_name(period, ext):
 def export_csv(period_id):
     """The period's entries as CSV (UTF-8 with BOM for Excel), then its totals; no person's name."""
     period = _period(period_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_header())
-    for entry in _all_entries(period):
-        row = _row(entry)
-        writer.writerow([row[0], row[1]] + [_text_cell(v) for v in row[2:4]] + [plain_yuan(row[4])]
-                        + [_text_cell(v) for v in row[5:]])
-    writer.writerow([])
-    for label, fen in _totals(period):
-        writer.writerow([label, "", "", "", plain_yuan(fen)])
-    warning = _export_warning(period)
-    if warning:
-        writer.writerow([_("注意"), warning])
-    response = make_response(("\ufeff" + out.getvalue()).encode("utf-8"))
-    response.content_type = "text/csv; charset=utf-8"
-    return _attachment(response, f"ledger-{period.starts_on:%Y-%m}.csv", _export_name(period, "csv"))
+    return exports.csv_response(period_rows(period), f"ledger-{period.starts_on:%Y-%m}.csv",
+                                _export_name(period, "csv"))
 
 
 @admin_bp.route("/periods/<int:period_id>.xlsx")
 def export_xlsx(period_id):
-    """The same as an Excel workbook; amounts are numbers in yuan (from integer fen via Decimal)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
+    """The same as an Excel workbook; amounts are numbers in yuan (from integer fen, exactly)."""
     period = _period(period_id)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("收支明细")
-    sheet.append(_header())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    money_format = "#,##0.00"
-    for entry in _all_entries(period):
-        row = _row(entry)
-        row[4] = Decimal(row[4]) / 100
-        sheet.append(row)
-        sheet.cell(row=sheet.max_row, column=5).number_format = money_format
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # typed text, never a live formula (openpyxl takes "=..." for one)
-    sheet.append([])
-    for label, fen in _totals(period):
-        sheet.append([label, None, None, None, Decimal(fen) / 100])
-        sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True)
-        sheet.cell(row=sheet.max_row, column=5).number_format = money_format
-    warning = _export_warning(period)
-    if warning:
-        sheet.append([_("注意"), warning])
-        sheet.cell(row=sheet.max_row, column=2).font = Font(bold=True, color="B00020")
-    for column, width in zip("ABCDEFGHI", (8, 12, 8, 12, 14, 40, 20, 10, 30)):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    response = make_response(out.getvalue())
-    response.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _attachment(response, f"ledger-{period.starts_on:%Y-%m}.xlsx", _export_name(period, "xlsx"))
+    return exports.xlsx_response(_("收支明细"), period_rows(period), f"ledger-{period.starts_on:%Y-%m}.xlsx",
+                                 _export_name(period, "xlsx"), widths=(8, 12, 8, 12, 14, 40, 20, 10, 30))
 
 
 @admin_bp.route("/periods/<int:period_id>/print")
