@@ -7,17 +7,19 @@ from sqlalchemy import select
 from .auth import supervision
 from .auth.models import Membership, Role, User
 from .compounds.models import Compound
-from .compounds.views import new_password
+from .auth.accounts import new_password
 from .database import utcnow
 from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice
 from .screen.models import Orientation, Screen
-from .households.cards import issue as issue_cards
-from .households import distribution_service as distribution
-from .households.models import DistributionEvent, Household, Occupancy, Pickup
+from .distribution import service as distribution
+from .distribution.models import DistributionEvent, Pickup
+from .households import AREA as HOUSEHOLDS
+from .households.models import Household, Occupancy
+from .households.service import issue as issue_cards
 from .changes import record_change
-from .timefmt import local_zone
+from .timefmt import local_date, local_zone
 
 SLUG = "guixiang"
 OTHER_SLUG = "songbai"
@@ -118,7 +120,7 @@ def _households(compound, chair):
         units[b].contact_name, units[b].contact_phone = units[a].contact_name, units[a].contact_phone
     db.session.add_all(units)
     db.session.flush()
-    record_change(compound, chair, "households", "import", compound, None, {"added": len(units)})
+    record_change(compound, chair, HOUSEHOLDS, "import", compound, None, {"added": len(units)})
 
 
 def _distribution(compound, chair, now):
@@ -173,9 +175,7 @@ ROSTER_LAST_TERM = [
 
 def _term_year(now):
     """The first year of the current three-year term (from June), one that covers today."""
-    from .households import roster
-
-    return max(2024, roster.local_today(now).year - 2)
+    return max(2024, local_date(now).year - 2)
 
 
 def _term_start(now):
@@ -187,8 +187,8 @@ def _roster(compound, now):
     """The committee roster, made once: this term's 5 members and 3 supervisors, and part of the term before."""
     from datetime import date
 
-    from .households import roster
-    from .households.models import RosterMember
+    from .roster import service as roster
+    from .roster.models import RosterMember
 
     if db.session.scalar(select(RosterMember.id).where(RosterMember.compound_id == compound.id).limit(1)):
         return

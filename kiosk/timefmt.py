@@ -50,6 +50,11 @@ def now_local():
     return datetime.now(timezone.utc).astimezone(local_zone())
 
 
+def local_date(moment=None):
+    """The calendar date in the display time zone of a stored moment, or of now: what "today" means here."""
+    return (to_local(moment) if moment is not None else now_local()).date()
+
+
 def format_day(value):
     """A calendar date (no time zone) the Chinese way: 2026年6月12日 (12 Jun 2026 in English)."""
     if value is None:

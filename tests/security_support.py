@@ -23,9 +23,10 @@ from kiosk.auth.models import Membership, Role
 from kiosk.consult import service as consult_service
 from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
-from kiosk.households.models import (DistributionEvent, Eligibility, Household, HouseholdCard, Occupancy,
-                                     RosterMember, hash_token, new_token)
+from kiosk.distribution.models import DistributionEvent, Eligibility
+from kiosk.households.models import Household, HouseholdCard, Occupancy, hash_token, new_token
 from kiosk.notices.models import Broadcast, Category, Notice, Status
+from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
 from kiosk.uploads import Image, upload_dir
 

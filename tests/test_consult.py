@@ -12,7 +12,7 @@ from kiosk.consult import service
 from kiosk.consult.models import Ballot, Channel, KioskCode, Opinion, Proposal, Status, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import issue
+from kiosk.households.service import issue
 from kiosk.households.models import Household, Occupancy
 from kiosk.screen.models import Screen
 

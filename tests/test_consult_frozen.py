@@ -17,7 +17,8 @@ from kiosk.consult import kiosk_votes, service
 from kiosk.consult.models import Ballot, Elector, Opinion, Proposal, Topic, TopicCorrection
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
 from kiosk.households.models import Household, Occupancy
 from kiosk.notices.models import Notice
 from kiosk.screen.models import Screen

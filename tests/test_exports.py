@@ -18,7 +18,7 @@ from kiosk import exports
 from kiosk.consult import service as consult
 from kiosk.consult.models import Channel
 from kiosk.extensions import db
-from kiosk.households import distribution_service as distribution
+from kiosk.distribution import service as distribution
 from kiosk.households.models import Household, Occupancy
 from kiosk.ledger import service as ledger
 from kiosk.ledger.models import Category

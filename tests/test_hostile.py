@@ -43,7 +43,7 @@ from kiosk.cli import make_server
 from kiosk.compounds.models import Compound
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households import cards
+from kiosk.households import service as household_service
 from kiosk.households.cards import COOKIE as CARD_COOKIE
 from kiosk.households.models import Household, Occupancy
 from kiosk.ledger import service as ledger_service
@@ -370,7 +370,7 @@ def test_every_cookie_has_path_samesite_httponly_and_secure_on_https(tmp_path, d
             chair = User(username="c", display_name="c", password_hash=password_hash(app))
             db.session.add(chair)
             db.session.flush()
-            ((_, token),) = cards.issue(compound, chair, [household])
+            ((_, token),) = household_service.issue(compound, chair, [household])
             db.session.commit()
             db.session.remove()
         seen = set()

@@ -13,7 +13,9 @@ from kiosk.consult import kiosk_votes, service as consult_service
 from kiosk.consult.models import Opinion, Proposal, Topic
 from kiosk.extensions import db
 from kiosk.households.cards import COOKIE as CARD_COOKIE, card_household
-from kiosk.households.models import DistributionEvent, Household, HouseholdCard, RosterMember, hash_token, new_token
+from kiosk.distribution.models import DistributionEvent
+from kiosk.households.models import Household, HouseholdCard, hash_token, new_token
+from kiosk.roster.models import RosterMember
 from kiosk.ledger import service as ledger_service
 from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question
 from kiosk.notices.models import Broadcast, Notice

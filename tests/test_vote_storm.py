@@ -35,7 +35,8 @@ from kiosk.consult import service
 from kiosk.consult.models import Ballot, Elector, Status, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
 from kiosk.households.models import Household, Occupancy
 
 from conftest import CSRF_RE, ago, ahead

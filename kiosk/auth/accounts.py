@@ -6,18 +6,14 @@ from sqlalchemy import select
 
 from ..changes import record_change
 from ..extensions import db
+from ..refusals import Refused
+from . import AREA
 from .models import Membership, Role, User
 from .names import name_key
 
-AREA = "accounts"
 
-
-class AccountRefused(Exception):
-    """A rule refused the change; `reason` names the rule, `detail` what the sentence needs."""
-
-    def __init__(self, reason, **detail):
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
+class AccountRefused(Refused):
+    """A rule refused the change to an account or the supervisory body; `reason` names the rule."""
 
 
 def new_password():

@@ -19,15 +19,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..changes import record_change
 from ..database import utcnow, writing
 from ..extensions import db
-from ..households.models import Household, Occupancy
+from ..households.models import Household, Occupancy, address_order, natural
 from ..notices import service as notices
 from ..notices.models import Category
-from . import kiosk_votes, snapshots
+from . import AREA, kiosk_votes, snapshots
 from . import tally as counting
 from .models import (Ballot, Channel, Elector, Kind, Opinion, Option, Phase, Proposal, ProposalStatus, Status, Topic,
                      TopicCorrection, TopicUpdate, Visibility)
 
-AREA = "consult"
 YES_NO = (("yes", "同意"), ("no", "不同意"), ("abstain", "弃权"))
 OPINIONS_PER_TOPIC = 5  # a household's opinions on one topic
 OPINION_BURST, OPINION_WINDOW = 2, timedelta(minutes=10)  # a household's opinions on a topic in a short while
@@ -365,8 +364,6 @@ def turnout_by_building(topic):
     An open secret topic shows its last released snapshot's."""
     if snapshots.sealed(topic):
         return [tuple(row) for row in snapshots.shown(topic)["turnout"]]
-    from ..households.distribution_service import natural
-
     electors = dict(db.session.execute(select(Elector.building, func.count()).where(Elector.topic_id == topic.id)
                                        .group_by(Elector.building)).all())
     voted = dict(db.session.execute(
@@ -398,8 +395,6 @@ def roll_call(topic):
     """For the committee: every elector household in address order and whether it voted. A named topic shows
     each ballot (channel, time, choices); a secret one only "voted", as of its last release while open, and
     never a time or a channel, even after the close (see snapshots.py)."""
-    from ..households.distribution_service import address_order
-
     if topic.secret:
         households = db.session.scalars(select(Household).join(
             Elector, (Elector.household_id == Household.id) & (Elector.topic_id == topic.id))).all()

@@ -5,11 +5,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..extensions import db
-from ..screen.registry import Slide, register_slide
-from . import present, service, snapshots
+from ..screen.registry import Slide
+from . import AREA, present, service, snapshots
 from .models import Phase, Status, Topic
 
-AREA = service.AREA
 SHOW_DECIDED_FOR = timedelta(days=7)
 QUORUM_LINE = 667  # 2/3 in permille, where the participation bars' line sits
 
@@ -52,8 +51,3 @@ def detail(compound, item_id):
         return None
     snapshots.release(topic)
     return _slide(topic)
-
-
-def register():
-    """Consultations come right after urgent notices: a vote in progress matters to everyone in the lobby."""
-    register_slide(AREA, slides, detail, "consult/_slide_detail.html", order=20)

@@ -46,13 +46,16 @@ from sqlalchemy import String, func, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..auth.models import User
 from ..changes import record_change
+from ..compounds.models import Compound
 from ..database import utcnow, writing
 from ..extensions import db
+from ..households.models import Household, address_order, natural
+from . import AREA
 from . import tally as counting
 from .models import Ballot, Channel, Elector, Phase, Status, Topic
 
-AREA = "consult"
 GRACE = timedelta(seconds=30)  # a boundary is evaluated this long after it passed: ballots in flight have landed
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _held_lock = threading.Lock()
@@ -102,8 +105,6 @@ def figures_as_of(topic, moment):
         counts = buildings.setdefault(building, [0, 0])
         counts[1] += 1
         counts[0] += household_id in latest
-    from ..households.distribution_service import natural
-
     return {
         "sealed": True, "as_of": moment.isoformat(), "kind": result.kind, "rule": result.rule, "seats": result.seats,
         "total_area_centi": result.total_area_centi, "total_heads": result.total_heads,
@@ -140,10 +141,6 @@ def _held():
 def paper_between(topic, start, end):
     """Paper ballots typed in between two boundaries, as "address（typist）", sorted by address: the audit
     keeps who typed in whose ballot without a time finer than the release."""
-    from ..auth.models import User
-    from ..households.distribution_service import address_order
-    from ..households.models import Household
-
     query = (select(Household, User.display_name).join(Ballot, Ballot.household_id == Household.id)
              .outerjoin(User, User.id == Ballot.entered_by)
              .where(Ballot.topic_id == topic.id, Ballot.channel == Channel.paper))
@@ -181,7 +178,6 @@ def release(topic, now=None):
             .values(released_figures=new, released_at=moment)).rowcount
         if not claimed:
             return False
-        from ..compounds.models import Compound
         record_change(db.session.get(Compound, topic.compound_id), None, AREA, "snapshot", topic, None,
                       {"part_households": new["part_households"],
                        "added": new["part_households"] - previous["part_households"],

@@ -42,7 +42,7 @@ from ..database import writing
 from ..extensions import db
 from ..security import local_path
 from ..uploads import ImageRejected, reencode, save_image
-from . import evidence, service
+from . import AREA, evidence, service
 from .forms import (
     AnswerForm,
     BudgetForm,
@@ -74,7 +74,6 @@ admin_bp.before_request(require_committee)
 platform_bp = Blueprint("ledger_platform", __name__, url_prefix="/admin/platform/ledger")
 platform_bp.before_request(platform_required)
 
-AREA = service.AREA
 PER_PAGE = 50
 RECENT = 20
 MAX_RECEIPTS = 10

@@ -16,7 +16,7 @@ from ..compounds.models import Compound
 from ..database import utcnow
 from ..extensions import db
 from ..timefmt import now_local, to_local
-from . import chain
+from . import AREA, chain
 from .models import (
     DEFAULT_CATEGORIES,
     Book,
@@ -29,7 +29,6 @@ from .models import (
     Signoff,
 )
 
-AREA = "ledger"
 ANSWER_WITHIN_DAYS = 10
 DISCLOSE_WITHIN_DAYS = 10  # a period is due for disclosure this many days after it ends
 
