@@ -332,7 +332,7 @@ def _ledger(compound, chair, now):
         return
     zone = local_zone()
     rng = random.Random(2018)
-    today = ledger.today()
+    today = local_date()
 
     def month(first, n):
         years, index = divmod(first.month - 1 + n, 12)

@@ -22,6 +22,14 @@ def new_password():
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
+def display_names(user_ids):
+    """{account id: display name} of some accounts (None and repeats ignored), in one query."""
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
 def name_clash(compound, display_name):
     """Return the membership of this compound whose name reads like display_name, or None."""
     return db.session.scalar(select(Membership).where(Membership.compound_id == compound.id,

@@ -6,9 +6,9 @@ AREA = "ledger"
 def init_app(app):
     """Declare the ledger; register its pages, its slide, its public receipt photos, its cacheable pages and its
     money filters."""
-    from .. import areas, media, pagecache
+    from .. import areas, media, money, pagecache
     from ..screen.registry import register_slide
-    from . import admin, exports, money, public, slides  # noqa: F401  (exports: its routes join admin's blueprint)
+    from . import admin, public, slides
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())

@@ -1,5 +1,4 @@
-"""The committee's exports of a period (CSV, XLSX) and the printed disclosure notice (公示表), on the ledger's
-admin blueprint: no person's name, amounts in digits and 大写, text never run as a formula, a warning when
+"""The committee's exports of a period (CSV, XLSX) and the printed disclosure notice (公示表): no person's name, amounts in digits and 大写, text never run as a formula, a warning when
 the check finds the period no longer matches, and a QR that lets a phone check the period against the paper.
 """
 from flask import g, render_template, url_for
@@ -8,12 +7,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import exports
-from ..extensions import db
-from ..qr import public_url, qr_svg
-from . import evidence, public, service
-from .admin import REVIEW_OPINION, _period, _period_words, admin_bp
-from .models import Entry, PeriodStatus
+from ... import exports
+from ...extensions import db
+from ...qr import public_url, qr_svg
+from .. import evidence, public, service
+from ..models import Entry, PeriodStatus
+from .base import REVIEW_OPINION, admin_bp
+from .periods import _period
+from .sentences import period_words
 
 
 def _all_entries(period):
@@ -51,7 +52,7 @@ def period_rows(period):
 
 def _export_name(period, ext):
     return _("%(compound)s-%(period)s-收支明细.%(ext)s", compound=g.compound.name,
-             period=_period_words(period), ext=ext)
+             period=period_words(period), ext=ext)
 
 
 @admin_bp.route("/periods/<int:period_id>.csv")
