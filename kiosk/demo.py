@@ -13,6 +13,7 @@ from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice
 from .screen.models import Orientation, Screen
+from .distribution import AREA as DISTRIBUTION
 from .distribution import service as distribution
 from .distribution.models import DistributionEvent, Pickup
 from .households import AREA as HOUSEHOLDS
@@ -153,7 +154,7 @@ def _distribution(compound, chair, now):
                                   recorded_by=recorders[i % len(recorders)].id,
                                   collected_at=starts + timedelta(seconds=span * ((i * 7919) % 1000) / 1000))
                            for i, h in picked)
-        record_change(compound, chair, distribution.AREA, "import", event, None, {"pickups": len(picked)})
+        record_change(compound, chair, DISTRIBUTION, "import", event, None, {"pickups": len(picked)})
 
 
 ROSTER_THIS_TERM = [
@@ -206,6 +207,7 @@ def _consultations(compound, chair, now, sample):
     """Made once: a decided statutory topic (the June gift packages) with its resolution notice and
     follow-through, a vote open now with about half the households in, a topic under discussion with
     opinions, and residents' proposals. The sample card's household has not voted, so a newcomer can."""
+    from .consult import AREA as CONSULT
     from .consult import service as consult
     from .consult.models import Ballot, Channel, Opinion, ProposalStatus, Topic
 
@@ -234,7 +236,7 @@ def _consultations(compound, chair, now, sample):
             db.session.add(Ballot(topic_id=made.id, household_id=household.id, choices=[choice], channel=channel,
                                   entered_by=member.id if channel == Channel.paper else None,
                                   cast_at=when_from + timedelta(seconds=rng.random() * span)))
-        record_change(compound, member, consult.AREA, "ballot", made, None,
+        record_change(compound, member, CONSULT, "ballot", made, None,
                       {"demo": True, "ballots": len(voters)})
 
     # June: the gift packages, decided by the owners (statutory ordinary matter), then carried out.

@@ -3,8 +3,9 @@ rolls back). `reason` is a short code the area's pages turn into a sentence, `de
 each area subclasses it (LedgerRefused, VoteRefused, ...) and its blueprints' error handler renders it."""
 
 
-class Refused(Exception):
-    """A change the rules refuse; `reason` names the rule, `detail` carries figures for the sentence."""
+class Refused(ValueError):
+    """A change the rules refuse (a value the current state does not allow); `reason` names the rule, `detail`
+    carries figures for the sentence."""
 
     def __init__(self, reason, **detail):
         super().__init__(reason)

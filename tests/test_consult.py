@@ -316,7 +316,7 @@ def test_the_frozen_result_equals_a_fresh_recount_and_the_resolution_prints(app,
     assert service.close_due(compound) == 1
     db.session.expire_all()
     topic = db.session.get(Topic, topic.id)
-    assert topic.result == service.result_dict(service.compute(topic))
+    assert topic.result == service.compute(topic).as_record()
     assert topic.result["passed"] is True
     assert topic.fingerprint == service.fingerprint(topic)
     with pytest.raises(service.VoteRefused):
@@ -351,7 +351,7 @@ def test_the_demo_has_a_vote_in_progress_a_decided_topic_and_proposals(app, clie
     assert len(topics) == 3
     decided, voting, discussed = topics
     assert decided.status == Status.done and decided.result["passed"] is True
-    assert decided.result == service.result_dict(service.compute(decided))
+    assert decided.result == service.compute(decided).as_record()
     assert decided.resolution_notice is not None and len(service.updates(decided)) == 2
     assert voting.phase() == "voting" and 0 < service.participation(voting)[0] < service.participation(voting)[1]
     assert discussed.phase() == "discussion" and len(service.opinions(discussed)) == 3

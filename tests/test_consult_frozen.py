@@ -187,7 +187,7 @@ def test_the_database_refuses_to_change_a_decided_topics_ballots_electorate_and_
     db.session.commit()
     db.session.expire_all()
     topic = db.session.get(Topic, topic.id)
-    assert topic.status == "done" and topic.result == service.result_dict(service.compute(topic))
+    assert topic.status == "done" and topic.result == service.compute(topic).as_record()
 
 
 def test_a_resolution_notice_is_linked_once_even_when_two_phones_publish_at_once(app, compound, chair):

@@ -262,7 +262,7 @@ def recount(topic_id):
 def figures_of(result):
     """The same figures from a service.compute() Result or a frozen result dict."""
     if not isinstance(result, dict):
-        result = service.result_dict(result)
+        result = result.as_record()
     names = ("total_households", "total_area_centi", "total_heads", "part_households", "part_area_centi",
              "part_heads", "conflicts", "passed")
     figures = {name: result[name] for name in names}

@@ -8,9 +8,10 @@ from ..extensions import db
 from ..screen.registry import Slide
 from . import AREA, present, service, snapshots
 from .models import Phase, Status, Topic
+from .tally import QUORUM
 
 SHOW_DECIDED_FOR = timedelta(days=7)
-QUORUM_LINE = 667  # 2/3 in permille, where the participation bars' line sits
+QUORUM_LINE = present.line_permille(QUORUM)  # where the participation bars' line sits
 
 
 def _slide(topic):
@@ -20,7 +21,7 @@ def _slide(topic):
     return Slide(area=AREA, item_id=str(topic.id), title=topic.title, template="consult/_slide.html",
                  phone_path=f"topics/{topic.id}",
                  context={"topic": topic, "phase": topic.phase(), "visible": visible, "voted": voted, "total": total,
-                          "shown": present.show(topic, result), "turnout": service.turnout_by_building(topic),
+                          "shown": present.present(topic, result), "turnout": service.turnout_by_building(topic),
                           "permille": present.permille, "quorum_line": QUORUM_LINE})
 
 

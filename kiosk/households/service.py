@@ -7,12 +7,32 @@ from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
 from ..refusals import Refused
-from . import AREA, CARDS
+from . import AREA, CARDS, address_list
 from .models import Household, HouseholdCard, Occupancy, new_token, hash_token
 
 
 class HouseholdRefused(Refused):
-    """A change to the roll the rules refuse ("taken": that address is on the roll already)."""
+    """A change to the roll the rules refuse ("taken": that address is on the roll already), or an address that
+    names no household ("incomplete", "unknown", "ambiguous")."""
+
+
+def find(compound, building, entrance, room):
+    """The compound's household at an address as people type it (3栋, ３, 501室...); the entrance may be left
+    out when only one household has that building and room. Refused: "incomplete" without a building or room,
+    "unknown", or "ambiguous" (with the households it could be)."""
+    building, entrance, room = address_list.key(building or "", entrance or "", room or "")
+    if not building or not room:
+        raise HouseholdRefused("incomplete", building=building, room=room)
+    query = select(Household).where(Household.compound_id == compound.id, Household.building == building,
+                                    Household.room == room)
+    if entrance:
+        query = query.where(Household.entrance == entrance)
+    found = db.session.scalars(query.limit(20)).all()
+    if not found:
+        raise HouseholdRefused("unknown", address=address_list.shown(building, entrance, room))
+    if len(found) > 1:
+        raise HouseholdRefused("ambiguous", building=building, room=room, found=found)
+    return found[0]
 
 
 def save(compound, actor, household, fields):
