@@ -39,7 +39,6 @@ ballots name their typist in the audit log. The voter's own phone shows "本户�
 """
 import json
 import threading
-from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import String, func, or_, select, update
@@ -54,10 +53,9 @@ from ..extensions import db
 from ..households.models import Household, address_order, natural
 from . import AREA
 from . import tally as counting
+from .release_rules import EPOCH, boundary, safe_to_release
 from .models import Ballot, Channel, Elector, Phase, Status, Topic
 
-GRACE = timedelta(seconds=30)  # a boundary is evaluated this long after it passed: ballots in flight have landed
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _held_lock = threading.Lock()
 
 
@@ -70,13 +68,6 @@ def settings():
     """(minutes between releases, least new households per release), from the app's settings."""
     config = current_app.config
     return max(int(config.get("SECRET_TALLY_MINUTES", 3)), 1), max(int(config.get("SECRET_TALLY_BATCH", 5)), 1)
-
-
-def boundary(now, minutes):
-    """The latest release boundary at least GRACE before now: a multiple of `minutes` since the UTC epoch."""
-    step = minutes * 60
-    seconds = int((now - GRACE - EPOCH).total_seconds())
-    return EPOCH + timedelta(seconds=seconds - seconds % step)
 
 
 def figures_as_of(topic, moment):
@@ -120,17 +111,6 @@ def figures_as_of(topic, moment):
 def empty_figures(topic):
     """What a secret topic shows before its first release: the electorate, nobody counted yet."""
     return dict(figures_as_of(topic, EPOCH), as_of=None)
-
-
-def safe_to_release(previous, new, batch):
-    """Whether going from `previous` to `new` figures tells nobody how any one household voted (see above).
-    The per-option check applies whatever the topic's visibility: the committee sees each option's households
-    while voting even where residents see turnout only."""
-    added = new["part_households"] - previous["part_households"]
-    if added < batch:
-        return False
-    before = {o["key"]: o["households"] for o in previous["options"]}
-    return all(o["households"] - before.get(o["key"], 0) <= added - 2 for o in new["options"])
 
 
 def _held():
