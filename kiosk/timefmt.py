@@ -33,10 +33,7 @@ def format_datetime(value, with_time=True):
     if value is None:
         return ""
     local = to_local(value)
-    if str(get_locale()).startswith("zh"):
-        text = f"{local.year}年{local.month}月{local.day}日"
-    else:
-        text = local.strftime("%d %b %Y")
+    text = format_day(local.date())
     return f"{text} {local:%H:%M}" if with_time else text
 
 

@@ -52,6 +52,7 @@ from kiosk.notices.models import Notice
 from kiosk.uploads import Image
 
 from conftest import CSRF_RE, PASSWORD, csrf_token, login_as, make_app, password_hash, post_form
+from factories import jpeg
 from security_support import (  # noqa: F401  (app and world are fixtures)
     EVERY_FORM_FIELD, ROUTE_APP, app, fill, form_body, redirect_path, rule_variants, soup_of, state,
     traceback_signs, world,
@@ -541,12 +542,6 @@ def test_101_wrong_passwords_in_an_hour_are_slowed_and_other_accounts_are_not(ap
 
 
 # ==== 5. upload attacks through every upload field ==========================================================
-
-def jpeg(size=(64, 48), color=(200, 80, 40), exif=None):
-    out = io.BytesIO()
-    PILImage.new("RGB", size, color).save(out, "JPEG", **({"exif": exif} if exif is not None else {}))
-    return out.getvalue()
-
 
 def gif(size=(16, 16)):
     out = io.BytesIO()

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
+import factories
 from conftest import ago, login_as, post_form
 from openpyxl import load_workbook
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from kiosk.auth.models import Role
@@ -60,10 +60,8 @@ def client_for(app, user):
 
 
 def jpeg(color=(200, 80, 40)):
-    out = io.BytesIO()
-    PILImage.new("RGB", (64, 48), color).save(out, "JPEG")
-    out.seek(0)
-    return out
+    """A receipt photo, as a file to upload."""
+    return io.BytesIO(factories.jpeg(color=color))
 
 
 def entry_form(compound, **overrides):

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from bs4 import BeautifulSoup
 from conftest import login_as, post_form
+from factories import text_of
 from sqlalchemy import select
 
 from kiosk.auth.models import Role
@@ -47,10 +48,6 @@ def close(compound, chair, period=None, start=None, end=None):
     submitted = service.submit(compound, chair, service.figures(compound, start, end).closing, period)
     db.session.commit()
     return submitted
-
-
-def text_of(response):
-    return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ").split())
 
 
 def client_for(app, user):

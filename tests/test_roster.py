@@ -13,6 +13,7 @@ from kiosk.roster.models import RosterMember
 from kiosk.timefmt import local_date
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import login_as, post_form
 
 ADMIN = "/admin/maple/roster/"
@@ -23,9 +24,8 @@ LAST_TERM = (date(2018, 6, 1), date(2021, 5, 31))
 
 
 def jpeg(size=(80, 100), color=(40, 120, 200)):
-    out = io.BytesIO()
-    PILImage.new("RGB", size, color).save(out, "JPEG")
-    return out.getvalue()
+    """A portrait photo's bytes."""
+    return factories.jpeg(size, color)
 
 
 def member_form(term=THIS_TERM, **overrides):

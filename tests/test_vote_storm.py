@@ -39,7 +39,8 @@ from kiosk.households.cards import COOKIE
 from kiosk.households.service import issue
 from kiosk.households.models import Household, Occupancy
 
-from conftest import CSRF_RE, ago, ahead
+import factories
+from conftest import CSRF_RE
 
 SLUG = "maple"
 CHOICES = ("yes", "no", "abstain")
@@ -201,15 +202,7 @@ def cards_for(compound, chair, households):
 def open_topic(compound, chair, **fields):
     """A named topic: each of its ballots is audited with its change row at once, which these storms count (a
     secret topic's ballots are audited in released batches instead: test_consult_secrecy.py)."""
-    values = {"title": "是否在东侧空地增设充电桩", "background": "充电桩由物业出资。", "kind": "yesno",
-              "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live", "allow_change": True,
-              "opens_at": ago(hours=1), "closes_at": ahead(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, [])
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, **{"background": "充电桩由物业出资。", "secret": False, **fields})
 
 
 # --- an independent recount -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ...money import format_yuan
-from ...timefmt import format_day
+from ...timefmt import format_day, format_month
 from ..models import KIND_LABELS, Kind
 
 # A refusal is a conflict with the ledger's state (409) unless it is about who may act, or a missing reason.
@@ -15,15 +15,14 @@ REFUSAL_STATUS = {"not_supervisor": 403, "recorded": 403, "reason_needed": 400}
 
 def period_label(start, end):
     """2026年3月, 2026年第1季度, or the two dates for any other stretch."""
-    zh = str(get_locale()).startswith("zh")
     next_day = end + timedelta(days=1)
     if start.day == 1 and next_day.day == 1:
         months = (next_day.year - start.year) * 12 + next_day.month - start.month
         if months == 1:
-            return f"{start.year}年{start.month}月" if zh else start.strftime("%b %Y")
+            return format_month(start)
         if months == 3 and start.month % 3 == 1:
             quarter = (start.month - 1) // 3 + 1
-            return f"{start.year}年第{quarter}季度" if zh else f"Q{quarter} {start.year}"
+            return f"{start.year}年第{quarter}季度" if str(get_locale()).startswith("zh") else f"Q{quarter} {start.year}"
     return f"{format_day(start)}—{format_day(end)}"
 
 
