@@ -46,7 +46,7 @@ def main():
     from kiosk.extensions import db
     from kiosk.households import csvio
     from kiosk.households.forms import FIELD_LABELS
-    from kiosk.households.roll import import_rows
+    from kiosk.households.service import import_rows
 
     folder = Path(tempfile.mkdtemp(prefix="kiosk-import-bench-"))
     app = create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "bench-" + "x" * 40})

@@ -82,6 +82,7 @@ def build(database_url, instance, entries_total, years):
     from kiosk.compounds.models import Compound
     from kiosk.extensions import db
     from kiosk.ledger import chain, service
+    from kiosk.timefmt import local_date
     from kiosk.ledger.models import Category, Entry, Period, PeriodStatus, Signoff
 
     began = time.monotonic()
@@ -103,7 +104,7 @@ def build(database_url, instance, entries_total, years):
             people.append(user)
         chair, sup1, sup2 = people
         months = years * 12
-        first = month_add(service.today().replace(day=1), -months)
+        first = month_add(local_date().replace(day=1), -months)
         book = service.open_book(compound, started_on=first)
         book.opening_fen = 1_500_000
         cats = {c.name: c for c in db.session.scalars(select(Category).where(Category.compound_id == compound.id))}

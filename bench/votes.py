@@ -145,7 +145,8 @@ def prepare_votes(app, households_n, data_path):
     """Seed the vote compound, its cards and topic; write one line per household for the Lua script:
     its Cookie header and form body. Returns the topic id."""
     from kiosk.extensions import db
-    from kiosk.households.cards import COOKIE, issue
+    from kiosk.households.cards import COOKIE
+    from kiosk.households.service import issue
 
     rng = random.Random(5)
     with app.app_context():

@@ -7,10 +7,29 @@ from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import (
+    areas,
+    auth,
+    committee,
+    consult,
+    distribution,
+    home,
+    households,
+    ledger,
+    notices,
+    platform,
+    roster,
+    screen,
+    supervisors,
+)
 from . import config as config_module
 from .extensions import csrf, db, login_manager, migrate
+from .version import __version__  # noqa: F401  (kiosk.__version__)
 
-__version__ = "0.1.0"
+# Every area, in the order its pages are registered; each area's init_app says what it brings (see areas.py).
+# home comes last: its /<compound>/ is the most general page.
+AREAS = (auth, notices, screen, households, roster, distribution, consult, supervisors, ledger, committee, platform,
+         home)
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -54,36 +73,16 @@ def create_app(test_config=None):
     errors.init_app(app)
     templating.init_app(app)
 
-    from .auth import views as auth_views
-    from .compounds import platform as platform_views, slides as compound_slides, views as compound_views
-    from .notices import admin as notices_admin, broadcast, slides as notices_slides, views as notices_views
-    from .screen import admin as screen_admin, views as screen_views
-    from . import households
-    from . import health, media
+    from . import health, media, pagecache
+    from .compounds import context as compound_context
+
+    compound_context.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(platform_views.bp)
-    app.register_blueprint(broadcast.bp)
-    app.register_blueprint(notices_admin.bp)
-    app.register_blueprint(compound_views.admin_bp)
     app.register_blueprint(media.bp)
-    app.register_blueprint(notices_views.bp)
-    app.register_blueprint(screen_admin.bp)
-    app.register_blueprint(screen_views.bp)
-    screen_views.init_app(app)
-    households.init_app(app)
-    from . import consult
-    consult.init_app(app)
-    from . import supervisors
-    supervisors.init_app(app)
-    from . import ledger
-    ledger.init_app(app)
-    from . import pagecache
+    for area in AREAS:
+        area.init_app(app)
+    areas.check(app)
     pagecache.init_app(app)
-    notices_slides.register()
-    compound_slides.register()
-    app.register_blueprint(compound_views.bp)
-    app.register_blueprint(compound_views.site_bp)
 
     @app.teardown_request
     def _end_transaction(exc):

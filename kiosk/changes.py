@@ -4,7 +4,7 @@ from sqlalchemy import JSON, ForeignKey, String, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import versions
+from . import areas, versions
 from .database import UTCDateTime, utcnow
 from .extensions import db
 
@@ -35,7 +35,9 @@ class Change(db.Model):
 
 
 def record_change(compound, actor, area, action, obj, before=None, after=None):
-    """Write the audit entry and, for a compound, bump its version; the caller commits."""
+    """Write the audit entry and, for a compound, bump its version; the caller commits. `area` must be a declared
+    area name (its screens refresh on it): an unknown one raises areas.UnknownArea before anything is written."""
+    areas.require(area)
     session = db.session
     session.flush()  # gives new objects their ids
     if compound is not None:

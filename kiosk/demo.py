@@ -7,17 +7,20 @@ from sqlalchemy import select
 from .auth import supervision
 from .auth.models import Membership, Role, User
 from .compounds.models import Compound
-from .compounds.views import new_password
+from .auth.accounts import new_password
 from .database import utcnow
 from .extensions import db
 from .notices import service as notices
 from .notices.models import Category, Notice
 from .screen.models import Orientation, Screen
-from .households.cards import issue as issue_cards
-from .households import distribution_service as distribution
-from .households.models import DistributionEvent, Household, Occupancy, Pickup
+from .distribution import AREA as DISTRIBUTION
+from .distribution import service as distribution
+from .distribution.models import DistributionEvent, Pickup
+from .households import AREA as HOUSEHOLDS
+from .households.models import Household, Occupancy
+from .households.service import issue as issue_cards
 from .changes import record_change
-from .timefmt import local_zone
+from .timefmt import local_date, local_zone
 
 SLUG = "guixiang"
 OTHER_SLUG = "songbai"
@@ -118,7 +121,7 @@ def _households(compound, chair):
         units[b].contact_name, units[b].contact_phone = units[a].contact_name, units[a].contact_phone
     db.session.add_all(units)
     db.session.flush()
-    record_change(compound, chair, "households", "import", compound, None, {"added": len(units)})
+    record_change(compound, chair, HOUSEHOLDS, "import", compound, None, {"added": len(units)})
 
 
 def _distribution(compound, chair, now):
@@ -151,7 +154,7 @@ def _distribution(compound, chair, now):
                                   recorded_by=recorders[i % len(recorders)].id,
                                   collected_at=starts + timedelta(seconds=span * ((i * 7919) % 1000) / 1000))
                            for i, h in picked)
-        record_change(compound, chair, distribution.AREA, "import", event, None, {"pickups": len(picked)})
+        record_change(compound, chair, DISTRIBUTION, "import", event, None, {"pickups": len(picked)})
 
 
 ROSTER_THIS_TERM = [
@@ -173,9 +176,7 @@ ROSTER_LAST_TERM = [
 
 def _term_year(now):
     """The first year of the current three-year term (from June), one that covers today."""
-    from .households import roster
-
-    return max(2024, roster.local_today(now).year - 2)
+    return max(2024, local_date(now).year - 2)
 
 
 def _term_start(now):
@@ -187,8 +188,8 @@ def _roster(compound, now):
     """The committee roster, made once: this term's 5 members and 3 supervisors, and part of the term before."""
     from datetime import date
 
-    from .households import roster
-    from .households.models import RosterMember
+    from .roster import service as roster
+    from .roster.models import RosterMember
 
     if db.session.scalar(select(RosterMember.id).where(RosterMember.compound_id == compound.id).limit(1)):
         return
@@ -206,6 +207,7 @@ def _consultations(compound, chair, now, sample):
     """Made once: a decided statutory topic (the June gift packages) with its resolution notice and
     follow-through, a vote open now with about half the households in, a topic under discussion with
     opinions, and residents' proposals. The sample card's household has not voted, so a newcomer can."""
+    from .consult import AREA as CONSULT
     from .consult import service as consult
     from .consult.models import Ballot, Channel, Opinion, ProposalStatus, Topic
 
@@ -234,7 +236,7 @@ def _consultations(compound, chair, now, sample):
             db.session.add(Ballot(topic_id=made.id, household_id=household.id, choices=[choice], channel=channel,
                                   entered_by=member.id if channel == Channel.paper else None,
                                   cast_at=when_from + timedelta(seconds=rng.random() * span)))
-        record_change(compound, member, consult.AREA, "ballot", made, None,
+        record_change(compound, member, CONSULT, "ballot", made, None,
                       {"demo": True, "ballots": len(voters)})
 
     # June: the gift packages, decided by the owners (statutory ordinary matter), then carried out.
@@ -332,7 +334,7 @@ def _ledger(compound, chair, now):
         return
     zone = local_zone()
     rng = random.Random(2018)
-    today = ledger.today()
+    today = local_date()
 
     def month(first, n):
         years, index = divmod(first.month - 1 + n, 12)

@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__
+from .version import __version__
 from .extensions import db
 
 bp = Blueprint("health", __name__)

@@ -1,29 +1,26 @@
-"""Serving uploaded images: public when a visible notice or the committee roster shows them, else to the committee."""
+"""Serving uploaded images: public when an area says residents may see the image (a visible notice's, the
+committee roster's photo, a public receipt of a posted entry), else to the committee only."""
 from flask import Blueprint, abort, g, send_from_directory
 from flask_login import current_user
 from sqlalchemy import select
 
+from . import areas
 from .compounds.context import bind_compound
 from .extensions import db
-from .households.models import RosterMember
-from .notices.models import Notice
 from .uploads import Image, upload_dir
+
+POINT = "public_images"
 
 bp = bind_compound(Blueprint("media", __name__, url_prefix="/<compound>/media"))
 
 
+def register_public_images(app, area, is_public):
+    """An area's check whether residents may see a stored image: is_public(image) -> bool (from its init_app)."""
+    areas.register(app, POINT, area, is_public)
+
+
 def _visible_to_public(image):
-    # A receipt photo is public once it is marked public and its entry is posted.
-    from .ledger.models import Entry, Receipt
-    if db.session.scalar(select(Receipt.id).join(Entry, Entry.id == Receipt.entry_id).where(
-            Receipt.image_id == image.id, Receipt.public.is_(True), Entry.posted.is_(True)).limit(1)) is not None:
-        return True
-    notices = db.session.scalars(select(Notice).where(Notice.image_id == image.id)).all()
-    if any(n.is_public() for n in notices):
-        return True
-    # The committee roster, past terms included, is public: so are its members' photos.
-    return db.session.scalar(select(RosterMember.id).where(
-        RosterMember.photo_id == image.id, RosterMember.compound_id == image.compound_id).limit(1)) is not None
+    return any(is_public(image) for is_public in areas.registered(POINT).values())
 
 
 def _visible_to_committee():

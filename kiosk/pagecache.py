@@ -5,7 +5,8 @@ serving it from memory microseconds. The key carries the compound's version, so 
 makes a new key at once (in this process; within versions.TTL in others), and entries also expire
 after PAGE_CACHE_SECONDS so time-driven changes (a notice's window ending) show without a change.
 
-Only anonymous GETs of public compound pages are kept, and only when the response allows a shared cache
+Only anonymous GETs of the public pages areas declared cacheable (register_cacheable: endpoint names, matched
+against the app's own url_map) are kept, and only when the response allows a shared cache
 to keep it. "Anonymous" is decided from the cookies exactly as Flask parses them (Werkzeug), and any doubt
 refuses: a request carrying a cookie other than the preferences in the key (language, large type), a
 cookie twice, a Cookie header that parses to nothing, or the name of a cookie that identifies someone
@@ -13,17 +14,19 @@ anywhere in the header is passed to Flask and its answer is not kept. A response
 200 without Set-Cookie, its Cache-Control says neither no-store, private nor no-cache, and every header
 its Vary names is in the key (Cookie is: the key holds the request's whole, parsed Cookie header).
 """
-import re
+import functools
 import threading
 import time
 
 from flask import request
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_dict_header, parse_set_header
+from werkzeug.routing import RoutingException
 
-from . import versions
+from . import areas, versions
 
-PUBLIC = re.compile(r"^/([a-z0-9][a-z0-9-]*)/(?:|n/\d+|committee|events/\d+|topics(?:/\d+)?|proposals|ledger/(?:\d+)?|screen/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_/-]*)?|qr/[A-Za-z0-9/_-]+\.svg)$")
+POINT = "cacheable"
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")  # preferences: the page differs, the person doesn't matter
 PRIVATE_COOKIES = ("kiosk_household",)  # households.cards.COOKIE: pages for that household alone
 HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_REQUEST")
@@ -32,6 +35,12 @@ KEYED_HEADERS = frozenset({"cookie", "accept-encoding", "hx-request", "hx-booste
 REFUSED_DIRECTIVES = ("no-store", "private", "no-cache")
 MAX_ENTRIES = 1024
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
+
+
+def register_cacheable(app, area, *endpoints):
+    """Name an area's public pages (endpoints under /<compound>/) that anonymous visitors may be served from
+    memory; create_app checks they exist."""
+    areas.register(app, POINT, area, frozenset(endpoints))
 
 
 class PageCache:
@@ -45,6 +54,20 @@ class PageCache:
         self.entries = {}
         self._engine = None
         self._refreshing = threading.Lock()
+        self.endpoints = frozenset(e for found in areas.registered(POINT, flask_app).values() for e in found)
+        # Bound once: the cache sees only PATH_INFO (no host matching, no subdomains in this app). Phones and
+        # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
+        self._urls = flask_app.url_map.bind("localhost")
+        self._compound_of = functools.lru_cache(maxsize=MAX_ENTRIES)(self._match)
+
+    def _match(self, path_info):
+        """The compound slug of a cacheable page at this path, or None (any other page, or no page)."""
+        try:
+            # WSGI gives the path as latin-1 code points; the url_map matches text, as Flask decodes it.
+            endpoint, args = self._urls.match(path_info.encode("latin-1").decode("utf-8", "replace"), method="GET")
+        except (HTTPException, RoutingException, UnicodeError):  # not found, a redirect to add a slash, ...
+            return None
+        return args.get("compound") if endpoint in self.endpoints else None
 
     def _load_version(self, slug):
         if self._engine is None:
@@ -58,21 +81,21 @@ class PageCache:
     def _key(self, environ):
         if environ.get("REQUEST_METHOD") != "GET":
             return None
-        match = PUBLIC.match(environ.get("PATH_INFO", ""))
-        if match is None:
+        slug = self._compound_of(environ.get("PATH_INFO", ""))
+        if slug is None:
             return None
         cookies = self._cookie_key(environ)
         if cookies is None:
             return None
         try:
-            version = versions.get(versions.cache_of(self.flask_app), match.group(1), self._load_version)
+            version = versions.get(versions.cache_of(self.flask_app), slug, self._load_version)
         except Exception:  # noqa: BLE001 - database trouble: let Flask answer (and report) it
             return None
         if version is None:
             return None
         # The host and scheme are in the key: without PUBLIC_URL, QR payloads are built from the address used
         # (behind a trusted proxy, ProxyFix has already put the forwarded host and scheme here).
-        return (match.group(1), version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
+        return (slug, version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
                 environ.get("PATH_INFO"),
                 environ.get("QUERY_STRING", ""),
                 "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""),

@@ -1,25 +1,32 @@
-"""A background thread in the serving process that does what the clock decides: close votes on time, and
-release secret votes' figures when their batch is due.
+"""A background thread in the serving process that does what the clock decides: each area registers its work
+(consultations: close votes on time, release secret votes' figures when their batch is due).
 
-Requests also close due topics when they look at them; the sweeper makes sure a vote closes (and the lobby
-screens learn the result) at its deadline even when nobody is looking. Several processes may sweep at once:
-closing claims the topic with a conditional UPDATE, so each topic is frozen exactly once.
+Requests also do that work when they look (a topic page closes its due vote); the sweeper makes sure it happens
+on time even when nobody is looking. Several processes may sweep at once: each task claims what it changes (a
+conditional UPDATE), so nothing is done twice.
 """
 import logging
 import threading
 
+from . import areas
+
+POINT = "clock"
+
 log = logging.getLogger(__name__)
 
 
+def register_clock(app, area, task):
+    """An area's work the clock decides: task() -> how many things it changed, run on every sweep."""
+    areas.register(app, POINT, area, task)
+
+
 def sweep(app):
-    """Run one pass: freeze every topic whose voting has ended and release due secret-vote figures; return how
-    many topics were closed."""
-    from .consult import service
+    """Run one pass of every area's clock work; return how many things it changed (topics closed, ...)."""
     from .extensions import db
 
     with app.app_context():
         try:
-            return service.keep_time()
+            return sum(task() or 0 for task in areas.registered(POINT).values())
         finally:
             db.session.remove()
 

@@ -1,15 +1,13 @@
-"""Template filters and globals: sanitized Markdown, Chinese dates, the language switch."""
+"""Template filters and globals every area's pages use: sanitized Markdown, Chinese dates, the language switch.
+(An area's own helpers are registered by its init_app: areas.template_helpers.)"""
 import nh3
 from flask import request
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from .auth.access import can_edit, is_chair
-from .compounds import context as compound_context
-from .compounds.forms import ROLE_LABELS
-from .households.models import OCCUPANCY_LABELS
 from .timefmt import format_date, format_datetime, format_day, format_month
+from .version import __version__
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
@@ -36,13 +34,8 @@ def init_app(app):
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["month"] = format_month
     app.jinja_env.globals["current_path"] = lambda: request.full_path.rstrip("?")
-    app.jinja_env.globals["kiosk_version"] = __import__("kiosk").__version__
+    app.jinja_env.globals["kiosk_version"] = __version__
     app.jinja_env.globals["html_lang"] = lambda: "en" if str(get_locale()).startswith("en") else "zh-CN"
-    app.jinja_env.globals["can_edit"] = can_edit
-    app.jinja_env.globals["is_chair"] = is_chair
-    app.jinja_env.globals["role_label"] = lambda role: ROLE_LABELS[role]
-    app.jinja_env.globals["occupancy_label"] = lambda value: OCCUPANCY_LABELS[value]
-    compound_context.init_app(app)
 
     @app.url_defaults
     def _static_version(endpoint, values):

@@ -33,10 +33,7 @@ def format_datetime(value, with_time=True):
     if value is None:
         return ""
     local = to_local(value)
-    if str(get_locale()).startswith("zh"):
-        text = f"{local.year}年{local.month}月{local.day}日"
-    else:
-        text = local.strftime("%d %b %Y")
+    text = format_day(local.date())
     return f"{text} {local:%H:%M}" if with_time else text
 
 
@@ -48,6 +45,11 @@ def format_date(value):
 def now_local():
     """Return the current local time (aware)."""
     return datetime.now(timezone.utc).astimezone(local_zone())
+
+
+def local_date(moment=None):
+    """The calendar date in the display time zone of a stored moment, or of now: what "today" means here."""
+    return (to_local(moment) if moment is not None else now_local()).date()
 
 
 def format_day(value):

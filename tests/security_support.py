@@ -23,9 +23,10 @@ from kiosk.auth.models import Membership, Role
 from kiosk.consult import service as consult_service
 from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
-from kiosk.households.models import (DistributionEvent, Eligibility, Household, HouseholdCard, Occupancy,
-                                     RosterMember, hash_token, new_token)
+from kiosk.distribution.models import DistributionEvent, Eligibility
+from kiosk.households.models import Household, HouseholdCard, Occupancy, hash_token, new_token
 from kiosk.notices.models import Broadcast, Category, Notice, Status
+from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
 from kiosk.uploads import Image, upload_dir
 
@@ -226,7 +227,7 @@ def _populate_consult(compound, author, household, title):
     closed = topic("垃圾清运议题", TopicStatus.published, ago(days=2), ago(hours=1))
     db.session.flush()
     closed.status, closed.closed_at = TopicStatus.closed, ago(hours=1)
-    closed.result = consult_service.result_dict(consult_service.compute(closed))
+    closed.result = consult_service.compute(closed).as_record()
     closed.fingerprint = consult_service.fingerprint(closed)
     opinion = Opinion(topic_id=voting.id, household_id=household.id, body=title[:2] + "住户的看法")
     proposal = Proposal(compound_id=compound.id, household_id=household.id, title=title[:2] + "的提议", body="建议")
@@ -283,7 +284,7 @@ def _populate_ledger(compound, author, household, letter, values):
     db.session.add(topic)
     db.session.flush()  # options go in while a draft (migration 0007), then the topic is decided
     topic.status, topic.published_at, topic.closed_at = TopicState.closed, ago(days=12), ago(days=3)
-    topic.result = dict(consult_service.result_dict(consult_service.compute(topic)), passed=True)
+    topic.result = dict(consult_service.compute(topic).as_record(), passed=True)
     db.session.flush()
     if isinstance(values.get("topic_id"), ByEndpoint):
         values["topic_id"].by_endpoint["ledger_admin.budget"] = topic.id
@@ -317,7 +318,7 @@ def _populate_supervisor_election(compound, author, household, values):
     db.session.add(Ballot(topic_id=topic.id, household_id=household.id, choices=["c1"], cast_at=ago(hours=3)))
     db.session.flush()
     topic.status, topic.closed_at = TopicStatus.closed, ago(hours=2)  # counted after its ballots, as close_due does
-    topic.result = consult_service.result_dict(consult_service.compute(topic))
+    topic.result = consult_service.compute(topic).as_record()
     topic.fingerprint = consult_service.fingerprint(topic)
     db.session.flush()
     values["topic_id"].by_endpoint["supervisors_admin.apply_election"] = topic.id

@@ -12,32 +12,22 @@ from kiosk.consult import service
 from kiosk.consult.models import Ballot, Channel, KioskCode, Opinion, Proposal, Status, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import issue
-from kiosk.households.models import Household, Occupancy
+from kiosk.households.service import issue
+from kiosk.households.models import Household
 from kiosk.screen.models import Screen
 
-from conftest import ago, ahead, csrf_token
+import factories
+from conftest import ahead, csrf_token
 
 
 def roll(compound, n=6, area=10000):
-    """n households in building 1, each 100.00 m² unless told otherwise."""
-    made = [Household(compound_id=compound.id, building=str(1 + i // 3), entrance="", room=f"{101 + i}",
-                      area_centi=area, occupancy=Occupancy.occupied) for i in range(n)]
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    """n households, three to a building, each 100.00 m² unless told otherwise."""
+    return factories.households(compound, n, building=lambda i: str(1 + i // 3), area=lambda i: area)
 
 
 def open_topic(compound, chair, kind="yesno", rule="ordinary", options=(), seats=1, **fields):
-    values = {"title": "是否在东侧空地增设充电桩", "background": "充电桩**由物业**出资。", "kind": kind, "rule": rule,
-              "seats": seats, "secret": True, "visibility": "live", "allow_change": True,
-              "opens_at": ago(hours=1), "closes_at": ahead(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, list(options))
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, options, **{"background": "充电桩**由物业**出资。", "kind": kind,
+                                                             "rule": rule, "seats": seats, **fields})
 
 
 def card_client(app, compound, chair, household):
@@ -316,7 +306,7 @@ def test_the_frozen_result_equals_a_fresh_recount_and_the_resolution_prints(app,
     assert service.close_due(compound) == 1
     db.session.expire_all()
     topic = db.session.get(Topic, topic.id)
-    assert topic.result == service.result_dict(service.compute(topic))
+    assert topic.result == service.compute(topic).as_record()
     assert topic.result["passed"] is True
     assert topic.fingerprint == service.fingerprint(topic)
     with pytest.raises(service.VoteRefused):
@@ -351,7 +341,7 @@ def test_the_demo_has_a_vote_in_progress_a_decided_topic_and_proposals(app, clie
     assert len(topics) == 3
     decided, voting, discussed = topics
     assert decided.status == Status.done and decided.result["passed"] is True
-    assert decided.result == service.result_dict(service.compute(decided))
+    assert decided.result == service.compute(decided).as_record()
     assert decided.resolution_notice is not None and len(service.updates(decided)) == 2
     assert voting.phase() == "voting" and 0 < service.participation(voting)[0] < service.participation(voting)[1]
     assert discussed.phase() == "discussion" and len(service.opinions(discussed)) == 3

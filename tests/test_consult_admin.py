@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
+import factories
 from conftest import csrf_token, login_as, post_form
+from factories import text_of
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -15,7 +17,7 @@ from kiosk.changes import AuditEntry
 from kiosk.consult.models import Ballot, Elector, Opinion, Proposal, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.models import Household, Occupancy
+from kiosk.households.models import Household
 from kiosk.notices.models import Notice
 
 BASE = "/admin/maple/topics"
@@ -26,11 +28,8 @@ ROLL = [("3", "501", 10000), ("3", "502", 5050), ("5", "101", 4950), ("5", "102"
 @pytest.fixture
 def roll(compound):
     """Four households of four different owners."""
-    made = [Household(compound_id=compound.id, building=b, room=r, area_centi=a, occupancy=Occupancy.occupied,
-                      owner_key=f"owner-{b}-{r}") for b, r, a in ROLL]
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    return factories.households(compound, len(ROLL), building=lambda i: ROLL[i][0], room=lambda i: ROLL[i][1],
+                                area=lambda i: ROLL[i][2], owner=lambda i: "owner-{}-{}".format(*ROLL[i]))
 
 
 def topic_form(**overrides):
@@ -81,10 +80,6 @@ def audit_actions(topic):
     return set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.area == "consult",
                                                                   AuditEntry.object_type == "topic",
                                                                   AuditEntry.object_id == topic.id)))
-
-
-def text_of(response):
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ", strip=True)
 
 
 # --- drafting -----------------------------------------------------------------------------------------------

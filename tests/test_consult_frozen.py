@@ -2,7 +2,6 @@
 mistake gets a dated, signed correction note), a decided topic's ballots, electorate and result are fixed in
 the database itself, anyone can see a fresh recount agree with the published result, and a household's
 opinions and proposals are limited."""
-import re
 from datetime import timedelta
 
 import pytest
@@ -17,11 +16,13 @@ from kiosk.consult import kiosk_votes, service
 from kiosk.consult.models import Ballot, Elector, Opinion, Proposal, Topic, TopicCorrection
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
-from kiosk.households.models import Household, Occupancy
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
+from kiosk.households.models import Household
 from kiosk.notices.models import Notice
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import csrf_token, login_as, post_form
 
 BASE = "/admin/maple/topics"
@@ -29,23 +30,13 @@ REFUSED = (IntegrityError, DBAPIError)  # SQLite's RAISE(ABORT) and PostgreSQL's
 
 
 def roll(compound, n=6):
-    made = [Household(compound_id=compound.id, building="1", entrance="", room=f"{101 + i}", area_centi=9000 + i,
-                      occupancy=Occupancy.occupied) for i in range(n)]
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    return factories.households(compound, n, area=lambda i: 9000 + i)
 
 
 def open_topic(compound, chair, **fields):
-    values = {"title": "是否在东侧空地建电动车棚", "background": "车棚 40 个车位。", "kind": "single", "rule": "informal",
-              "seats": 1, "secret": True, "visibility": "live", "allow_change": True,
-              "opens_at": utcnow() - timedelta(hours=1), "closes_at": utcnow() + timedelta(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, ["建", "不建"])
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, ["建", "不建"], **{
+        "title": "是否在东侧空地建电动车棚", "background": "车棚 40 个车位。", "kind": "single", "rule": "informal",
+        **fields})
 
 
 def decided_topic(compound, chair, homes):
@@ -186,7 +177,7 @@ def test_the_database_refuses_to_change_a_decided_topics_ballots_electorate_and_
     db.session.commit()
     db.session.expire_all()
     topic = db.session.get(Topic, topic.id)
-    assert topic.status == "done" and topic.result == service.result_dict(service.compute(topic))
+    assert topic.status == "done" and topic.result == service.compute(topic).as_record()
 
 
 def test_a_resolution_notice_is_linked_once_even_when_two_phones_publish_at_once(app, compound, chair):

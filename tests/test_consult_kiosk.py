@@ -12,31 +12,21 @@ from kiosk.consult import kiosk_votes, service
 from kiosk.consult.models import Ballot, KioskCode, KioskGuess
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
-from kiosk.households.models import Household, Occupancy
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
+from kiosk.households.models import Household
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import csrf_token
 
 
 def roll(compound, n=6):
-    made = [Household(compound_id=compound.id, building="1", entrance="", room=f"{101 + i}", area_centi=9000,
-                      occupancy=Occupancy.occupied) for i in range(n)]
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    return factories.households(compound, n, area=lambda i: 9000)
 
 
 def open_topic(compound, chair, **fields):
-    values = {"title": "是否更换单元门禁", "background": "", "kind": "yesno", "rule": "ordinary", "seats": 1,
-              "secret": True, "visibility": "live", "allow_change": True, "opens_at": utcnow() - timedelta(hours=1),
-              "closes_at": utcnow() + timedelta(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, [])
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, **{"title": "是否更换单元门禁", **fields})
 
 
 def screen(compound, key="lobby-key-1"):

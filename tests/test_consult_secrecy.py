@@ -23,14 +23,15 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from kiosk.changes import AuditEntry
-from kiosk.consult import service, snapshots
-from kiosk.consult.models import Ballot, Topic
+from kiosk.consult import snapshots
+from kiosk.consult.models import Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
-from kiosk.households.models import Household, Occupancy
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import csrf_token, login_as
 
 LABELS = ("同意", "不同意", "弃权")
@@ -71,24 +72,13 @@ def test_releases_fall_on_a_fixed_clock_whatever_the_ballots():
 
 def roll(compound, n=60):
     """n households in four buildings, each with its own owner and a distinct area (so area sums identify)."""
-    made = [Household(compound_id=compound.id, building=str(1 + i % 4), entrance="", room=f"{101 + i // 4}",
-                      area_centi=5000 + 137 * i + (i * i) % 89, occupancy=Occupancy.occupied,
-                      owner_key=f"owner-{i}") for i in range(n)]
-    db.session.add_all(made)
-    db.session.commit()
-    return made
+    return factories.households(compound, n, building=lambda i: str(1 + i % 4), room=lambda i: f"{101 + i // 4}",
+                                area=lambda i: 5000 + 137 * i + (i * i) % 89, owner=lambda i: f"owner-{i}")
 
 
 def secret_topic(compound, chair, **fields):
-    values = {"title": "是否同意在 2 栋北侧加建电动车棚", "background": "车棚由运营商出资。", "kind": "yesno",
-              "rule": "ordinary", "seats": 1, "secret": True, "visibility": "live", "allow_change": True,
-              "opens_at": utcnow() - timedelta(hours=1), "closes_at": utcnow() + timedelta(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, [])
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, **{"title": "是否同意在 2 栋北侧加建电动车棚",
+                                                    "background": "车棚由运营商出资。", **fields})
 
 
 def phones(app, compound, chair, households):

@@ -253,7 +253,7 @@ def test_record_change_bumps_the_version_by_one_and_writes_a_change_row(app, com
 
 def test_platform_change_is_audited_without_a_compound_version(app, compound, chair):
     start = compound.version
-    record_change(None, chair, "platform", "create", compound, None, {"slug": "maple"})
+    record_change(None, chair, "compounds", "create", compound, None, {"slug": "maple"})
     db.session.commit()
     assert db.session.get(Compound, compound.id).version == start
     assert db.session.scalar(select(func.count()).select_from(Change)) == 0

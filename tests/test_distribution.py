@@ -16,8 +16,9 @@ from kiosk.compounds.models import Compound
 from kiosk.database import utcnow
 from kiosk.demo import _distribution
 from kiosk.extensions import db
-from kiosk.households import distribution
-from kiosk.households.models import DistributionEvent, Eligibility, Household, Occupancy, Pickup
+from kiosk.distribution import service as distribution_service, slides as distribution_slides
+from kiosk.distribution.models import DistributionEvent, Eligibility, Pickup
+from kiosk.households.models import Household, Occupancy
 from kiosk.screen.models import Screen
 
 from conftest import ago, ahead, csrf_token, login_as, post_form
@@ -394,7 +395,7 @@ def test_for_household_lists_open_events_first_then_recent_past(committee_client
     db.session.add(Pickup(compound_id=compound.id, event_id=past.id, household_id=home.id, recorded_by=chair.id,
                           collected_at=ago(days=29)))
     db.session.commit()
-    entries = distribution.for_household(home)
+    entries = distribution_service.for_household(home)
     assert [(e["event"].name, e["open"], e["pickup"] is not None) for e in entries] == [
         ("冬至汤圆", True, False), ("端午节大礼包", False, True)]
     assert entries[0]["event"].id == now_open.id
@@ -504,9 +505,9 @@ def test_event_list_groups_open_upcoming_and_past_with_progress(committee_client
 def test_no_slide_without_an_open_event(app, compound, chair):
     households = add_households(compound)
     make_event(compound, chair, households, opens=ago(days=3), closes=ago(days=2))
-    assert distribution.slides(compound, utcnow()) == []
+    assert distribution_slides.slides(compound, utcnow()) == []
     event = make_event(compound, chair, households)
-    slides = distribution.slides(compound, utcnow())
+    slides = distribution_slides.slides(compound, utcnow())
     assert [s.item_id for s in slides] == [str(event.id)] and slides[0].phone_path == f"events/{event.id}"
 
 
@@ -519,7 +520,7 @@ def test_demo_distribution_needs_households_and_is_made_once(app, compound, chai
     db.session.commit()
     events = db.session.scalars(select(DistributionEvent).order_by(DistributionEvent.starts_at)).all()
     assert [e.name for e in events] == ["端午节大礼包", "冬至汤圆"]
-    june, winter = (distribution.service.progress(e) for e in events)
+    june, winter = (distribution_service.progress(e) for e in events)
     assert june.total == 16 and june.done >= 14
     assert winter.total == 16 and 4 <= winter.done <= 8
     assert events[1].is_open() and not events[0].is_open()

@@ -43,7 +43,7 @@ from kiosk.cli import make_server
 from kiosk.compounds.models import Compound
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households import cards
+from kiosk.households import service as household_service
 from kiosk.households.cards import COOKIE as CARD_COOKIE
 from kiosk.households.models import Household, Occupancy
 from kiosk.ledger import service as ledger_service
@@ -52,6 +52,7 @@ from kiosk.notices.models import Notice
 from kiosk.uploads import Image
 
 from conftest import CSRF_RE, PASSWORD, csrf_token, login_as, make_app, password_hash, post_form
+from factories import jpeg
 from security_support import (  # noqa: F401  (app and world are fixtures)
     EVERY_FORM_FIELD, ROUTE_APP, app, fill, form_body, redirect_path, rule_variants, soup_of, state,
     traceback_signs, world,
@@ -370,7 +371,7 @@ def test_every_cookie_has_path_samesite_httponly_and_secure_on_https(tmp_path, d
             chair = User(username="c", display_name="c", password_hash=password_hash(app))
             db.session.add(chair)
             db.session.flush()
-            ((_, token),) = cards.issue(compound, chair, [household])
+            ((_, token),) = household_service.issue(compound, chair, [household])
             db.session.commit()
             db.session.remove()
         seen = set()
@@ -541,12 +542,6 @@ def test_101_wrong_passwords_in_an_hour_are_slowed_and_other_accounts_are_not(ap
 
 
 # ==== 5. upload attacks through every upload field ==========================================================
-
-def jpeg(size=(64, 48), color=(200, 80, 40), exif=None):
-    out = io.BytesIO()
-    PILImage.new("RGB", size, color).save(out, "JPEG", **({"exif": exif} if exif is not None else {}))
-    return out.getvalue()
-
 
 def gif(size=(16, 16)):
     out = io.BytesIO()

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
 from kiosk.households import cards
+from kiosk.households import service as household_service
 from kiosk.households.models import Household, HouseholdCard
 
 from conftest import post_form
@@ -105,7 +106,7 @@ def test_printing_cards_stores_only_hashes_and_shows_each_token_once(committee_c
 
 def issue(compound, chair):
     household = add(compound)
-    (_, token), = cards.issue(compound, chair, [household])
+    (_, token), = household_service.issue(compound, chair, [household])
     db.session.commit()
     return household, token
 
@@ -154,7 +155,7 @@ def test_reissued_card_stops_the_old_one_at_once_even_on_a_remembering_phone(app
 
 def test_unknown_and_revoked_cards_get_the_same_answer_and_guessing_is_throttled(app, client, compound, chair):
     household, token = issue(compound, chair)
-    cards.issue(compound, chair, [household])
+    household_service.issue(compound, chair, [household])
     db.session.commit()
     revoked = client.get(f"/h/{token}")
     unknown = client.get("/h/not-a-real-token-at-all")

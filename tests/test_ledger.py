@@ -4,13 +4,13 @@ separation of duties, tamper evidence, questions and budgets."""
 from datetime import date
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from kiosk.auth.models import Role
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
 from kiosk.ledger import evidence, service
-from kiosk.ledger.models import Category, PeriodStatus
+from kiosk.ledger.models import Category, Entry, PeriodStatus
 
 START = date(2026, 1, 1)
 
@@ -150,3 +150,52 @@ def test_verify_names_the_first_entry_changed_behind_the_applications_back(ledge
     db.session.expire_all()
     check = evidence.check(ledger)
     assert not check.ok and check.bad == {3: "hash"} and check.first() == ("hash", 3, None)
+
+
+def test_a_drafts_rules_hold_whoever_saves_it_not_only_the_form(ledger, chair, make_user):
+    """The category, kind, date and budget rules are the service's: the CLI, the demo and a test meet them as the
+    committee's form does, every problem at once, nothing saved."""
+    from datetime import timedelta
+
+    from kiosk.consult.models import Topic
+    from kiosk.database import utcnow
+    from kiosk.timefmt import local_date
+
+    parking, repairs = category(ledger, "停车费"), category(ledger, "维修")
+    with pytest.raises(service.FieldsRefused) as refused:
+        service.save_draft(ledger, chair, None, {"kind": "expense", "occurred_on": local_date() + timedelta(days=1),
+                                                 "category_id": parking.id, "amount_fen": 100, "description": "x"})
+    assert {field: p.reason for field, p in refused.value.problems.items()} == {"category_id": "category_kind",
+                                                                               "occurred_on": "future"}
+    with pytest.raises(service.FieldsRefused) as early:
+        service.save_draft(ledger, chair, None, {"kind": "expense", "occurred_on": date(2025, 12, 31),
+                                                 "category_id": repairs.id, "amount_fen": 100, "description": "x"})
+    assert early.value.reason == "before_start"
+    topic = Topic(compound_id=ledger.id, title="换路灯", kind="yesno", rule="ordinary", status="closed",
+                  opens_at=utcnow() - timedelta(days=9), closes_at=utcnow() - timedelta(days=2),
+                  result={"passed": True}, budget_fen=10000)
+    db.session.add(topic)
+    db.session.commit()
+    fields = {"kind": "expense", "occurred_on": date(2026, 1, 12), "category_id": repairs.id, "amount_fen": 12000,
+              "description": "路灯", "topic_id": topic.id}
+    with pytest.raises(service.FieldsRefused) as over:
+        service.save_draft(ledger, chair, None, fields)
+    assert over.value.reason == "over_budget" and over.value.detail["overspend"] == 2000
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Entry)) == 0
+    assert service.save_draft(ledger, chair, None, fields, over_budget_ok=True).topic_id == topic.id
+
+
+def test_the_books_settings_and_categories_keep_their_rules_outside_the_pages(ledger, chair, make_user):
+    supervisors(make_user, ledger, n=2)
+    record(ledger, chair, "停车费", 1000, day=date(2026, 1, 3))
+    with pytest.raises(service.FieldsRefused) as refused:
+        service.save_settings(ledger, chair, {"started_on": date(2026, 1, 5), "signoffs_required": 3})
+    assert {field: p.reason for field, p in refused.value.problems.items()} == {
+        "signoffs_required": "too_many", "started_on": "start_after_entries"}
+    with pytest.raises(service.LedgerRefused) as used:
+        service.rename_category(ledger, chair, category(ledger, "停车费"), "车位费")
+    assert used.value.reason == "category_used"
+    with pytest.raises(service.FieldsRefused) as taken:
+        service.add_category(ledger, chair, "income", "广告费")
+    assert taken.value.reason == "category_taken"

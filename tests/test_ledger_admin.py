@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
+import factories
 from conftest import ago, login_as, post_form
 from openpyxl import load_workbook
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 
 from kiosk.auth.models import Role
@@ -21,6 +21,7 @@ from kiosk.extensions import db
 from kiosk.households.models import Household, Occupancy
 from kiosk.ledger import service
 from kiosk.ledger.models import Category, Entry, Period, PeriodStatus, Receipt
+from kiosk.timefmt import local_date
 
 START = date(2026, 1, 1)
 BASE = "/admin/maple/ledger"
@@ -59,10 +60,8 @@ def client_for(app, user):
 
 
 def jpeg(color=(200, 80, 40)):
-    out = io.BytesIO()
-    PILImage.new("RGB", (64, 48), color).save(out, "JPEG")
-    out.seek(0)
-    return out
+    """A receipt photo, as a file to upload."""
+    return io.BytesIO(factories.jpeg(color=color))
 
 
 def entry_form(compound, **overrides):
@@ -175,7 +174,7 @@ def test_reversal_from_the_entry_page_and_a_second_one_is_refused(ledger, commit
                          token_from=f"{BASE}/entries/{entry.id}")
     assert response.status_code == 302
     reversal = db.session.scalar(select(Entry).where(Entry.reverses_id == entry.id))
-    assert reversal.number == 2 and reversal.amount_fen == -88000 and reversal.occurred_on == service.today()
+    assert reversal.number == 2 and reversal.amount_fen == -88000 and reversal.occurred_on == local_date()
     again = post_form(committee_client, f"{BASE}/entries/{entry.id}/reverse", {"reason": "再冲一次"},
                       token_from=f"{BASE}/")
     assert again.status_code == 409
@@ -527,7 +526,7 @@ def test_a_supervisor_reads_but_does_not_record(app, ledger, chair, make_user):
 
 def test_the_district_view_lists_an_overdue_compound_first(app, ledger, chair, make_compound, make_user):
     on_time = make_compound("oak", "橡树小区")
-    service.open_book(on_time, started_on=service.today().replace(day=1))
+    service.open_book(on_time, started_on=local_date().replace(day=1))
     make_compound("pine", "松树小区")  # never opened its ledger
     db.session.commit()
     staff = client_for(app, make_user("staff", platform_admin=True))

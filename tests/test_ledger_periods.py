@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from bs4 import BeautifulSoup
 from conftest import login_as, post_form
+from factories import text_of
 from sqlalchemy import select
 
 from kiosk.auth.models import Role
@@ -12,6 +13,7 @@ from kiosk.changes import AuditEntry
 from kiosk.extensions import db
 from kiosk.ledger import service
 from kiosk.ledger.models import Category, Entry, Period, PeriodStatus, Signoff
+from kiosk.timefmt import local_date
 
 from ledger_tamper import set_entry, tamper
 
@@ -46,10 +48,6 @@ def close(compound, chair, period=None, start=None, end=None):
     submitted = service.submit(compound, chair, service.figures(compound, start, end).closing, period)
     db.session.commit()
     return submitted
-
-
-def text_of(response):
-    return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ").split())
 
 
 def client_for(app, user):
@@ -192,7 +190,7 @@ def test_the_number_of_signatures_is_fixed_when_a_period_is_submitted(app, ledge
     audit = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "signoffs_required"))
     assert audit.before["signoffs_required"] == 2 and audit.after["signoffs_required"] == 3
     home = text_of(app.test_client().get("/maple/ledger/"))
-    today = service.today()
+    today = local_date()
     assert f"需 3 位监督委员签字（自 {today.year}年{today.month}月{today.day}日 起）" in home
     service.decide(ledger, sups[0], december, True)
     service.decide(ledger, sups[1], december, True)

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from kiosk.auth.models import Role
 from kiosk.extensions import db
-from kiosk.households.cards import issue
+from kiosk.households.service import issue
 from kiosk.households.models import Household
 from kiosk.ledger import evidence, service
 from kiosk.ledger.models import Question

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from kiosk.cli import migrate_to_head
 from kiosk.compounds.models import Compound
 from kiosk.extensions import db
+from kiosk.timefmt import local_date
 
 from conftest import make_app, pg_schema_url, require_postgres
 from test_ledger_recipe import PERSON, check
@@ -176,7 +177,7 @@ def test_the_upgraded_ledger_posts_with_recipe_two_and_publishes_the_waiting_mon
     category = db.session.scalar(select(Category).where(Category.compound_id == compound.id,
                                                         Category.name == "维修"))
     entry = service.save_draft(compound, chair, None, {
-        "kind": "expense", "occurred_on": service.today(), "category_id": category.id, "amount_fen": 12000,
+        "kind": "expense", "occurred_on": local_date(), "category_id": category.id, "amount_fen": 12000,
         "description": "换门禁电池", "counterparty": "王师傅", "counterparty_is_person": True})
     service.post(compound, chair, entry)
     db.session.commit()

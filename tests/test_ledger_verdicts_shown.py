@@ -7,7 +7,6 @@ import io
 from datetime import date
 
 import pytest
-from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from kiosk.auth.models import Role
@@ -16,6 +15,7 @@ from kiosk.ledger import service
 from kiosk.screen.models import Screen
 
 from conftest import login_as
+from factories import text_of
 from ledger_tamper import set_entry, tamper
 from test_ledger import record
 
@@ -23,10 +23,6 @@ RESIDENT_WARNING = "这一期的账目与监督委员签字公示时不一致"
 SCREEN_WARNING = "这一期的账目与监督委员签字时不一致"
 COMMITTEE_WARNING = "这一期的账目与提交（或签字公示）时不一致"
 EXPORT_WARNING = "本期账目与提交（或签字公示）时不一致"
-
-
-def text_of(response):
-    return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ").split())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from kiosk.auth.accounts import AccountRefused
 from kiosk.auth.models import Membership, Role, SupervisorChange, User
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
-from kiosk.households.models import RosterMember
+from kiosk.roster.models import RosterMember
 from kiosk.ledger import service as ledger
 from kiosk.ledger.models import Category, Signoff
 from kiosk.timefmt import now_local

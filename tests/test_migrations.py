@@ -82,7 +82,8 @@ def test_the_first_released_demo_database_upgrades_to_head_keeping_every_row(tmp
 
         # Spot checks through the models of today's code.
         from kiosk.changes import AuditEntry
-        from kiosk.households.models import Household, Pickup
+        from kiosk.distribution.models import Pickup
+        from kiosk.households.models import Household
         from kiosk.notices.models import Notice
 
         compound = db.session.scalar(select(Compound).where(Compound.slug == "guixiang"))
@@ -105,7 +106,7 @@ def test_the_first_released_demo_database_upgrades_to_head_keeping_every_row(tmp
         assert client.get("/guixiang/ledger/").status_code == 200  # and the ledger
 
         from kiosk.auth.models import User
-        from kiosk.households.cards import issue
+        from kiosk.households.service import issue
 
         chair = db.session.scalar(select(User).where(User.username == "demo-chair"))
         household = db.session.get(Household, 1)

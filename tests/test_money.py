@@ -1,12 +1,12 @@
-"""kiosk.ledger.money: typed yuan -> fen, display formats, Chinese financial uppercase (大写)."""
+"""kiosk.money: typed yuan -> fen, display formats, Chinese financial uppercase (大写)."""
 import random
 import re
 from pathlib import Path
 
 import pytest
 
-from kiosk.ledger import money
-from kiosk.ledger.money import (
+from kiosk import money
+from kiosk.money import (
     MoneyError,
     format_yuan,
     parse_yuan,

@@ -74,7 +74,7 @@ def test_a_phone_with_its_household_card_is_never_served_or_stored_in_the_cache(
     from datetime import timedelta
 
     from kiosk.consult import service
-    from kiosk.households.cards import issue
+    from kiosk.households.service import issue
     from kiosk.households.models import Household
 
     compound = make_compound()
@@ -102,7 +102,7 @@ def test_a_phone_with_its_household_card_is_never_served_or_stored_in_the_cache(
 def voting_household(cached_app, make_compound, make_user):
     """An open vote and a card for 3栋1单元502: (topic path, card token)."""
     from kiosk.consult import service
-    from kiosk.households.cards import issue
+    from kiosk.households.service import issue
     from kiosk.households.models import Household
 
     compound = make_compound()

@@ -16,7 +16,9 @@ from kiosk.database import utcnow
 from kiosk.demo import load_demo
 from kiosk.extensions import db
 from kiosk.consult.models import Topic
-from kiosk.households.models import DistributionEvent, Household, RosterMember
+from kiosk.distribution.models import DistributionEvent
+from kiosk.households.models import Household
+from kiosk.roster.models import RosterMember
 from kiosk.ledger.models import Entry, Period
 from kiosk.notices.models import Notice
 from kiosk.screen import registry

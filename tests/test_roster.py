@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from kiosk.auth.models import Role
 from kiosk.changes import AuditEntry
 from kiosk.extensions import db
-from kiosk.households.models import RosterMember
-from kiosk.households.roster import local_today
+from kiosk.roster.models import RosterMember
+from kiosk.timefmt import local_date
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import login_as, post_form
 
 ADMIN = "/admin/maple/roster/"
@@ -23,9 +24,8 @@ LAST_TERM = (date(2018, 6, 1), date(2021, 5, 31))
 
 
 def jpeg(size=(80, 100), color=(40, 120, 200)):
-    out = io.BytesIO()
-    PILImage.new("RGB", size, color).save(out, "JPEG")
-    return out.getvalue()
+    """A portrait photo's bytes."""
+    return factories.jpeg(size, color)
 
 
 def member_form(term=THIS_TERM, **overrides):
@@ -162,7 +162,7 @@ def test_end_term_keeps_member_as_history(app, committee_client, compound):
     response = post_form(committee_client, f"{ADMIN}{member.id}/end-term", {}, token_from=ADMIN)
     assert response.status_code == 302
     db.session.rollback()
-    assert db.session.get(RosterMember, member.id).term_end == local_today() - timedelta(days=1)
+    assert db.session.get(RosterMember, member.id).term_end == local_date() - timedelta(days=1)
     page = app.test_client().get("/maple/committee").get_data(as_text=True)
     assert "陈卫东" in page.split("往届", 1)[1]
     assert "陈卫东已卸任" in committee_client.get(ADMIN).get_data(as_text=True)

@@ -49,7 +49,7 @@ from kiosk.consult import service as consult
 from kiosk.consult.models import Status, Topic
 from kiosk.extensions import db
 from kiosk.households.cards import COOKIE as CARD_COOKIE
-from kiosk.households.cards import issue
+from kiosk.households.service import issue
 from kiosk.households.models import Household
 from kiosk.screen.models import Screen
 from kiosk.uploads import Image

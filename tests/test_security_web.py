@@ -11,16 +11,17 @@ from kiosk.auth.models import Membership, Role, User
 from kiosk.compounds.models import Compound
 from kiosk.consult import kiosk_votes, service as consult_service
 from kiosk.consult.models import Opinion, Proposal, Topic
+from kiosk.distribution.models import DistributionEvent
 from kiosk.extensions import db
 from kiosk.households.cards import COOKIE as CARD_COOKIE, card_household
-from kiosk.households.models import DistributionEvent, Household, HouseholdCard, RosterMember, hash_token, new_token
-from kiosk.ledger import service as ledger_service
+from kiosk.households.models import Household, HouseholdCard, hash_token, new_token
 from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question
 from kiosk.notices.models import Broadcast, Notice
+from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
 
 from conftest import PASSWORD, ago, csrf_token, login_as, make_app, post_form
-from kiosk.timefmt import now_local
+from kiosk.timefmt import local_date, now_local
 from security_support import (  # noqa: F401  (app and world are fixtures)
     CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
     htmx_config, markup_problems, rule_variants, security_header_problems, shown_fields, soup_of, state,
@@ -541,7 +542,7 @@ def plant_ledger(platform, resident, compound, payload):
     residents' questions (one answered with it), a supervisor's reason for returning the period (which is
     then resubmitted, signed and disclosed) and a reversal's reason. Returns (values, alternates)."""
     base, public = f"/admin/{XSS_SLUG}/ledger", f"/{XSS_SLUG}/ledger"
-    first = (ledger_service.today().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month: closable
+    first = (local_date().replace(day=1) - timedelta(days=1)).replace(day=1)  # last month: closable
     assert platform.get(f"{base}/").status_code == 200  # opens the book
     assert post_form(platform, f"{base}/settings", {
         "opening": "1000.00", "started_on": first.isoformat(), "cadence": "monthly", "signoffs_required": "1",

@@ -69,7 +69,7 @@ def election(compound, author, candidates, ballots, seats, title="第二届监�
                               cast_at=ago(days=2)))
     db.session.flush()
     if status != Status.published:
-        result = consult.result_dict(consult.compute(topic))
+        result = consult.compute(topic).as_record()
         topic.status, topic.closes_at, topic.closed_at = status, ago(hours=closed_hours_ago), ago(hours=closed_hours_ago)
         topic.result = forge(result) if forge else result
         topic.fingerprint = consult.fingerprint(topic)

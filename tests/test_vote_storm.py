@@ -35,10 +35,12 @@ from kiosk.consult import service
 from kiosk.consult.models import Ballot, Elector, Status, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
-from kiosk.households.cards import COOKIE, issue
+from kiosk.households.cards import COOKIE
+from kiosk.households.service import issue
 from kiosk.households.models import Household, Occupancy
 
-from conftest import CSRF_RE, ago, ahead
+import factories
+from conftest import CSRF_RE
 
 SLUG = "maple"
 CHOICES = ("yes", "no", "abstain")
@@ -200,15 +202,7 @@ def cards_for(compound, chair, households):
 def open_topic(compound, chair, **fields):
     """A named topic: each of its ballots is audited with its change row at once, which these storms count (a
     secret topic's ballots are audited in released batches instead: test_consult_secrecy.py)."""
-    values = {"title": "是否在东侧空地增设充电桩", "background": "充电桩由物业出资。", "kind": "yesno",
-              "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live", "allow_change": True,
-              "opens_at": ago(hours=1), "closes_at": ahead(days=2)}
-    values.update(fields)
-    topic = service.save_topic(compound, chair, None, values, [])
-    db.session.flush()
-    service.publish(compound, chair, topic)
-    db.session.commit()
-    return topic
+    return factories.open_topic(compound, chair, **{"background": "充电桩由物业出资。", "secret": False, **fields})
 
 
 # --- an independent recount -------------------------------------------------------------------------------
@@ -261,7 +255,7 @@ def recount(topic_id):
 def figures_of(result):
     """The same figures from a service.compute() Result or a frozen result dict."""
     if not isinstance(result, dict):
-        result = service.result_dict(result)
+        result = result.as_record()
     names = ("total_households", "total_area_centi", "total_heads", "part_households", "part_area_centi",
              "part_heads", "conflicts", "passed")
     figures = {name: result[name] for name in names}

@@ -6,24 +6,28 @@ from sqlalchemy import select
 
 from ..changes import record_change
 from ..extensions import db
+from ..refusals import Refused
+from . import AREA
 from .models import Membership, Role, User
 from .names import name_key
 
-AREA = "accounts"
 
-
-class AccountRefused(Exception):
-    """A rule refused the change; `reason` names the rule, `detail` what the sentence needs."""
-
-    def __init__(self, reason, **detail):
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
+class AccountRefused(Refused):
+    """A rule refused the change to an account or the supervisory body; `reason` names the rule."""
 
 
 def new_password():
     """Return a one-time password that is easy to read aloud and type on a phone."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def display_names(user_ids):
+    """{account id: display name} of some accounts (None and repeats ignored), in one query."""
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
 
 
 def name_clash(compound, display_name):

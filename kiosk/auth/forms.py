@@ -1,10 +1,14 @@
-"""Forms for logging in and changing a password."""
+"""Forms for logging in and changing a password, and the rule every new account's username follows."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 MIN_PASSWORD = 10
+USERNAME = [
+    DataRequired(_l("请填写用户名。")),
+    Regexp(r"^\s*[A-Za-z0-9_.-]{3,40}\s*$", message=_l("用户名用 3–40 个字母、数字、点、下划线或连字符。")),
+]
 
 
 class LoginForm(FlaskForm):

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, event, inspect, select, update
 from sqlalchemy.orm.base import NO_VALUE
@@ -23,6 +24,9 @@ class Role(enum.StrEnum):
     member = "member"  # 自治委员
     supervisor = "supervisor"  # 监督委员
 
+
+ROLE_LABELS = {Role.chair: _l("主任"), Role.vice_chair: _l("副主任"), Role.member: _l("自治委员"),
+               Role.supervisor: _l("监督委员")}
 
 # Roles that may publish and edit notices; supervisors review, they do not post.
 EDITOR_ROLES = frozenset({Role.chair, Role.vice_chair, Role.member})

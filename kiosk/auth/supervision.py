@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from ..changes import record_change
 from ..extensions import db
+from . import SUPERVISORS
 from .accounts import AccountRefused, check_new_account, create_account, name_clash
 from .models import Membership, Role, SupervisorAction, SupervisorChange, SupervisorSource, User
-
-AREA = "supervisors"
 
 
 def require_platform(actor):
@@ -34,7 +33,7 @@ def _record(compound, actor, user, action, source, topic=None, at=None):
     if topic is not None:
         facts["topic_id"] = topic.id
     before, after = (None, facts) if action == SupervisorAction.appoint else (facts, None)
-    record_change(compound, actor, AREA, str(action), user, before, after)
+    record_change(compound, actor, SUPERVISORS, str(action), user, before, after)
     return change
 
 

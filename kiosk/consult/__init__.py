@@ -1,27 +1,32 @@
-"""Consultations (协商议事): proposals, topics, discussion, household votes and their legally correct tallies."""
+"""Consultations (协商议事): proposals, topics, discussion, household votes on the phone, at the lobby screen and
+on paper, their legally correct tallies, and the resolution that follows."""
+
+AREA = "consult"
 
 
 def init_app(app):
-    """Register the area's blueprints, its lobby-screen slide and its template helpers."""
+    """Declare consultations; register their pages, their slides, the clock that closes votes, the cacheable
+    pages and the helpers their templates use."""
+    from flask import g
+
+    from .. import areas, pagecache, sweeper
+    from ..screen.registry import register_slide
     from . import admin, models, present, public, service, slides
 
-    for module in (public, admin):
-        for bp in module.blueprints():
-            app.register_blueprint(bp)
-    slides.register()
+    areas.declare(app, AREA)
+    areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
+    register_slide(app, AREA, slides.slides, slides.detail, "consult/_slide_detail.html", order=20)
+    sweeper.register_clock(app, AREA, service.keep_time)
+    pagecache.register_cacheable(app, AREA, "consult.topics", "consult.topic", "consult.proposals")
 
-    def phase_label(phase):
-        return models.PHASE_LABELS[models.Phase(phase)]
+    def voting_topics():
+        """Topics open for voting in the current compound (the phone home puts them first)."""
+        return service.voting_now(g.compound) if g.get("compound") is not None else []
 
     def outcome_of(topic):
         """The decided outcome of a closed topic, or "" while it is open."""
         return present.outcome(topic, topic.result) if topic.result is not None else ""
 
-    def voting_topics():
-        """Topics open for voting in the current compound (the phone home puts them first)."""
-        from flask import g
-
-        return service.voting_now(g.compound) if g.get("compound") is not None else []
-
-    app.jinja_env.globals.update(voting_topics=voting_topics, phase_label=phase_label, outcome_of=outcome_of, area=present.area_text,
-                                 present_pct=present.percent_text)
+    areas.template_helpers(app, voting_topics=voting_topics, outcome_of=outcome_of, area=present.area_text,
+                           phase_label=lambda phase: models.PHASE_LABELS[models.Phase(phase)],
+                           present_pct=present.percent_text)

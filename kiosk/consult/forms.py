@@ -24,14 +24,8 @@ from wtforms.validators import (
 
 from ..database import utcnow
 from ..timefmt import from_local_naive
-from .models import (
-    KIND_LABELS,
-    RULE_LABELS,
-    VISIBILITY_LABELS,
-    Kind,
-    ProposalStatus,
-    Rule,
-)
+from .models import KIND_LABELS, VISIBILITY_LABELS, Kind, ProposalStatus
+from .tally import CHOOSING, RULES, Rule
 
 MAX_OPTIONS = 50
 OPTION_LENGTH = 80
@@ -59,11 +53,9 @@ class TopicForm(WordingForm):
 
     kind = RadioField(_l("表决方式"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],
                       default=Kind.yesno.value, validators=[InputRequired(_l("请选择表决方式。"))])
-    rule = RadioField(_l("通过规则"), choices=[SelectChoice(r.value, label) for r, label in RULE_LABELS.items()],
+    rule = RadioField(_l("通过规则"), choices=[SelectChoice(r.value, _l(spec.label)) for r, spec in RULES.items()],
                       default=Rule.ordinary.value, validators=[InputRequired(_l("请选择通过规则。"))],
-                      description=_l("法定特别事项（民法典第二百七十八条第六至八项）：筹集维修资金，改建、重建建筑物及其附属设施，"
-                                     "改变共有部分用途或者利用共有部分从事经营活动。其他共同决定事项（选聘物业、制定管理规约、"
-                                     "选举业主委员会、使用维修资金等）是法定一般事项。不需要法定效力的，用协商一致或意见征集。"))
+                      description=_l(CHOOSING))
     seats = IntegerField(_l("最多选几项 / 应选名额"), default=1, validators=[
         InputRequired(_l("请填写一个数字。")), NumberRange(min=1, max=MAX_OPTIONS, message=_l("请填 1 到 50 之间的数。"))],
         description=_l("多选：每户最多选几项；选举：选出几人（例如 5 名自治委员）。同意/不同意/弃权和单选不用填。"),
@@ -86,13 +78,10 @@ class TopicForm(WordingForm):
                                    validators=[DataRequired(_l("请填写投票截止的时间。"))])
 
     def validate_rule(self, field):
-        """Consensus and the special statutory rule decide a yes/no question only."""
-        if self.kind.data == Kind.yesno:
-            return
-        if field.data == Rule.consensus:
-            raise ValidationError(_l("协商一致只适用于同意/不同意/弃权的议题。"))
-        if field.data == Rule.special:
-            raise ValidationError(_l("法定特别事项只适用于同意/不同意/弃权的议题。"))
+        """Some rules (consensus, the special statutory one) decide a yes/no question only."""
+        spec = RULES.get(field.data)
+        if self.kind.data != Kind.yesno and spec is not None and spec.yes_no_only:
+            raise ValidationError(_l(spec.yes_no_only))
 
     def validate_options(self, field):
         """Single and multiple choice need two options or more; an election at least as many candidates as seats."""

@@ -30,7 +30,7 @@ class Recount:
 
 def recount(topic):
     """Recount a frozen topic now (no cache)."""
-    fresh = service.result_dict(service.compute(topic))
+    fresh = service.compute(topic).as_record()
     return Recount(fresh == topic.result, service.fingerprint(topic) == topic.fingerprint)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from .tally import RULES, Rule
 
 
 class ProposalKind(enum.StrEnum):
@@ -78,22 +79,6 @@ KIND_LABELS = {Kind.yesno: _l("同意 / 不同意 / 弃权"), Kind.single: _l("�
 
 YES_NO_LABELS = {"yes": _l("同意"), "no": _l("不同意"), "abstain": _l("弃权")}
 
-
-class Rule(enum.StrEnum):
-    ordinary = "ordinary"
-    special = "special"
-    consensus = "consensus"
-    informal = "informal"
-
-
-RULE_LABELS = {
-    Rule.ordinary: _l("法定一般事项（双三分之二参与，双过半同意）"),
-    Rule.special: _l("法定特别事项（双三分之二参与，双四分之三同意）"),
-    Rule.consensus: _l("协商一致（参与者全部同意）"),
-    Rule.informal: _l("意见征集（按参与户数多少，不设门槛）"),
-}
-RULE_SHORT = {Rule.ordinary: _l("双过半"), Rule.special: _l("双四分之三"), Rule.consensus: _l("协商一致"),
-              Rule.informal: _l("意见征集")}
 
 
 class Visibility(enum.StrEnum):
@@ -190,11 +175,12 @@ class Topic(db.Model):
 
     @property
     def rule_label(self):
-        return RULE_LABELS[Rule(self.rule)]
+        """The decision rule in full (tally.RULES has every word about a rule)."""
+        return _l(RULES[Rule(self.rule)].label)
 
     @property
     def rule_short(self):
-        return RULE_SHORT[Rule(self.rule)]
+        return _l(RULES[Rule(self.rule)].short)
 
     @property
     def visibility_label(self):

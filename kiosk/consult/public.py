@@ -53,6 +53,14 @@ def refusal(reason, ballot=None, public=False):
     }.get(reason, _("这张票没有记下，请再试一次。"))
 
 
+@bp.errorhandler(service.VoteRefused)
+def _refused(error):
+    """A refused ballot or opinion: back to the topic, which says why in a calm sentence; nothing was kept."""
+    db.session.rollback()
+    flash(refusal(error.reason, error.ballot), "error")
+    return redirect(url_for(".topic", topic_id=request.view_args["topic_id"]), 303)
+
+
 def _channel_label(channel):
     from .models import CHANNEL_LABELS
     return str(CHANNEL_LABELS.get(Channel(channel), channel))
@@ -92,7 +100,7 @@ def _results_context(topic, household=None, kiosk=False):
     ballot = service.current_ballot(topic, household) if household is not None else None
     visible = service.results_visible(topic, household_voted=ballot is not None, kiosk=kiosk)
     voted, total = service.participation(topic)
-    everything = present.show(topic, service.result_of(topic))
+    everything = present.present(topic, service.result_of(topic))
     return {"topic": topic, "visible": visible, "shown": everything if visible else None, "voted": voted,
             "total": total, "turnout": service.turnout_by_building(topic), "phase": topic.phase(), "ballot": ballot,
             "permille": present.permille, "sealed_note": sealed_note(topic, everything),
@@ -143,11 +151,7 @@ def vote(topic_id):
     household = cards.current_household()
     if household is None:
         return render_template("consult/need_card.html", topic=topic), 403
-    try:
-        ballot = service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.phone)
-    except service.VoteRefused as refused:
-        flash(refusal(refused.reason, refused.ballot), "error")
-        return redirect(url_for(".topic", topic_id=topic.id), 303)
+    ballot = service.cast(g.compound, topic, household, request.form.getlist("choice"), Channel.phone)
     if topic.allow_change:
         message = _("已投票，%(when)s。截止前可以改票，以最后一次为准。", when=format_datetime(ballot.cast_at))
     else:
@@ -167,12 +171,7 @@ def opinion(topic_id):
     if not body or len(body) > OPINION_MAX:
         flash(_("意见请写 1 到 %(n)s 个字。", n=OPINION_MAX), "error")
         return redirect(url_for(".topic", topic_id=topic.id, _anchor="opinions"), 303)
-    try:
-        service.post_opinion(g.compound, topic, household, body)
-    except service.VoteRefused as refused:
-        db.session.rollback()
-        flash(refusal(refused.reason), "error")
-        return redirect(url_for(".topic", topic_id=topic.id), 303)
+    service.post_opinion(g.compound, topic, household, body)
     db.session.commit()
     flash(_("意见已发表，谢谢。"), "success")
     return redirect(url_for(".topic", topic_id=topic.id, _anchor="opinions"), 303)
@@ -185,7 +184,7 @@ def resolution_print(topic_id):
     if topic.result is None:
         abort(404)
     qr = Markup(qr_svg(public_url(url_for(".topic", topic_id=topic.id)), title=topic.title))
-    return render_template("consult/print.html", topic=topic, shown=present.show(topic, topic.result), qr=qr,
+    return render_template("consult/print.html", topic=topic, shown=present.present(topic, topic.result), qr=qr,
                            notice=topic.resolution_notice, updates=service.updates(topic), area=present.area_text,
                            corrections=service.corrections(topic), recount=integrity.checked(topic))
 

@@ -5,13 +5,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..extensions import db
-from ..screen.registry import Slide, register_slide
-from . import present, service, snapshots
+from ..screen.registry import Slide
+from . import AREA, present, service, snapshots
 from .models import Phase, Status, Topic
+from .tally import QUORUM
 
-AREA = service.AREA
 SHOW_DECIDED_FOR = timedelta(days=7)
-QUORUM_LINE = 667  # 2/3 in permille, where the participation bars' line sits
+QUORUM_LINE = present.line_permille(QUORUM)  # where the participation bars' line sits
 
 
 def _slide(topic):
@@ -21,7 +21,7 @@ def _slide(topic):
     return Slide(area=AREA, item_id=str(topic.id), title=topic.title, template="consult/_slide.html",
                  phone_path=f"topics/{topic.id}",
                  context={"topic": topic, "phase": topic.phase(), "visible": visible, "voted": voted, "total": total,
-                          "shown": present.show(topic, result), "turnout": service.turnout_by_building(topic),
+                          "shown": present.present(topic, result), "turnout": service.turnout_by_building(topic),
                           "permille": present.permille, "quorum_line": QUORUM_LINE})
 
 
@@ -52,8 +52,3 @@ def detail(compound, item_id):
         return None
     snapshots.release(topic)
     return _slide(topic)
-
-
-def register():
-    """Consultations come right after urgent notices: a vote in progress matters to everyone in the lobby."""
-    register_slide(AREA, slides, detail, "consult/_slide_detail.html", order=20)

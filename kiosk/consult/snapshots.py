@@ -39,22 +39,23 @@ ballots name their typist in the audit log. The voter's own phone shows "本户�
 """
 import json
 import threading
-from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import String, func, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..auth.models import User
 from ..changes import record_change
+from ..compounds.models import Compound
 from ..database import utcnow, writing
 from ..extensions import db
+from ..households.models import Household, address_order, natural
+from . import AREA
 from . import tally as counting
+from .release_rules import EPOCH, boundary, safe_to_release
 from .models import Ballot, Channel, Elector, Phase, Status, Topic
 
-AREA = "consult"
-GRACE = timedelta(seconds=30)  # a boundary is evaluated this long after it passed: ballots in flight have landed
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _held_lock = threading.Lock()
 
 
@@ -67,13 +68,6 @@ def settings():
     """(minutes between releases, least new households per release), from the app's settings."""
     config = current_app.config
     return max(int(config.get("SECRET_TALLY_MINUTES", 3)), 1), max(int(config.get("SECRET_TALLY_BATCH", 5)), 1)
-
-
-def boundary(now, minutes):
-    """The latest release boundary at least GRACE before now: a multiple of `minutes` since the UTC epoch."""
-    step = minutes * 60
-    seconds = int((now - GRACE - EPOCH).total_seconds())
-    return EPOCH + timedelta(seconds=seconds - seconds % step)
 
 
 def figures_as_of(topic, moment):
@@ -102,8 +96,6 @@ def figures_as_of(topic, moment):
         counts = buildings.setdefault(building, [0, 0])
         counts[1] += 1
         counts[0] += household_id in latest
-    from ..households.distribution_service import natural
-
     return {
         "sealed": True, "as_of": moment.isoformat(), "kind": result.kind, "rule": result.rule, "seats": result.seats,
         "total_area_centi": result.total_area_centi, "total_heads": result.total_heads,
@@ -121,17 +113,6 @@ def empty_figures(topic):
     return dict(figures_as_of(topic, EPOCH), as_of=None)
 
 
-def safe_to_release(previous, new, batch):
-    """Whether going from `previous` to `new` figures tells nobody how any one household voted (see above).
-    The per-option check applies whatever the topic's visibility: the committee sees each option's households
-    while voting even where residents see turnout only."""
-    added = new["part_households"] - previous["part_households"]
-    if added < batch:
-        return False
-    before = {o["key"]: o["households"] for o in previous["options"]}
-    return all(o["households"] - before.get(o["key"], 0) <= added - 2 for o in new["options"])
-
-
 def _held():
     """{topic id: boundary} decided "hold" in this process: the same ballots give the same answer."""
     return current_app.extensions.setdefault("kiosk_snapshot_held", {})
@@ -140,10 +121,6 @@ def _held():
 def paper_between(topic, start, end):
     """Paper ballots typed in between two boundaries, as "address（typist）", sorted by address: the audit
     keeps who typed in whose ballot without a time finer than the release."""
-    from ..auth.models import User
-    from ..households.distribution_service import address_order
-    from ..households.models import Household
-
     query = (select(Household, User.display_name).join(Ballot, Ballot.household_id == Household.id)
              .outerjoin(User, User.id == Ballot.entered_by)
              .where(Ballot.topic_id == topic.id, Ballot.channel == Channel.paper))
@@ -181,7 +158,6 @@ def release(topic, now=None):
             .values(released_figures=new, released_at=moment)).rowcount
         if not claimed:
             return False
-        from ..compounds.models import Compound
         record_change(db.session.get(Compound, topic.compound_id), None, AREA, "snapshot", topic, None,
                       {"part_households": new["part_households"],
                        "added": new["part_households"] - previous["part_households"],

@@ -27,17 +27,86 @@ Ballots:
 Everything is counted in integers and compared by cross-multiplication; Fractions appear only in the
 reported thresholds and shares.
 """
+import enum
 from dataclasses import dataclass
 from fractions import Fraction
 
 KINDS = ("yesno", "single", "multi", "election")
-RULES = ("ordinary", "special", "consensus", "informal")
 YES, NO, ABSTAIN = "yes", "no", "abstain"
-QUORUM = Fraction(2, 3)
-APPROVAL = {"ordinary": Fraction(1, 2), "special": Fraction(3, 4)}
-STRICT = {"ordinary": True, "special": False}  # ordinary: "more than"; special: "at least"
+QUORUM = Fraction(2, 3)  # the statutory participation: of the total area, and of all owners
 REASONS = ("no_votes", "quorum_area", "quorum_heads", "approval_area", "approval_heads", "not_unanimous",
            "not_plurality", "tie")
+
+
+def N_(message):
+    """Mark a sentence for translation; whoever shows it translates it (this module stays pure Python)."""
+    return message
+
+
+class Rule(enum.StrEnum):
+    """How a topic is decided."""
+
+    ordinary = "ordinary"  # statutory, art. 278 items 1-5 and 9: 双过半
+    special = "special"  # statutory, art. 278 items 6-8: 双四分之三
+    consensus = "consensus"  # 协商一致: every participating household agrees
+    informal = "informal"  # 意见征集: most participating households, no threshold
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule: its thresholds, and every word people read about it (msgids, translated where shown)."""
+
+    label: str
+    short: str
+    quorum: Fraction | None = None  # statutory rules: this share of the total area and of all owners takes part
+    approval: Fraction | None = None  # ...and this share of the participating area and owners agrees
+    strict: bool = False  # approval "more than" (双过半) rather than "at least" (双四分之三)
+    yes_no_only: str | None = None  # the sentence refusing the rule for a question that is not yes/no
+    need: str | None = None  # the approval threshold in words
+    approval_area: str | None = None  # why a topic failed on the agreeing area...
+    approval_heads: str | None = None  # ...and on the agreeing owners
+
+    @property
+    def statutory(self):
+        """Whether the Civil Code's thresholds apply (then owners and area count; else households)."""
+        return self.quorum is not None
+
+
+RULES = {
+    Rule.ordinary: RuleSpec(
+        label=N_("法定一般事项（双三分之二参与，双过半同意）"), short=N_("双过半"), quorum=QUORUM,
+        approval=Fraction(1, 2), strict=True, need=N_("一半以上（不含一半）"),
+        approval_area=N_("同意的面积没有超过参与面积的一半。"), approval_heads=N_("同意的业主人数没有超过参与人数的一半。")),
+    Rule.special: RuleSpec(
+        label=N_("法定特别事项（双三分之二参与，双四分之三同意）"), short=N_("双四分之三"), quorum=QUORUM,
+        approval=Fraction(3, 4), strict=False, need=N_("四分之三及以上"),
+        yes_no_only=N_("法定特别事项只适用于同意/不同意/弃权的议题。"),
+        approval_area=N_("同意的面积不足参与面积的四分之三。"), approval_heads=N_("同意的业主人数不足参与人数的四分之三。")),
+    Rule.consensus: RuleSpec(
+        label=N_("协商一致（参与者全部同意）"), short=N_("协商一致"),
+        yes_no_only=N_("协商一致只适用于同意/不同意/弃权的议题。")),
+    Rule.informal: RuleSpec(label=N_("意见征集（按参与户数多少，不设门槛）"), short=N_("意见征集")),
+}
+# Why a topic did not pass, for the reasons every rule shares; the approval reasons are the rule's own, and a
+# tie gets its own sentence with the tied names.
+REASON_TEXTS = {
+    "no_votes": N_("没有一户投票。"),
+    "quorum_area": N_("参与投票的专有部分面积不足总面积的三分之二。"),
+    "quorum_heads": N_("参与投票的业主人数不足总人数的三分之二。"),
+    "not_unanimous": N_("参与者的意见不一致，没有达成协商一致。"),
+    "not_plurality": N_("没有哪个选项得票最多。"),
+}
+# How to choose a rule, for the committee's topic form.
+CHOOSING = N_("法定特别事项（民法典第二百七十八条第六至八项）：筹集维修资金，改建、重建建筑物及其附属设施，"
+              "改变共有部分用途或者利用共有部分从事经营活动。其他共同决定事项（选聘物业、制定管理规约、"
+              "选举业主委员会、使用维修资金等）是法定一般事项。不需要法定效力的，用协商一致或意见征集。")
+
+
+def reason_text(code, rule):
+    """The msgid explaining a failure code of a tally under `rule` ("" for a tie: it has its own sentence)."""
+    if code in ("approval_area", "approval_heads"):
+        return getattr(RULES[rule], code) or ""
+    return REASON_TEXTS.get(code, "")
 
 
 @dataclass(frozen=True)
@@ -132,6 +201,12 @@ class Result:
     def households_share(self, key):
         """An option's households as a share of the participating households."""
         return shares(self.option(key).households, self.part_households)
+
+    def as_record(self):
+        """The result as it is frozen with a topic (JSON): as_dict, the threshold as [numerator, denominator]."""
+        data = self.as_dict()
+        data["approval"] = None if self.approval is None else [self.approval.numerator, self.approval.denominator]
+        return data
 
     def as_dict(self):
         """Plain JSON-ready data (the approval threshold as "1/2", "3/4" or None)."""
@@ -284,7 +359,8 @@ def tally(kind, rule, options, voters, casts, seats=1):
     if not part_households:
         reasons.add("no_votes")
     winners, tied, approved = [], [], set()
-    approval, strict = APPROVAL.get(rule), STRICT.get(rule, False)
+    spec = RULES[rule]
+    approval, strict = spec.approval, spec.strict
 
     if approval is not None:
         if not quorum_area_met:
@@ -341,7 +417,7 @@ def tally(kind, rule, options, voters, casts, seats=1):
         kind=kind, rule=rule, seats=limit,
         total_area_centi=total_area, total_heads=total_heads, total_households=len(area_of),
         part_area_centi=part_area, part_heads=part_heads, part_households=part_households,
-        options=counts, quorum_required=approval is not None,
+        options=counts, quorum_required=spec.statutory,
         quorum_area_met=quorum_area_met, quorum_heads_met=quorum_heads_met,
         approval=approval, approval_strict=strict,
         passed=bool(winners) and not tied,

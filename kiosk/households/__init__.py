@@ -1,12 +1,15 @@
-"""Households: the owners' roll, household QR cards, the committee roster, and gift distribution."""
+"""Households: the owners' roll (units, their area and owners) and the household QR cards that open "our
+household" on a resident's phone."""
+
+AREA = "households"
+CARDS = "cards"  # changes to cards are recorded under their own name
 
 
 def init_app(app):
-    """Register the area's blueprints and its lobby-screen slides."""
-    from . import cards, distribution, roll, roster
+    """Declare the roll and the cards, and register their blueprints."""
+    from .. import areas
+    from . import cards, models, roll  # noqa: F401  (models: the tables join the metadata)
 
-    for module in (roll, cards, roster, distribution):
-        for bp in module.blueprints():
-            app.register_blueprint(bp)
-    roster.register_slides()
-    distribution.register_slides()
+    areas.declare(app, AREA, CARDS)
+    areas.register_blueprints(app, *roll.blueprints(), *cards.blueprints())
+    areas.template_helpers(app, occupancy_label=lambda value: models.OCCUPANCY_LABELS[value])

@@ -11,18 +11,16 @@ from flask import (Blueprint, abort, current_app, flash, g, make_response, redir
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from ..auth.access import editor_required, require_committee
-from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..compounds.models import Compound
 from ..database import utcnow
 from ..extensions import db
 from ..qr import public_url, qr_svg
-from . import distribution
-from .models import CardFailure, Household, HouseholdCard, hash_token, new_token
-from .roll import address_order
+from . import sections, service
+from .models import CardFailure, Household, HouseholdCard, address_columns, hash_token
 
 admin_bp = bind_compound(Blueprint("cards_admin", __name__, url_prefix="/admin/<compound>/cards"))
 admin_bp.before_request(require_committee)
@@ -32,28 +30,10 @@ home_bp = bind_compound(Blueprint("household", __name__, url_prefix="/<compound>
 COOKIE = "kiosk_household"
 GUESS_LIMIT = 30  # unknown card URLs per address per window
 GUESS_WINDOW = timedelta(minutes=15)
-AREA = "cards"
 
 
 def blueprints():
     return [admin_bp, card_bp, home_bp]
-
-
-def issue(compound, actor, households):
-    """Revoke each household's live card and issue a new one; return [(household, token)] (caller commits)."""
-    now = utcnow()
-    ids = [h.id for h in households]
-    db.session.execute(update(HouseholdCard).where(
-        HouseholdCard.household_id.in_(ids), HouseholdCard.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=actor.id))
-    issued = []
-    for household in households:
-        token = new_token()
-        db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id,
-                                     token_hash=hash_token(token), issued_by=actor.id))
-        issued.append((household, token))
-    record_change(compound, actor, AREA, "issue", compound, None, {"cards": [h.address for h in households]})
-    return issued
 
 
 def _sheet(issued):
@@ -91,11 +71,11 @@ def print_sheet():
         statement = statement.where(Household.id.not_in(live))
     elif which != "all":
         abort(400)
-    households = db.session.scalars(statement.order_by(*address_order())).all()
+    households = db.session.scalars(statement.order_by(*address_columns())).all()
     if not households:
         flash(_("没有需要打印的住户卡。"), "info")
         return redirect(url_for("cards_admin.index"))
-    issued = issue(g.compound, current_user, households)
+    issued = service.issue(g.compound, current_user, households)
     db.session.commit()
     return _sheet(issued)
 
@@ -105,7 +85,7 @@ def print_sheet():
 def reissue(household_id):
     """A lost card: revoke it and print a new one in one step."""
     household = get_or_404_in_compound(Household, household_id)
-    issued = issue(g.compound, current_user, [household])
+    issued = service.issue(g.compound, current_user, [household])
     db.session.commit()
     return _sheet(issued)
 
@@ -115,10 +95,7 @@ def reissue(household_id):
 def revoke(household_id):
     """Stop a household's card without printing a new one."""
     household = get_or_404_in_compound(Household, household_id)
-    db.session.execute(update(HouseholdCard).where(
-        HouseholdCard.household_id == household.id, HouseholdCard.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_by=current_user.id))
-    record_change(g.compound, current_user, AREA, "revoke", household, None, {"address": household.address})
+    service.revoke(g.compound, current_user, household)
     db.session.commit()
     flash(_("%(address)s 的住户卡已作废，旧卡立即失效。", address=household.address), "success")
     return redirect(url_for("households_admin.show", household_id=household.id))
@@ -180,7 +157,7 @@ def mine():
     household = current_household()
     response = make_response(render_template(
         "households/mine.html", household=household,
-        entries=distribution.for_household(household) if household else [],
+        sections=sections.for_household(household) if household else [],
         remembered=COOKIE in request.cookies))
     response.headers["Cache-Control"] = "no-store"
     return response

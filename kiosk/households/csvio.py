@@ -1,7 +1,8 @@
 """Reading and writing the roll as CSV the way Excel in China does: UTF-8 with or without BOM, or GBK.
 
 Pure Python (no Flask, no database): parse_roll() turns bytes into clean rows or a list of problems,
-and nothing is half-read — either every row is good or the caller gets every row's problem.
+and nothing is half-read — either every row is good or the caller gets every row's problem; roll_rows() is
+the table an export writes (kiosk/exports.py makes its cells safe).
 """
 import csv
 import io
@@ -131,21 +132,14 @@ def parse_roll(data, labels):
     return rows, problems
 
 
-def export_roll(households, private=True):
-    """Return CSV bytes (UTF-8 with BOM, so Excel opens it) of households; private adds contacts."""
-    out = io.StringIO()
+def roll_rows(households, private=True):
+    """The roll as rows for a spreadsheet (exports.py writes them): a header, then one row per household;
+    private adds the contacts and notes."""
     columns = [c for c in EXPORT_COLUMNS if private or c[0] not in ("contact_name", "contact_phone", "note")]
-    writer = csv.writer(out)
-    writer.writerow([title for _, title in columns])
+    rows = [[title for _, title in columns]]
     for h in households:
         values = {"building": h.building, "entrance": h.entrance, "room": h.room, "area": h.area,
                   "occupancy": OCCUPANCY_OUT[str(h.occupancy)], "owner_key": h.owner_key,
                   "contact_name": h.contact_name, "contact_phone": h.contact_phone, "note": h.note}
-        writer.writerow([_safe(values[field]) for field, _ in columns])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _safe(value):
-    """Keep a cell from being run as a formula when the file is opened in a spreadsheet."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        rows.append([values[field] for field, _ in columns])
+    return rows

@@ -1,14 +1,14 @@
-"""The roll of households, their cards, the committee roster, and distribution events with pickups."""
+"""The roll of households (units, their area and owners) and their QR cards."""
 import enum
 import hashlib
+import re
 import secrets
 
 from flask import has_request_context
 from flask_babel import get_locale, lazy_gettext as _l
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import Role
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
@@ -18,6 +18,16 @@ def format_address(building, entrance, room):
     if has_request_context() and str(get_locale() or "").startswith("en"):
         return f"Bldg {building}, " + (f"Entrance {entrance}, " if entrance else "") + f"Room {room}"
     return f"{building}栋{entrance + '单元' if entrance else ''}{room}"
+
+
+def natural(text):
+    """A sort key that puts 2 before 10 (楼栋 and rooms are text)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text or "")]
+
+
+def address_order(household):
+    """Sort households by building, entrance and room, numbers as numbers."""
+    return natural(household.building), natural(household.entrance), natural(household.room)
 
 
 class Occupancy(enum.StrEnum):
@@ -69,6 +79,11 @@ class Household(db.Model):
                 "contact_name": self.contact_name, "contact_phone": self.contact_phone, "note": self.note}
 
 
+def address_columns():
+    """The roll's order in a query: building, entrance, room (as stored text; address_order sorts naturally)."""
+    return Household.building, Household.entrance, Household.room
+
+
 def hash_token(token):
     """The stored form of a card token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -100,73 +115,3 @@ class CardFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at = mapped_column(UTCDateTime, default=utcnow, nullable=False, index=True)
-
-
-class RosterMember(db.Model):
-    """A committee member as residents see them: name, role, term, photo and a short introduction."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
-    name: Mapped[str] = mapped_column(String(40))
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
-    term_start = mapped_column(Date, nullable=False)
-    term_end = mapped_column(Date, nullable=False)
-    photo_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
-    intro: Mapped[str] = mapped_column(Text, default="")
-    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-    photo = relationship("Image")
-
-    def snapshot(self):
-        return {"name": self.name, "role": str(self.role), "term_start": self.term_start.isoformat(),
-                "term_end": self.term_end.isoformat(), "photo_id": self.photo_id, "intro": self.intro}
-
-
-class DistributionEvent(db.Model):
-    """A hand-out of benefits (福利发放), e.g. the Dragon Boat gift package, to a set of households."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
-    name: Mapped[str] = mapped_column(String(80))
-    item: Mapped[str] = mapped_column(String(120))
-    eligibility: Mapped[str] = mapped_column(String(200), default="")  # how the list was chosen, for people
-    starts_at = mapped_column(UTCDateTime, nullable=False)
-    ends_at = mapped_column(UTCDateTime, nullable=False)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-    def is_open(self, now=None):
-        """Return whether pickups are being handed out right now."""
-        now = now or utcnow()
-        return self.starts_at <= now < self.ends_at
-
-    def snapshot(self):
-        return {"name": self.name, "item": self.item, "eligibility": self.eligibility,
-                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat()}
-
-
-class Eligibility(db.Model):
-    """A household entitled to an event (the list is fixed when the event is created)."""
-
-    __table_args__ = (UniqueConstraint("event_id", "household_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("distribution_event.id"), index=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-
-
-class Pickup(db.Model):
-    """A household collected an event's benefit; the database allows one per household and event."""
-
-    __table_args__ = (UniqueConstraint("event_id", "household_id"),
-                      Index("ix_pickup_compound_event", "compound_id", "event_id"))
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("distribution_event.id"))
-    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
-    collected_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-
-    recorder = relationship("User")
-    household: Mapped[Household] = relationship()

@@ -1,33 +1,26 @@
 """The committee's roll of households: list and search, add and edit, import and export as CSV."""
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 
+from .. import exports
 from ..auth.access import editor_required, require_committee
-from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..extensions import db
 from ..htmx import render
-from . import csvio
+from . import csvio, service
 from .forms import FIELD_LABELS, HouseholdForm, ImportForm
-from .models import Household, HouseholdCard, Occupancy
+from .models import Household, HouseholdCard, Occupancy, address_columns
 
 admin_bp = bind_compound(Blueprint("households_admin", __name__, url_prefix="/admin/<compound>/households"))
 admin_bp.before_request(require_committee)
 
-AREA = "households"
 PER_PAGE = 50
 
 
 def blueprints():
     return [admin_bp]
-
-
-def address_order():
-    """Order households as people read an address list: building, entrance, room."""
-    return (Household.building, Household.entrance, Household.room)
 
 
 @admin_bp.route("/")
@@ -42,7 +35,7 @@ def index():
             (Household.building + Household.entrance + Household.room).like(like),
             (Household.building + "-" + Household.room).like(like),
             Household.owner_key.like(like), Household.contact_name.like(like)))
-    households = db.paginate(statement.order_by(*address_order()), page=page, per_page=PER_PAGE, error_out=False)
+    households = db.paginate(statement.order_by(*address_columns()), page=page, per_page=PER_PAGE, error_out=False)
     totals = db.session.execute(select(func.count(), func.coalesce(func.sum(Household.area_centi), 0))
                                 .where(Household.compound_id == g.compound.id)).one()
     active_cards = set(db.session.scalars(select(HouseholdCard.household_id).where(
@@ -52,31 +45,24 @@ def index():
                   active_cards=active_cards)
 
 
-def _apply(form, household):
-    household.building = form.building.data.strip()
-    household.entrance = (form.entrance.data or "").strip()
-    household.room = form.room.data.strip()
-    household.area_centi = form.area_centi
-    household.occupancy = Occupancy(form.occupancy.data)
+def _fields(form):
+    """The household's fields from a validated form."""
+    fields = {"building": form.building.data.strip(), "entrance": (form.entrance.data or "").strip(),
+              "room": form.room.data.strip(), "area_centi": form.area_centi,
+              "occupancy": Occupancy(form.occupancy.data)}
     for field in ("owner_key", "contact_name", "contact_phone", "note"):
-        setattr(household, field, (getattr(form, field).data or "").strip())
+        fields[field] = (getattr(form, field).data or "").strip()
+    return fields
 
 
 def _save(form, household):
     """Validate and save; return a redirect, or None to show the form again."""
     if not form.validate_on_submit():
         return None
-    creating = household is None
-    before = None if creating else household.snapshot()
-    if creating:
-        household = Household(compound_id=g.compound.id)
-        db.session.add(household)
-    _apply(form, household)
     try:
-        record_change(g.compound, current_user, AREA, "create" if creating else "edit", household,
-                      before, household.snapshot())
+        household = service.save(g.compound, current_user, household, _fields(form))
         db.session.commit()
-    except IntegrityError:
+    except service.HouseholdRefused:
         db.session.rollback()
         form.room.errors.append(_("这一户已经在名册里了。"))
         return None
@@ -108,32 +94,6 @@ def edit(household_id):
                     400 if request.method == "POST" else 200)
 
 
-def import_rows(compound, actor, rows):
-    """Add or update every row (matched by address) in the caller's transaction; return (added, updated)."""
-    existing = {(h.building, h.entrance, h.room): h for h in db.session.scalars(
-        select(Household).where(Household.compound_id == compound.id))}
-    new, updated = [], []
-    for row in rows:
-        key = (row["building"], row["entrance"], row["room"])
-        values = {"area_centi": row["area_centi"], "occupancy": Occupancy(row["occupancy"]),
-                  **{f: row[f] for f in ("owner_key", "contact_name", "contact_phone", "note")}}
-        household = existing.get(key)
-        if household is None:
-            new.append({"compound_id": compound.id, "building": key[0], "entrance": key[1], "room": key[2],
-                        **values})
-        else:
-            for field, value in values.items():
-                setattr(household, field, value)
-            updated.append(household.address)
-    if new:
-        # One multi-row INSERT instead of 5,000 ORM objects: the import of a whole roll takes a second.
-        db.session.execute(insert(Household), new)
-    record_change(compound, actor, AREA, "import", compound, None,
-                  {"added": [Household(**{k: n[k] for k in ("building", "entrance", "room")}).address for n in new],
-                   "updated": updated})
-    return len(new), len(updated)
-
-
 @admin_bp.route("/import", methods=["GET", "POST"])
 @editor_required
 def import_csv():
@@ -147,7 +107,7 @@ def import_csv():
         else:
             rows, problems = csvio.parse_roll(upload.read(), FIELD_LABELS)
             if not problems:
-                added, updated = import_rows(g.compound, current_user, rows)
+                added, updated = service.import_rows(g.compound, current_user, rows)
                 db.session.commit()
                 flash(_("导入完成：新增 %(a)s 户，更新 %(u)s 户。名册里原有、文件里没有的住户保持不变。",
                         a=added, u=updated), "success")
@@ -160,11 +120,9 @@ def import_csv():
 def export_csv():
     """The whole roll, contacts included (committee only), as a CSV that Excel opens correctly."""
     households = db.session.scalars(select(Household).where(Household.compound_id == g.compound.id)
-                                    .order_by(*address_order())).all()
+                                    .order_by(*address_columns())).all()
     filename = f"{g.compound.slug}-households.csv"
-    return Response(csvio.export_roll(households), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}",
-                             "Cache-Control": "no-store"})
+    return exports.csv_response(csvio.roll_rows(households), filename, filename)
 
 
 @admin_bp.route("/<int:household_id>")

@@ -1,14 +1,18 @@
 """The ledger disclosure (收支公示): entries in fen, periods signed by supervisors, a hash chain, questions."""
 
+AREA = "ledger"
+
 
 def init_app(app):
-    """Register the area's blueprints, its lobby-screen slide and its money filters."""
-    # models: their tables join the metadata; exports: its routes join admin's blueprint before it is registered
-    from . import admin, exports, models, money, public, slides  # noqa: F401
+    """Declare the ledger; register its pages, its slide, its public receipt photos, its cacheable pages and its
+    money filters."""
+    from .. import areas, media, money, pagecache
+    from ..screen.registry import register_slide
+    from . import admin, public, slides
 
-    for module in (public, admin):
-        for bp in module.blueprints():
-            app.register_blueprint(bp)
-    slides.register()
-    app.jinja_env.filters["yuan"] = money.format_yuan
-    app.jinja_env.filters["daxie"] = money.uppercase
+    areas.declare(app, AREA)
+    areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
+    register_slide(app, AREA, slides.slides, slides.detail, "ledger/_slide_detail.html", order=40)
+    media.register_public_images(app, AREA, public.shows_receipt)
+    pagecache.register_cacheable(app, AREA, "ledger.index", "ledger.period")
+    areas.template_filters(app, yuan=money.format_yuan, daxie=money.uppercase)

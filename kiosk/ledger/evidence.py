@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..changes import AuditEntry
 from ..database import utcnow
 from ..extensions import db
-from . import chain, integrity, service
+from . import AREA, chain, integrity, service
 from .models import Entry, Period, PeriodStatus
 
 VERIFY_COLUMNS = (Entry.compound_id, Entry.number, Entry.kind, Entry.occurred_on, Entry.category_id,
@@ -41,7 +41,7 @@ def _facts(compound):
 def witness(compound):
     """(number, hash) of the last entry the append-only audit log saw posted, or None."""
     after = db.session.scalar(select(AuditEntry.after).where(
-        AuditEntry.compound_id == compound.id, AuditEntry.area == service.AREA,
+        AuditEntry.compound_id == compound.id, AuditEntry.area == AREA,
         AuditEntry.action.in_(["post", "reverse"])).order_by(AuditEntry.id.desc()).limit(1))
     if isinstance(after, dict) and isinstance(after.get("number"), int) and isinstance(after.get("hash"), str):
         return after["number"], after["hash"]

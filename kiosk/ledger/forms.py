@@ -28,7 +28,7 @@ from wtforms.validators import (
 
 from ..request import bounded_int
 from .models import CADENCE_LABELS, KIND_LABELS, METHOD_LABELS, Cadence, Kind, Method
-from .money import MoneyError, parse_yuan
+from ..money import MoneyError, parse_yuan
 
 KIND_CHOICES = [SelectChoice(Kind.income.value, KIND_LABELS[Kind.income]),
                 SelectChoice(Kind.expense.value, KIND_LABELS[Kind.expense])]

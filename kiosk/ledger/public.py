@@ -31,7 +31,7 @@ from ..extensions import db
 from ..households import cards
 from ..qr import public_url, qr_svg
 from . import evidence, service
-from .models import Kind, Period, PeriodStatus, Receipt
+from .models import Entry, Kind, Period, PeriodStatus, Receipt
 
 bp = bind_compound(Blueprint("ledger", __name__, url_prefix="/<compound>/ledger"))
 
@@ -115,6 +115,12 @@ def period(period_id):
         receipts=_public_receipts(entries),
         qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
     return response
+
+
+def shows_receipt(image):
+    """Whether the image is a public receipt of a posted entry (residents may see it)."""
+    return db.session.scalar(select(Receipt.id).join(Entry, Entry.id == Receipt.entry_id).where(
+        Receipt.image_id == image.id, Receipt.public.is_(True), Entry.posted.is_(True)).limit(1)) is not None
 
 
 def _public_receipts(entries):

@@ -3,10 +3,10 @@ plain warning instead of "signed" when the check finds its figures no longer mat
 from sqlalchemy import select
 
 from ..extensions import db
-from ..screen.registry import Slide, register_slide
+from ..screen.registry import Slide
+from . import AREA
 from .models import Period, PeriodStatus
 
-AREA = "ledger"
 
 
 def _latest(compound):
@@ -36,8 +36,3 @@ def detail(compound, item_id):
     if period is None or period.compound_id != compound.id or period.status != PeriodStatus.published:
         return None
     return _slide(compound, period)
-
-
-def register():
-    """The money comes after consultations and before gift pickups."""
-    register_slide(AREA, slides, detail, "ledger/_slide_detail.html", order=40)

@@ -130,3 +130,8 @@ def public_notices(compound, category=None, now=None):
         query = query.where(Notice.category == category)
     return query.order_by(Notice.urgent.desc(), Notice.pinned.desc(),
                           Notice.published_at.desc(), Notice.id.desc())
+
+
+def shows_image(image):
+    """Whether a notice residents see now carries this image (then the image is public too)."""
+    return any(n.is_public() for n in db.session.scalars(select(Notice).where(Notice.image_id == image.id)))

@@ -2,9 +2,8 @@
 from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
+from . import AREA
 from .models import Notice, Status
-
-AREA = "notices"
 
 
 def save(compound, actor, notice, fields, publish):

@@ -6,11 +6,10 @@ import nh3
 from sqlalchemy import select
 
 from ..extensions import db
-from ..screen.registry import Slide, register_slide
+from ..screen.registry import Slide
 from ..templating import render_markdown
+from . import AREA
 from .models import Notice, public_notices
-
-AREA = "notices"
 EXCERPT = 220
 
 
@@ -45,8 +44,3 @@ def detail(compound, item_id):
     if notice is None or not notice.is_public():
         return None
     return _slide(notice)
-
-
-def register():
-    """Put the notices on the lobby screen, first in the loop."""
-    register_slide(AREA, slides, detail, "notices/_slide_detail.html", order=10)

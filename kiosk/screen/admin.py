@@ -10,13 +10,12 @@ from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..extensions import db
 from ..qr import public_url, qr_svg
+from . import AREA
 from .forms import ScreenForm
 from .models import Orientation, Screen
 
 bp = bind_compound(Blueprint("screen_admin", __name__, url_prefix="/admin/<compound>"))
 bp.before_request(require_committee)
-
-AREA = "screens"
 
 
 def screen_url(screen):

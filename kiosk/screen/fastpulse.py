@@ -9,7 +9,8 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import text
 
-from .. import __version__, versions
+from .. import versions
+from ..version import __version__
 from ..security import HEADERS
 
 _QUERY = text("SELECT version FROM compound WHERE slug = :slug")

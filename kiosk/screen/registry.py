@@ -1,6 +1,11 @@
-"""The slide registry: areas register what they show on the lobby screen; the screen only asks here."""
+"""The slide registry: areas register what they show on the lobby screen (from their init_app); the screen only
+asks here, so adding an area never edits screen/."""
 from dataclasses import dataclass, field
 from typing import Callable
+
+from .. import areas
+
+POINT = "slides"
 
 
 @dataclass
@@ -27,19 +32,17 @@ class SlideProvider:
     detail_template: str
 
 
-_providers: dict[str, SlideProvider] = {}
-
-
-def register_slide(area, slides, detail, detail_template, order):
-    """Register (or replace) an area's slide provider; called once at app start by each area."""
-    _providers[area] = SlideProvider(area, order, slides, detail, detail_template)
+def register_slide(app, area, slides, detail, detail_template, order):
+    """Register an area's slide provider (from its init_app); `area` names the group of slides, and the change
+    name whose records make the screens refresh them (a declared area name)."""
+    areas.register(app, POINT, area, SlideProvider(area, order, slides, detail, detail_template))
 
 
 def providers():
-    """Return the registered providers in loop order."""
-    return sorted(_providers.values(), key=lambda p: (p.order, p.area))
+    """Return the current app's providers in loop order."""
+    return sorted(areas.registered(POINT).values(), key=lambda p: (p.order, p.area))
 
 
 def provider(area):
     """Return one area's provider, or None."""
-    return _providers.get(area)
+    return areas.registered(POINT).get(area)

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy import select, update
 
-from .. import __version__
+from ..version import __version__
 from ..changes import Change
 from ..compounds.context import bind_compound
 from ..database import utcnow, writing

@@ -1,13 +1,15 @@
-"""The supervisory body's own pages: platform staff apply a decided election to it.
+"""The supervisory body's election: platform staff apply a decided supervisors' election to the compound.
 
-Its own area because it reads consultations (the election's result), and consult already imports compounds:
-putting this in compounds/ would tie the two packages in a cycle. Appointing and removing one supervisor
-happens on the members page (compounds/views.py) through auth/supervision.py.
+Its own area because it reads consultations (the election's result) and changes accounts (auth/supervision.py):
+in auth/ it would tie auth and consult in a cycle, and consult must not know about accounts' roles. Appointing
+and removing one supervisor happens on the members page (committee/views.py) through auth/supervision.py; the
+changes are recorded under auth's SUPERVISORS name.
 """
 
 
 def init_app(app):
-    """Register the blueprint."""
-    from .views import bp
+    """Register the election page."""
+    from .. import areas
+    from . import views
 
-    app.register_blueprint(bp)
+    areas.register_blueprints(app, views.bp)

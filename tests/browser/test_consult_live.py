@@ -24,6 +24,7 @@ from kiosk.consult.models import Ballot, Channel, KioskCode, Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.households import cards
+from kiosk.households import service as household_service
 from kiosk.households.models import Household, Occupancy
 
 from .conftest import expect, screenshot
@@ -97,7 +98,7 @@ def build(live, allow_change=True, **screen):
         topic = service.save_topic(compound, chair, None, fields, [])
         db.session.flush()
         service.publish(compound, chair, topic)
-        issued = cards.issue(compound, chair, homes[:KIOSK_VOTER + 1])
+        issued = household_service.issue(compound, chair, homes[:KIOSK_VOTER + 1])
         db.session.commit()
         result = service.compute(topic)
         assert (result.total_households, result.total_heads) == (UNITS, TOTAL_HEADS), "the roll is not as planned"

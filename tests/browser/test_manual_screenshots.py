@@ -23,7 +23,7 @@ from kiosk.compounds.models import Compound
 from kiosk.consult.models import Topic
 from kiosk.demo import load_demo
 from kiosk.extensions import db
-from kiosk.households.models import DistributionEvent
+from kiosk.distribution.models import DistributionEvent
 from kiosk.ledger.models import Period, PeriodStatus, Question
 from kiosk.screen.models import Screen
 

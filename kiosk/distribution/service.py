@@ -1,7 +1,4 @@
 """The work behind distribution (福利发放): events, who is on the list, pickups, progress; every change audited."""
-import csv
-import io
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,10 +9,10 @@ from sqlalchemy.orm import joinedload
 from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
-from ..timefmt import to_local
-from .models import DistributionEvent, Eligibility, Household, Occupancy, Pickup
+from ..households.models import Household, Occupancy, address_order, natural
+from . import AREA
+from .models import DistributionEvent, Eligibility, Pickup
 
-AREA = "distribution"
 SEARCH_LIMIT = 40
 PAST_FOR_HOUSEHOLD = 5
 PAST_DAYS_FOR_HOUSEHOLD = 365
@@ -27,6 +24,14 @@ class AlreadyCollected(Exception):
     def __init__(self, pickup):
         super().__init__(f"pickup {pickup.id}")
         self.pickup = pickup
+
+
+class PickupRefused(Exception):
+    """A pickup the rules refuse: `reason` is "not_listed", "not_started" or "ended"."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -45,16 +50,6 @@ class Progress:
     def percent(self):
         """Share collected, 0-100 with one decimal (for the bar's width, not for counting)."""
         return round(self.done * 100 / self.total, 1) if self.total else 0
-
-
-def natural(text):
-    """A sort key that puts 2 before 10 (楼栋 and rooms are text)."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text or "")]
-
-
-def address_order(household):
-    """Sort households by building, entrance and room, numbers as numbers."""
-    return natural(household.building), natural(household.entrance), natural(household.room)
 
 
 def buildings(compound):
@@ -146,13 +141,21 @@ def pickup_of(event_id, household_id):
         Pickup.event_id == event_id, Pickup.household_id == household_id))
 
 
-def collect(compound, actor, event, household):
-    """Record that the household collected, and commit; raise AlreadyCollected if it already had.
+def collect(compound, actor, event, household, now=None):
+    """Record that the household collected, and commit. Refused (PickupRefused) for a household not on the
+    event's list (or of another compound) and outside the pickup window; AlreadyCollected if it already had.
 
     Two members marking the same household at the same moment both pass the first check on
     PostgreSQL; the UNIQUE(event_id, household_id) constraint then refuses the second insert, and
     that refusal is answered like the first check's.
     """
+    if household is None or household.compound_id != compound.id or not is_eligible(event, household.id):
+        raise PickupRefused("not_listed")
+    now = now or utcnow()
+    if event.starts_at > now:
+        raise PickupRefused("not_started")
+    if event.ends_at <= now:
+        raise PickupRefused("ended")
     event_id, household_id = event.id, household.id
     existing = pickup_of(event_id, household_id)
     if existing is not None:
@@ -258,26 +261,3 @@ def recent_pickups(household, limit=10):
                                                                       DistributionEvent.id)
                               .options(joinedload(Pickup.recorder)).where(Pickup.household_id == household.id)
                               .order_by(Pickup.collected_at.desc()).limit(limit)).all()
-
-
-def _cell(value):
-    """A CSV cell Excel will not run as a formula."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not re.fullmatch(r"\+?[\d\s-]+", text):
-        return "'" + text
-    return text
-
-
-def csv_bytes(header, rows):
-    """Return UTF-8 CSV with a BOM (so Excel reads the Chinese), CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def local_time(value):
-    """A pickup time for a CSV cell: 2026-06-18 10:32 in local time."""
-    return to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""

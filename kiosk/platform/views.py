@@ -1,33 +1,25 @@
-"""Platform staff (社区/街道): create compounds and their first chair, see all compounds."""
+"""Platform staff (社区/街道): every compound with its published notices, and a new compound with its first chair."""
 from flask import Blueprint, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.access import platform_required
-from ..auth.models import Membership, Role, User
-from ..changes import record_change
+from ..auth.accounts import new_password
+from ..auth.models import User
 from ..extensions import db
 from ..notices.models import Notice, Status
+from ..compounds.models import Compound, slug_problem
 from .forms import CompoundForm
-from .models import Compound, slug_problem
-from .views import new_password
+from .service import create_compound
 
 bp = Blueprint("platform", __name__, url_prefix="/admin/platform")
 bp.before_request(platform_required)
 
 
-def create_compound(actor, name, slug, community, district, admin_name, admin_username, password):
-    """Create a compound and its first chair account; the caller commits."""
-    compound = Compound(name=name, slug=slug, community=community, district=district)
-    chair = User(username=admin_username, display_name=admin_name)
-    chair.set_password(password)
-    db.session.add_all([compound, chair])
-    db.session.flush()
-    db.session.add(Membership(user_id=chair.id, compound_id=compound.id, role=Role.chair))
-    record_change(compound, actor, "compounds", "create", compound, None,
-                  {"slug": slug, "name": name, "chair": admin_username})
-    return compound, chair
+def blueprints():
+    """The street office's compounds page."""
+    return [bp]
 
 
 @bp.route("/", methods=["GET", "POST"])

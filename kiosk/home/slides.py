@@ -1,7 +1,6 @@
 """The compound's own slide at the end of the loop: how to follow everything on a phone."""
-from ..screen.registry import Slide, register_slide
-
-AREA = "compound"
+from ..screen.registry import Slide
+from . import AREA
 
 
 def _slide(compound):
@@ -17,8 +16,3 @@ def slides(compound, now):
 def detail(compound, item_id):
     """The same slide, full screen."""
     return _slide(compound) if item_id == "home" else None
-
-
-def register():
-    """Close the loop with the phone-home slide."""
-    register_slide(AREA, slides, detail, "compounds/_slide_detail.html", order=90)

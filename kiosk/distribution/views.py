@@ -1,35 +1,27 @@
-"""Distribution of benefits (福利发放): the committee's events and pickups, the public progress page, the slide."""
+"""Distribution of benefits (福利发放): the committee's events and pickups, and the residents' progress page."""
 from datetime import timedelta
-from urllib.parse import quote
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import exports
 from ..auth.access import editor_required, require_committee
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..database import utcnow
 from ..extensions import db
 from ..htmx import render, trigger, wants_fragment
-from ..screen.registry import Slide, register_slide
 from ..security import local_path
 from ..timefmt import format_datetime, from_local_naive, local_input, now_local
-from . import address_list, distribution_service as service
-from .distribution_forms import EventForm, NewEventForm
-from .models import DistributionEvent, Household
+from ..households import address_list
+from ..households.models import Household
+from . import service
+from .forms import EventForm, NewEventForm
+from .models import DistributionEvent
 
 admin_bp = bind_compound(Blueprint("distribution_admin", __name__, url_prefix="/admin/<compound>/events"))
 admin_bp.before_request(require_committee)
 bp = bind_compound(Blueprint("distribution", __name__, url_prefix="/<compound>"))
-
-AREA = service.AREA
-for_household = service.for_household
-
-
-def _status(event, now=None):
-    """"open", "upcoming" or "past"."""
-    now = now or utcnow()
-    return "open" if event.is_open(now) else "upcoming" if event.starts_at > now else "past"
 
 
 @admin_bp.route("/")
@@ -136,7 +128,7 @@ def show(event_id):
     context = {"event": event, "building": building, "room": room, "searched": searched, "found": found,
                "more": more, "next": request.full_path.rstrip("?"), "oob": False, "now": utcnow()}
     if not wants_fragment():
-        context.update(progress=service.progress(event), state=_status(event), collected=service.collected(event),
+        context.update(progress=service.progress(event), state=event.state(), collected=service.collected(event),
                        waiting=service.not_collected(event))
     return render("households/event_show.html", "households/_event_results.html", **context)
 
@@ -148,7 +140,7 @@ def progress(event_id):
     if not wants_fragment():
         return redirect(url_for(".show", event_id=event.id))
     return render("households/event_show.html", "households/_event_progress.html", event=event,
-                  progress=service.progress(event), state=_status(event))
+                  progress=service.progress(event), state=event.state())
 
 
 def _outcome(event, household_id, status, message, household=None, pickup=None):
@@ -166,6 +158,16 @@ def _outcome(event, household_id, status, message, household=None, pickup=None):
     return trigger(response, "pickup-recorded") if pickup is not None else response
 
 
+def _refusal_sentence(event, reason):
+    """Why a pickup was not recorded: not on the list, not started yet, or over."""
+    if reason == "not_started":
+        return _("“%(name)s”还没开始领取，%(when)s 开始。", name=event.name, when=format_datetime(event.starts_at))
+    if reason == "ended":
+        return _("“%(name)s”已于 %(when)s 截止，不能再登记领取。", name=event.name,
+                 when=format_datetime(event.ends_at))
+    return _("这一户不在“%(name)s”的名单上，不能领取。", name=event.name)
+
+
 def _collected_message(household, pickup):
     """Why a second pickup is refused: when the household collected, and who recorded it."""
     who = pickup.recorder.display_name if pickup.recorder else _("（账号已删除）")
@@ -180,17 +182,11 @@ def pickup(event_id):
     event = get_or_404_in_compound(DistributionEvent, event_id)
     household_id = request.form.get("household_id", type=int)
     household = db.session.get(Household, household_id) if household_id else None
-    if household is None or household.compound_id != g.compound.id or not service.is_eligible(event, household.id):
-        return _outcome(event, household_id, 400, _("这一户不在“%(name)s”的名单上，不能领取。", name=event.name))
-    now = utcnow()
-    if event.starts_at > now:
-        return _outcome(event, household_id, 400, _("“%(name)s”还没开始领取，%(when)s 开始。", name=event.name,
-                                                     when=format_datetime(event.starts_at)), household)
-    if event.ends_at <= now:
-        return _outcome(event, household_id, 400, _("“%(name)s”已于 %(when)s 截止，不能再登记领取。", name=event.name,
-                                                     when=format_datetime(event.ends_at)), household)
     try:
         done = service.collect(g.compound, current_user, event, household)
+    except service.PickupRefused as refused:
+        return _outcome(event, household_id, 400, _refusal_sentence(event, refused.reason),
+                        household if refused.reason != "not_listed" else None)
     except service.AlreadyCollected as taken:
         return _outcome(event, household_id, 409, _collected_message(household, taken.pickup), household,
                         taken.pickup)
@@ -216,20 +212,16 @@ def export(event_id, kind):
     rows = service.roll_for_export(event)
     yes, no = _("已领取"), _("未领取")
     if kind == "posting":
-        header = [_("地址"), _("是否已领取"), _("领取时间")]
-        body = [(h.address, yes if p else no, service.local_time(p.collected_at if p else None)) for h, p in rows]
+        table = [[_("地址"), _("是否已领取"), _("领取时间")]]
+        table += [[h.address, yes if p else no, exports.local_time(p.collected_at if p else None)] for h, p in rows]
         name = _("%(name)s-公示名单.csv", name=event.name)
     else:
-        header = [_("地址"), _("联系人"), _("联系电话"), _("是否已领取"), _("领取时间"), _("登记人")]
-        body = [(h.address, h.contact_name, h.contact_phone, yes if p else no,
-                 service.local_time(p.collected_at if p else None),
-                 (p.recorder.display_name if p.recorder else "") if p else "") for h, p in rows]
+        table = [[_("地址"), _("联系人"), _("联系电话"), _("是否已领取"), _("领取时间"), _("登记人")]]
+        table += [[h.address, h.contact_name, h.contact_phone, yes if p else no,
+                   exports.local_time(p.collected_at if p else None),
+                   (p.recorder.display_name if p.recorder else "") if p else ""] for h, p in rows]
         name = _("%(name)s-委员会名单（含联系方式，勿张贴）.csv", name=event.name)
-    response = make_response(service.csv_bytes(header, body))
-    response.content_type = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"distribution-{event.id}-{kind}.csv\"; filename*=UTF-8''{quote(name, safe='')}")
-    return response
+    return exports.csv_response(table, f"distribution-{event.id}-{kind}.csv", name)
 
 
 @bp.route("/events/<int:event_id>")
@@ -237,38 +229,9 @@ def public_show(event_id):
     """What residents see: the event, what is handed out, when, and how many households have collected."""
     event = get_or_404_in_compound(DistributionEvent, event_id)
     return render_template("households/event_public.html", event=event, progress=service.progress(event),
-                           state=_status(event))
-
-
-def _slide(event, progress_):
-    """One event as a lobby-screen slide; its QR opens the public event page."""
-    return Slide(area=AREA, item_id=str(event.id), title=event.name, template="households/_event_slide.html",
-                 phone_path=f"events/{event.id}", context={"event": event, "progress": progress_})
-
-
-def slides(compound, now):
-    """One slide per event handing out now; none otherwise."""
-    events = service.open_events(compound, now)
-    counts = service.progress_of(e.id for e in events)
-    return [_slide(e, counts[e.id]) for e in events]
-
-
-def detail(compound, item_id):
-    """One open event as a slide for the full-screen view, or None."""
-    if not item_id.isdigit():
-        return None
-    event = db.session.get(DistributionEvent, int(item_id))
-    if event is None or event.compound_id != compound.id or not event.is_open():
-        return None
-    return _slide(event, service.progress(event))
+                           state=event.state())
 
 
 def blueprints():
     """The committee's pages and the residents' event page."""
     return [admin_bp, bp]
-
-
-def register_slides():
-    """Put open distributions on the lobby screen, after the notices."""
-    register_slide(AREA, slides, detail, "households/_event_slide_detail.html", order=60)
-

@@ -1,0 +1,113 @@
+"""Ballots on every channel (phone, lobby screen, paper): who may vote, what a ballot may choose, and taking
+it, exactly one current ballot per household however many arrive at once."""
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ...changes import record_change
+from ...database import utcnow
+from ...extensions import db
+from .. import AREA, kiosk_votes
+from ..models import Ballot, Channel, Elector, Kind, Status, Topic
+from .base import VoteRefused
+
+
+def is_elector(topic, household):
+    return db.session.get(Elector, (topic.id, household.id)) is not None
+
+
+def current_ballot(topic, household):
+    return db.session.scalar(select(Ballot).where(Ballot.topic_id == topic.id, Ballot.household_id == household.id,
+                                                  Ballot.current.is_(True)))
+
+
+def clean_choices(topic, choices):
+    """The chosen option keys in the topic's order, or VoteRefused("choices") when they break its rules."""
+    keys = topic.option_keys()
+    chosen = [k for k in keys if k in set(choices)]
+    if len(chosen) != len(set(choices)) or not chosen:
+        raise VoteRefused("choices")
+    if topic.kind in (Kind.yesno, Kind.single) and len(chosen) != 1:
+        raise VoteRefused("choices")
+    if topic.kind in (Kind.multi, Kind.election) and len(chosen) > topic.seats:
+        raise VoteRefused("too_many")
+    return chosen
+
+
+def _take(compound, topic, household, chosen, channel, entered_by):
+    """One attempt at recording a ballot inside the current transaction."""
+    locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
+                                .with_for_update(read=True)).one()
+    now = utcnow()
+    if locked.status != Status.published or now >= locked.closes_at:
+        raise VoteRefused("closed")
+    if now < locked.opens_at:
+        raise VoteRefused("not_open")
+    # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
+    # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
+    # the ballot we waited for committed; a join in the locking statement would see the stale row.
+    if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
+                                                            Elector.household_id == household.id)
+                         .with_for_update()) is None:
+        raise VoteRefused("not_elector")
+    previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
+                                                            Ballot.household_id == household.id,
+                                                            Ballot.current.is_(True)))
+    if previous_id is not None:
+        if not topic.allow_change:
+            raise VoteRefused("already", db.session.get(Ballot, previous_id))
+        moved = db.session.execute(update(Ballot).where(Ballot.id == previous_id, Ballot.current.is_(True))
+                                   .values(current=False)).rowcount
+        if moved != 1:
+            raise IntegrityError("ballot superseded meanwhile", None, Exception())
+    ballot = Ballot(topic_id=topic.id, household_id=household.id, choices=chosen, channel=channel,
+                    entered_by=entered_by.id if entered_by else None, cast_at=now)
+    db.session.add(ballot)
+    if topic.secret:
+        # No audit row and no version bump per secret ballot: either would tell screens and the committee the
+        # moment each household voted. The next snapshot release writes one row for its batch (snapshots.py).
+        db.session.flush()
+        return ballot
+    after = {"household": household.address, "channel": str(channel), "changed": previous_id is not None,
+             "choices": [o.label for o in topic.options if o.key in chosen]}  # as stored, whoever reads it
+    record_change(compound, entered_by, AREA, "ballot", topic, None, after)
+    return ballot
+
+
+def _commit_keeping_state():
+    """Commit without expiring what the request already holds (topic, household, the new ballot): the answer
+    that follows reads them, and reloading would cost a second transaction (on SQLite another write lock)."""
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
+def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, step=None):
+    """Record a household's ballot and commit; refuse after close, outside the electorate, or a second ballot
+    when changes are not allowed. A race with the same household's other ballot is retried, so exactly one
+    stays current. With `step` (a lobby screen's keypad step), the step is used up in the same transaction."""
+    chosen = clean_choices(topic, choices)
+    for attempt in range(3):
+        try:
+            if step is not None and not kiosk_votes.use_step(step):
+                raise VoteRefused("code")
+            ballot = _take(compound, topic, household, chosen, channel, entered_by)
+            _commit_keeping_state()
+            return ballot
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+        except VoteRefused:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def ballots(topic):
+    """The current ballots, oldest first."""
+    return db.session.scalars(select(Ballot).where(Ballot.topic_id == topic.id, Ballot.current.is_(True))
+                              .order_by(Ballot.id)).all()

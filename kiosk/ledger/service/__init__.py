@@ -1,0 +1,84 @@
+"""The ledger's work and rules: the book and its categories, drafts and posting into the hash chain, reversals
+and receipts, closing a period, supervisors' sign-off (N of M, separation of duties), questions, budgets and
+the disclosure cadence.
+
+Every rule is enforced here, on the server, whoever calls (a page, the CLI, the demo, a test); the pages only
+explain the refusals (LedgerRefused). Money is integer fen throughout. This package is the ledger's one API
+(callers write service.post(...), service.decide(...)); its modules split the work by concept: base (the
+refusal, the book, the chain's lock), settings (the book's settings, categories), entries (drafts, posting,
+reversals, receipts), balances (figures, periods, cadence), closing (submitting, sign-off), questions, budgets.
+"""
+from .balances import (
+    DISCLOSE_WITHIN_DAYS,
+    Cadence,
+    Figures,
+    balance,
+    cadence,
+    drafts_in,
+    entries_in,
+    figures,
+    next_period,
+    opening_balance,
+    opening_from_entries,
+    period_end,
+    periods,
+)
+from .base import FieldsRefused, LedgerRefused, book, open_book, supervisors
+from .budgets import budgeted_topics, decided_topics, over_budget, set_budget, spent_on
+from .closing import current_signoffs, decide, earlier_waiting, may_sign, recorders_in, signers, still_matches, submit
+from .entries import (
+    EntryCheck,
+    add_receipts,
+    chain_head,
+    check_entry,
+    delete_draft,
+    drafts,
+    entry_by_number,
+    locked_period,
+    post,
+    recent,
+    refuse_on_broken_chain,
+    reversal_of,
+    reverse,
+    save_draft,
+    toggle_receipt,
+)
+from .questions import (
+    ANSWER_WITHIN_DAYS,
+    answer,
+    ask,
+    is_overdue,
+    open_questions,
+    overdue_questions,
+    questions_for,
+)
+from .settings import (
+    add_category,
+    categories,
+    change_signoffs,
+    rename_category,
+    save_settings,
+    settings_fixed,
+    signoffs_problem,
+    toggle_archived,
+    used_categories,
+)
+
+__all__ = [
+    "ANSWER_WITHIN_DAYS", "DISCLOSE_WITHIN_DAYS", "Cadence", "EntryCheck", "Figures", "FieldsRefused", "LedgerRefused",
+    "add_category", "add_receipts", "answer", "ask", "balance", "book", "budgeted_topics", "cadence", "categories",
+    "chain_head", "change_signoffs", "check_entry", "current_signoffs", "decide", "decided_topics", "delete_draft",
+    "drafts", "drafts_in", "earlier_waiting", "entries_in", "entry_by_number", "figures", "is_overdue",
+    "locked_period", "may_sign", "next_period", "open_book", "open_questions", "opening_balance",
+    "opening_from_entries", "over_budget", "overdue_questions", "period_end", "periods", "post", "questions_for",
+    "recent", "recorders_in", "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "save_draft",
+    "save_settings", "set_budget", "settings_fixed", "signers", "signoffs_problem", "spent_on", "still_matches",
+    "submit", "supervisors", "toggle_archived", "toggle_receipt", "used_categories", "verify",
+]
+
+
+def verify(compound):
+    """The compound's chain check, recomputed now (evidence.check; kept under this name for its callers)."""
+    from .. import evidence
+
+    return evidence.check(compound)

@@ -1,0 +1,50 @@
+"""Builders the tests share: households on the roll, a published topic open for voting, a small image, and the
+text of a page as a person reads it. Each test file keeps its own defaults (titles, sizes) and calls these."""
+import io
+from datetime import timedelta
+
+from bs4 import BeautifulSoup
+from PIL import Image as PILImage
+
+from kiosk.consult import service as consult
+from kiosk.database import utcnow
+from kiosk.extensions import db
+from kiosk.households.models import Household, Occupancy
+
+TOPIC = {"title": "是否在东侧空地增设充电桩", "background": "", "kind": "yesno", "rule": "ordinary", "seats": 1,
+         "secret": True, "visibility": "live", "allow_change": True}
+
+
+def households(compound, n, building=lambda i: "1", room=lambda i: f"{101 + i}", area=lambda i: 10000,
+               owner=lambda i: None, entrance=""):
+    """n occupied households of `compound`, committed; building, room, area (hundredths of m²) and owner key
+    are functions of the household's index."""
+    made = [Household(compound_id=compound.id, building=building(i), entrance=entrance, room=room(i),
+                      area_centi=area(i), occupancy=Occupancy.occupied, owner_key=owner(i)) for i in range(n)]
+    db.session.add_all(made)
+    db.session.commit()
+    return made
+
+
+def open_topic(compound, chair, options=(), **fields):
+    """A topic drafted, published (the roll as it stands is its electorate) and open for voting: opened an hour
+    ago, closing in two days; `fields` override TOPIC and the times."""
+    values = dict(TOPIC, opens_at=utcnow() - timedelta(hours=1), closes_at=utcnow() + timedelta(days=2))
+    values.update(fields)
+    topic = consult.save_topic(compound, chair, None, values, list(options))
+    db.session.flush()
+    consult.publish(compound, chair, topic)
+    db.session.commit()
+    return topic
+
+
+def jpeg(size=(64, 48), color=(200, 80, 40), exif=None):
+    """A small JPEG's bytes (with EXIF data when given)."""
+    out = io.BytesIO()
+    PILImage.new("RGB", size, color).save(out, "JPEG", **({"exif": exif} if exif is not None else {}))
+    return out.getvalue()
+
+
+def text_of(response):
+    """A page's text as a person reads it: tags gone, entities decoded, runs of white space one space."""
+    return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ").split())

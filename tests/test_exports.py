@@ -1,0 +1,150 @@
+"""Every download is written by kiosk/exports.py: no cell of any export runs as a formula in a spreadsheet.
+
+The export routes are read from the url_map (a path ending in .csv or .xlsx), so a new export is tested the
+day it is added; one this file cannot fill fails until someone teaches it.
+"""
+import csv
+import io
+import re
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from werkzeug.routing import AnyConverter
+
+from kiosk import exports
+from kiosk.consult import service as consult
+from kiosk.consult.models import Channel
+from kiosk.extensions import db
+from kiosk.distribution import service as distribution
+from kiosk.households.models import Household, Occupancy
+from kiosk.ledger import service as ledger
+from kiosk.ledger.models import Category
+from kiosk.timefmt import now_local
+
+from conftest import ago, ahead
+
+# What an attacker types into any field that reaches a file: formulas, a DDE call, a tab-led formula.
+POISON = ['=HYPERLINK("http://evil.example","点我")', "@SUM(1+1)*cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
+          "-2+3+cmd|' /C calc'!A0", "\t=1+1"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?[\d\s.,-]+")  # a number or a phone number: a spreadsheet never runs it
+BUILDING = "=SUM(9)"  # short enough for the building column: the address carries it into every list
+
+
+@pytest.mark.parametrize("value, cell", [
+    ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd|x", "'+cmd|x"), ("-2+A1", "'-2+A1"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("3栋501", "3栋501"), ("", ""), (None, ""),
+    ("+86 138 0000 0000", "+86 138 0000 0000"), ("-", "-"), (12, 12), (Decimal("-5.00"), Decimal("-5.00")),
+])
+def test_a_cell_that_would_start_a_formula_is_kept_as_text(value, cell):
+    assert exports.safe_cell(value) == cell
+
+
+def test_amounts_are_exact_yuan_from_fen():
+    assert [str(exports.yuan(fen).value) for fen in (123450, -500, 0, 5)] == ["1234.50", "-5.00", "0.00", "0.05"]
+
+
+def test_a_download_name_is_one_every_file_system_takes():
+    assert exports.file_name('a/b:c*?"<>|.csv') == "a_b_c______.csv"
+    long = exports.file_name("长" * 300 + ".xlsx")
+    assert len(long) == exports.NAME_LIMIT and long.endswith(".xlsx")
+
+
+def export_routes(app):
+    """(rule, {any() argument: value}) for every route that answers with a file (.csv or .xlsx)."""
+    found = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        choices = [{}]
+        for arg, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                choices = [dict(c, **{arg: item}) for c in choices for item in sorted(converter.items)]
+        for fixed in choices:
+            if rule.rule.endswith((".csv", ".xlsx")) or set(fixed.values()) & {"csv", "xlsx"}:
+                found.append((rule, fixed))
+    return found
+
+
+@pytest.fixture
+def poisoned(app, compound, chair):
+    """A compound where every field that reaches an export holds a formula: the roll, a distribution with a
+    pickup, a named single-choice vote with a ballot, and a ledger period with a posted entry."""
+    household = Household(compound_id=compound.id, building=BUILDING, entrance="", room="101", area_centi=10000,
+                          occupancy=Occupancy.occupied, owner_key=POISON[1], contact_name=POISON[0],
+                          contact_phone=POISON[2], note=POISON[4])
+    db.session.add(household)
+    db.session.flush()
+    event = distribution.create_event(compound, chair, {"name": POISON[0], "item": POISON[4],
+                                                        "starts_at": ago(hours=1), "ends_at": ahead(days=1)},
+                                      [household.id], POISON[3])
+    db.session.commit()
+    distribution.collect(compound, chair, event, household)
+
+    topic = consult.save_topic(compound, chair, None, {
+        "title": POISON[0], "background": "", "kind": "single", "rule": "informal", "seats": 1, "secret": False,
+        "visibility": "live", "allow_change": True, "opens_at": ago(hours=1), "closes_at": ahead(days=1)},
+        [POISON[1], POISON[2]])
+    consult.publish(compound, chair, topic, now=ago(hours=2))
+    db.session.commit()
+    consult.cast(compound, topic, household, ["1"], channel=Channel.paper, entered_by=chair)
+
+    month = (now_local().date().replace(day=1) - timedelta(days=40)).replace(day=1)
+    ledger.open_book(compound, started_on=month)
+    category = db.session.scalar(db.select(Category).where(Category.compound_id == compound.id,
+                                                           Category.kind == "expense"))
+    entry = ledger.save_draft(compound, chair, None, {
+        "kind": "expense", "occurred_on": month + timedelta(days=4), "category_id": category.id, "amount_fen": 1250,
+        "description": POISON[0], "counterparty": POISON[2], "counterparty_is_person": False, "method": "cash"})
+    ledger.post(compound, chair, entry)
+    period = ledger.submit(compound, chair, ledger.balance(compound))
+    db.session.commit()
+    return {"compound": compound.slug, "event_id": event.id, "topic_id": topic.id, "period_id": period.id}
+
+
+def fill(app, rule, values, fixed):
+    """The path of an export route, its arguments taken from the poisoned compound."""
+    args = {}
+    for arg in rule.arguments:
+        if arg not in fixed and arg not in values:
+            pytest.fail(f"{rule.rule}: test_exports.py does not know <{arg}>: teach the poisoned fixture")
+        args[arg] = fixed.get(arg, values.get(arg))
+    return app.url_map.bind("localhost").build(rule.endpoint, args)
+
+
+def cells_of(response):
+    """Every cell of a CSV or XLSX answer, as text; and whether an XLSX one holds a live formula."""
+    if response.mimetype == "text/csv":
+        assert response.data.startswith(b"\xef\xbb\xbf")
+        return [cell for row in csv.reader(io.StringIO(response.data.decode("utf-8-sig"))) for cell in row], False
+    assert response.mimetype == exports.XLSX_TYPE
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        live = "<f>" in archive.read("xl/worksheets/sheet1.xml").decode() or any(c.data_type == "f" for c in cells)
+    return [str(cell.value) for cell in cells], live
+
+
+def test_every_export_route_keeps_formulas_as_text(app, committee_client, poisoned):
+    routes = [(rule, fixed) for rule, fixed in export_routes(app)]
+    assert len(routes) >= 8, [r.rule for r, _f in routes]  # roll, 2 distribution lists, 3 vote files, 2 ledger
+    wrong = []
+    for rule, fixed in routes:
+        path = fill(app, rule, poisoned, fixed)
+        response = committee_client.get(path)
+        if response.status_code != 200:
+            wrong.append(f"{path}: {response.status_code}")
+            continue
+        cells, live = cells_of(response)
+        if response.mimetype == "text/csv":
+            unsafe = [c for c in cells if c[:1] in FORMULA_START and not NUMBER.fullmatch(c)]
+            quoted = [c for c in cells if c[:1] == "'" and c[1:].startswith(tuple(POISON) + (BUILDING,))]
+        else:  # a workbook keeps text as typed, as text cells (never formula cells)
+            unsafe = ["a live formula"] if live else []
+            quoted = [c for c in cells if c.startswith(tuple(POISON) + (BUILDING,))]
+        if unsafe:
+            wrong.append(f"{path}: cells that would run: {unsafe}")
+        if not quoted:
+            wrong.append(f"{path}: none of the poisoned fields reached the file (is the fixture still right?)")
+    assert not wrong, "\n".join(wrong)
