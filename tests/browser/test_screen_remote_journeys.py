@@ -1,0 +1,69 @@
+"""The street office runs a lobby screen remotely (issue 13): the admin sees what the open screen shows, presses
+重新加载, and the screen reloads within one pulse, once. Debian Chromium, and Chromium 65 (where the JS that
+reports the slide and obeys HX-Refresh must still run)."""
+import time
+
+import pytest
+
+from .conftest import expect, log_in
+from .journeys import CURRENT, POLL
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("screen_engine", ["chromium", "chrome65"], indirect=True)
+def test_admin_sees_the_slide_and_reloads_the_open_screen_within_one_pulse(live, open_screen, visitor, fast_poll):
+    compound = live.new_compound(name="枫树小区")
+    compound.add_notice("电梯年检通知", published_minutes_ago=30)
+    path = compound.add_screen(name="3 栋大堂", dwell_seconds=30, idle_seconds=60)
+    screen = open_screen(path)
+    shown = screen.attr(CURRENT, "data-slide-id")
+    assert shown.startswith("notices-")
+
+    admin = visitor().page
+    log_in(admin, compound, tap=False)
+    admin.goto(f"/admin/{compound.slug}/screens/")
+    # The screen reports the slide with its first live pulse; the list shows it in words.
+    deadline = time.monotonic() + 6
+    while "正在显示：通知：电梯年检通知" not in admin.content() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        admin.reload()
+    expect(admin.get_by_text("正在显示：通知：电梯年检通知")).to_be_visible()
+
+    loads = len(screen.documents)
+    admin.get_by_role("button", name="重新加载 3 栋大堂").click()
+    pressed = time.monotonic()
+    expect(admin.get_by_role("status")).to_contain_text("已通知“3 栋大堂”重新加载")
+    screen.until(lambda: not screen.not_reloaded(), 2 * POLL + 3, "the screen to reload", interval=0.1)
+    took = time.monotonic() - pressed
+    assert took <= 2 * POLL + 2, f"[{screen.engine}] reloaded {took:.1f} s after the press"
+    screen.wait_count(CURRENT, 1)
+    screen.until(lambda: screen.js("() => window.htmx !== undefined"), 5, "htmx on the reloaded page")
+    screen.mark()
+    # One press, one reload: several more pulses go by and the page stays.
+    screen.pause(4 * POLL + 1)
+    assert screen.not_reloaded(), f"[{screen.engine}] the screen reloaded again"
+    assert len(screen.documents) - loads == 1, screen.documents[loads:]
+    screen.assert_clean()
+
+
+@pytest.mark.parametrize("screen_engine", ["chromium"], indirect=True)
+def test_an_area_outside_its_time_slot_stays_out_of_the_loop(live, open_screen):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    later = [(now + timedelta(hours=h)).strftime("%H:%M") for h in (2, 3)]
+    around = [(now + timedelta(hours=h)).strftime("%H:%M") for h in (-1, 1)]
+    compound = live.new_compound(name="枫树小区")
+    compound.add_notice("电梯年检通知", published_minutes_ago=30)
+    closed = open_screen(compound.add_screen(dwell_seconds=3, slots={"compound": later}))
+    open_ = open_screen(compound.add_screen(name="大门", dwell_seconds=3, slots={"compound": around}))
+    seen_closed, seen_open = set(), set()
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        seen_closed.add(closed.attr(CURRENT, "data-slide-id"))
+        seen_open.add(open_.attr(CURRENT, "data-slide-id"))
+        time.sleep(0.5)
+    assert "compound-home" not in seen_closed and len(seen_closed) == 1
+    assert "compound-home" in seen_open and len(seen_open) == 2
