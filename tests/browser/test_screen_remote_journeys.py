@@ -67,3 +67,49 @@ def test_an_area_outside_its_time_slot_stays_out_of_the_loop(live, open_screen):
         time.sleep(0.5)
     assert "compound-home" not in seen_closed and len(seen_closed) == 1
     assert "compound-home" in seen_open and len(seen_open) == 2
+
+
+@pytest.mark.parametrize("live", ["sqlite"], indirect=True)
+def test_axe_finds_no_serious_problems_on_the_screen_admin_pages(live, visitor):
+    """The pages the street office and the committee use to run screens: list, one screen, settings (with an
+    error shown next to a field), the notice form's building field, and the district's list."""
+    from kiosk.auth.models import User
+    from kiosk.extensions import db
+    from kiosk.screen.models import Screen
+
+    from conftest import PASSWORD, password_hash
+    from .test_screen_a11y import AXE, axe_problems, need
+
+    need(AXE, "axe-core")
+    compound = live.new_compound(name="枫树小区")
+    compound.add_notice("电梯年检通知", published_minutes_ago=30)
+    compound.add_screen(name="3 栋大堂", buildings="3", slots={"consult": ["07:00", "22:00"]})
+    with live.app.app_context():
+        screen_id = db.session.scalar(db.select(Screen.id).where(Screen.name == "3 栋大堂"))
+        db.session.add(User(username="jiedao", display_name="街道技术员", password_hash=password_hash(live.app),
+                            is_platform_admin=True, must_change_password=False))
+        db.session.commit()
+    problems = []
+    page = visitor(bypass_csp=True).page
+    log_in(page, compound, tap=False)
+    base = f"/admin/{compound.slug}"
+    for name, url in (("screen list", f"{base}/screens/"), ("screen page", f"{base}/screens/{screen_id}"),
+                      ("screen settings", f"{base}/screens/{screen_id}/edit"),
+                      ("notice form", f"{base}/notices/new")):
+        page.goto(url)
+        problems += axe_problems(page, name)
+    page.goto(f"{base}/screens/{screen_id}/edit")
+    page.locator("#area_consult-end").fill("")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#area_consult-end-error")).to_be_visible()
+    problems += axe_problems(page, "screen settings with an error")
+
+    staff = visitor(bypass_csp=True).page
+    staff.goto("/admin/login")
+    staff.get_by_label("用户名").fill("jiedao")
+    staff.get_by_label("密码", exact=True).fill(PASSWORD)
+    staff.get_by_role("button", name="登录").click()
+    staff.goto("/admin/platform/screens/")
+    expect(staff.get_by_role("heading", level=1)).to_have_text("全街道的屏幕")
+    problems += axe_problems(staff, "district screens")
+    assert problems == [], "axe-core found serious or critical WCAG 2.1 AA problems:\n" + "\n".join(problems)
