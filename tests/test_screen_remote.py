@@ -181,8 +181,15 @@ def test_a_screen_shows_only_the_areas_ticked_with_their_time_slots(committee_cl
     assert client.get(f"/maple/screen/{screen.key}/slides/ledger").status_code == 404
     page = committee_client.get(f"/admin/maple/screens/{screen.id}").get_data(as_text=True)
     assert "每天 07:00–22:00" in page and "收支公示" not in page.split("显示的栏目", 1)[1].split("</dl>")[0]
+    assert "此刻在轮播</dt><dd>" in page
     edit = committee_client.get(f"/admin/maple/screens/{screen.id}/edit").get_data(as_text=True)
     assert 'value="07:00"' in edit and 'id="area_ledger-show"' in edit
+    # A slot that does not hold the present moment leaves the area out of what the loop has now.
+    local = datetime.now(SHANGHAI)
+    stored.slots = {"consult": [(local + timedelta(hours=h)).strftime("%H:%M") for h in (2, 3)]}
+    db.session.commit()
+    later = committee_client.get(f"/admin/maple/screens/{screen.id}").get_data(as_text=True)
+    assert "此刻在轮播</dt><dd>通知、发放活动、住户名册、小区介绍</dd>" in later
 
 
 def test_a_half_filled_time_slot_is_explained_next_to_it_and_nothing_saved(committee_client, compound):

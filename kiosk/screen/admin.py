@@ -18,7 +18,7 @@ from ..qr import public_url, qr_svg
 from ..timefmt import format_datetime
 from . import AREA, registry
 from .forms import area_field_name, screen_form
-from .remote import parse_hhmm
+from .remote import areas_now, parse_hhmm
 from .models import Orientation, Screen, split_buildings
 
 bp = bind_compound(Blueprint("screen_admin", __name__, url_prefix="/admin/<compound>"))
@@ -137,8 +137,11 @@ def show(screen_id):
     if screen.retired:
         return redirect(url_for("screen_admin.index"))
     url = screen_url(screen)
+    providers = registry.providers()
+    labels = {p.area: p.label for p in providers}
+    now_areas = [labels[area] for area in areas_now(screen, providers, utcnow())]
     return render_template("screen/admin_show.html", screen=screen, url=url, qr=Markup(qr_svg(url, screen.name)),
-                           providers=registry.providers(), **_helpers())
+                           providers=providers, now_areas=now_areas, **_helpers())
 
 
 @bp.route("/screens/<int:screen_id>/edit", methods=["GET", "POST"])
