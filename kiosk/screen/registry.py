@@ -39,7 +39,8 @@ def register_slide(app, area, slides, detail, detail_template, order, label=None
     """Register an area's slide provider (from its init_app); `area` names the group of slides, and the change
     name whose records make the screens refresh them (a declared area name); `label` names the area for the
     screen settings page (e.g. "通知")."""
-    areas.register(app, POINT, area, SlideProvider(area, order, slides, detail, detail_template, label or area))
+    areas.register(app, POINT, area, SlideProvider(area, order, slides, detail, detail_template,
+                                                     area if label is None else label))
 
 
 def providers():
