@@ -499,6 +499,9 @@ def load_demo():
     db.session.commit()
     supervisor = _next_signer(compound)
     return {
+        "other_screens": [(s.name, s.key) for s in db.session.scalars(
+            select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False), Screen.id != screen.id)
+            .order_by(Screen.id))],
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
         "chair": CHAIR, "chair_password": passwords[CHAIR], "card_token": card_token,
         "card_address": sample.address,

@@ -289,3 +289,20 @@ def test_street_office_sees_every_screen_with_what_needs_a_visit(app, compound, 
     assert f"/admin/other/screens/{old.id}" in html
     assert "重新加载" in staff.get(f"/admin/maple/screens/{lobby.id}").get_data(as_text=True)
     assert committee_client.get("/admin/platform/screens/").status_code == 403
+
+
+def test_the_demo_has_screens_set_up_differently_and_prints_them(app, runner):
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "also 小区大门: http://" in result.output and "/admin/platform/screens/" in result.output
+    screens = {s.name: s for s in db.session.scalars(select(Screen))}
+    assert screens["3 栋大堂"].buildings == "3" and screens["5 栋大堂"].buildings == "5"
+    assert screens["小区大门"].slots == {"consult": ["07:00", "22:00"]}
+    assert "ledger" not in screens["5 栋大堂"].shown_areas
+    client = app.test_client()
+    five = client.get(f"/guixiang/screen/{screens['5 栋大堂'].key}").get_data(as_text=True)
+    three = client.get(f"/guixiang/screen/{screens['3 栋大堂'].key}").get_data(as_text=True)
+    assert "5 栋楼顶水箱清洗" in five and "3 栋电梯年检" not in five and 'id="group-ledger"' not in five
+    assert "3 栋电梯年检" in three and "5 栋楼顶水箱清洗" not in three
+    runner.invoke(args=["demo", "--no-serve"])  # again: no more screens
+    assert len(db.session.scalars(select(Screen)).all()) == 3
