@@ -192,6 +192,18 @@ def test_a_screen_shows_only_the_areas_ticked_with_their_time_slots(committee_cl
     assert "此刻在轮播</dt><dd>通知、发放活动、住户名册、小区介绍</dd>" in later
 
 
+def test_new_settings_reload_the_open_screen_so_it_shows_them(committee_client, compound, app):
+    screen = register_screen(committee_client)
+    screen_client = app.test_client()
+    loaded = loaded_token(screen_client, screen)
+    version = version_of(compound)
+    form = settings()
+    del form["area_ledger-show"]
+    assert post_form(committee_client, f"/admin/maple/screens/{screen.id}/edit", form).status_code == 302
+    assert screen_client.get(pulse_url(screen, version, loaded)).headers.get("HX-Refresh") == "true"
+    assert 'id="group-ledger"' not in screen_client.get(f"/maple/screen/{screen.key}").get_data(as_text=True)
+
+
 def test_a_half_filled_time_slot_is_explained_next_to_it_and_nothing_saved(committee_client, compound):
     screen = register_screen(committee_client)
     response = post_form(committee_client, f"/admin/maple/screens/{screen.id}/edit",

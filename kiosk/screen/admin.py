@@ -147,7 +147,7 @@ def show(screen_id):
 @bp.route("/screens/<int:screen_id>/edit", methods=["GET", "POST"])
 @editor_required
 def edit(screen_id):
-    """Change a screen's settings; the device picks them up on its next reload."""
+    """Change a screen's settings; the open screen reloads to take them at its next pulse."""
     screen = get_or_404_in_compound(Screen, screen_id)
     providers = registry.providers()
     form = screen_form(providers, obj=screen) if request.method == "GET" else screen_form(providers)
@@ -161,6 +161,8 @@ def edit(screen_id):
     if form.validate_on_submit():
         before = screen.snapshot()
         _apply(form, screen)
+        # The open page reloads within a pulse to take the new settings (areas, buildings, timings).
+        screen.reload_seq = Screen.reload_seq + 1
         record_change(g.compound, current_user, AREA, "edit", screen, before, screen.snapshot())
         db.session.commit()
         flash(_("已保存。"), "success")
