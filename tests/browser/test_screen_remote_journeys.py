@@ -19,6 +19,8 @@ def test_admin_sees_the_slide_and_reloads_the_open_screen_within_one_pulse(live,
     screen = open_screen(path)
     shown = screen.attr(CURRENT, "data-slide-id")
     assert shown.startswith("notices-")
+    # The loop's order (votes and urgent slides once a minute) runs on this engine too.
+    assert screen.js("() => JSON.stringify(window.kioskBuildLoop([false, true, false], 30))") == "[1,0,1,2]"
 
     admin = visitor().page
     log_in(admin, compound, tap=False)
@@ -74,6 +76,7 @@ def test_axe_finds_no_serious_problems_on_the_screen_admin_pages(live, visitor):
     """The pages the street office and the committee use to run screens: list, one screen, settings (with an
     error shown next to a field), the notice form's building field, and the district's list."""
     from kiosk.auth.models import User
+    from kiosk.compounds.models import Compound
     from kiosk.extensions import db
     from kiosk.screen.models import Screen
 
@@ -85,7 +88,9 @@ def test_axe_finds_no_serious_problems_on_the_screen_admin_pages(live, visitor):
     compound.add_notice("电梯年检通知", published_minutes_ago=30)
     compound.add_screen(name="3 栋大堂", buildings="3", slots={"consult": ["07:00", "22:00"]})
     with live.app.app_context():
-        screen_id = db.session.scalar(db.select(Screen.id).where(Screen.name == "3 栋大堂"))
+        # The live site is shared by the module's tests: another compound has a "3 栋大堂" too.
+        screen_id = db.session.scalar(db.select(Screen.id).join(Compound, Compound.id == Screen.compound_id)
+                                      .where(Screen.name == "3 栋大堂", Compound.slug == compound.slug))
         db.session.add(User(username="jiedao", display_name="街道技术员", password_hash=password_hash(live.app),
                             is_platform_admin=True, must_change_password=False))
         db.session.commit()
