@@ -144,6 +144,9 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  Phone home (residents):   {url}/{summary['slug']}/")
     click.echo(f"  An urgent notice:         {url}/{summary['slug']}/n/{summary['urgent_notice_id']}")
     click.echo(f"  Lobby screen (portrait):  {url}/{summary['slug']}/screen/{summary['screen_key']}")
+    for name, key in summary.get("other_screens", []):
+        click.echo(f"    also {name}: {url}/{summary['slug']}/screen/{key}")
+    click.echo(f"  All screens (street office, as {summary['staff']}): {url}/admin/platform/screens/")
     click.echo(f"  A household card ({summary['card_address']}): {url}/h/{summary['card_token']}")
     click.echo("    (a new card each time the demo starts; the previous one stops working)")
     click.echo(f"  Consultations (open the card first, then vote): {url}/{summary['slug']}/topics")

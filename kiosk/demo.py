@@ -1,6 +1,6 @@
 """Demo data: two compounds with a committee, staff, and notices of every kind. Safe to load again."""
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -487,9 +487,7 @@ def load_demo():
     screen = db.session.scalar(select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False))
                                .order_by(Screen.id))
     if screen is None:
-        screen = Screen(compound_id=compound.id, name="3 栋大堂", place="3 栋一楼电梯口",
-                        orientation=Orientation.portrait, dwell_seconds=10, idle_seconds=60)
-        db.session.add(screen)
+        screen = _screens(compound, chair)
     db.session.commit()
     urgent = db.session.scalar(select(Notice).where(Notice.compound_id == compound.id, Notice.urgent.is_(True))
                                .order_by(Notice.id))
@@ -503,12 +501,36 @@ def load_demo():
     db.session.commit()
     supervisor = _next_signer(compound)
     return {
+        "other_screens": [(s.name, s.key) for s in db.session.scalars(
+            select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False), Screen.id != screen.id)
+            .order_by(Screen.id))],
         "slug": SLUG, "other_slug": OTHER_SLUG, "screen_key": screen.key, "urgent_notice_id": urgent.id if urgent else 0,
         "chair": CHAIR, "chair_password": passwords[CHAIR], "card_token": card_token,
         "card_address": sample.address,
         "staff": STAFF, "staff_password": staff_password,
         "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
     }
+
+
+def _screens(compound, chair):
+    """Three lobby screens set up as a street-office technician would: the 3 栋 lobby (its building's notices
+    first), the gate (everything, the vote only 07:00-22:00, landscape) and the 5 栋 lobby (no ledger, the roster
+    only in office hours); and a notice for each building so the difference shows. Returns the 3 栋 screen."""
+    lobby = Screen(compound_id=compound.id, name="3 栋大堂", place="3 栋一楼电梯口", buildings="3",
+                   orientation=Orientation.portrait, dwell_seconds=10, idle_seconds=60)
+    gate = Screen(compound_id=compound.id, name="小区大门", place="东门岗亭旁", orientation=Orientation.landscape,
+                  dwell_seconds=12, idle_seconds=60, slots={"consult": ["07:00", "22:00"]},
+                  night_start=time(23, 0), night_end=time(6, 0))
+    five = Screen(compound_id=compound.id, name="5 栋大堂", place="5 栋一楼信报箱旁", buildings="5",
+                  orientation=Orientation.portrait, dwell_seconds=15, idle_seconds=60,
+                  shown_areas=["notices", "consult", "distribution", "roster", "compound"],
+                  slots={"roster": ["08:30", "17:30"]})
+    db.session.add_all([lobby, gate, five])
+    for title, building in (("3 栋电梯年检，周四上午停用两小时", "3"), ("5 栋楼顶水箱清洗，当天下午停水", "5")):
+        notices.save(compound, chair, None, {
+            "title": title, "body": "请住户提前做好安排。", "category": Category.notice, "urgent": False,
+            "pinned": False, "starts_at": None, "ends_at": None, "buildings": building}, True)
+    return lobby
 
 
 def _next_signer(compound):

@@ -416,8 +416,9 @@ def form_body(values=None, **extra):
 
 
 # Columns a harmless read may touch (a login session's or a screen's last contact).
-# A screen also reports its browser and whether live updates run there with each contact.
-VOLATILE_COLUMNS = {"last_seen", "last_seen_at", "engine", "live_updates"}
+# A screen also reports its browser, whether live updates run there, the slide it shows and the data version
+# its slides were built from with each contact.
+VOLATILE_COLUMNS = {"last_seen", "last_seen_at", "engine", "live_updates", "slide_now", "data_version"}
 
 
 def state():

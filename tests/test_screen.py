@@ -10,8 +10,11 @@ from kiosk.screen.models import Screen
 
 from conftest import login_as, post_form
 
+SLIDE_AREAS = ("notices", "consult", "ledger", "distribution", "roster", "compound")
+# As the browser posts the form untouched: every area ticked, no time slots.
 SCREEN_FORM = {"name": "3 栋大堂", "place": "电梯口", "orientation": "portrait", "dwell_seconds": "12",
-               "idle_seconds": "60", "night_start": "", "night_end": ""}
+               "idle_seconds": "60", "night_start": "", "night_end": "",
+               **{f"area_{area}-show": "y" for area in SLIDE_AREAS}}
 
 
 def publish(compound, title, urgent=False):

@@ -129,6 +129,8 @@ ALLOWED = {
     ("screen_admin.edit", "GET"): EDITORS,
     ("screen_admin.edit", "POST"): EDITORS,
     ("screen_admin.retire", "POST"): EDITORS,
+    ("screen_admin.reload", "POST"): EDITORS,  # as editing a screen's settings
+    ("screen_admin.reload_all", "POST"): EDITORS,
     ("households_admin.index", "GET"): EVERYONE,
     ("households_admin.show", "GET"): EVERYONE,
     ("households_admin.export_csv", "GET"): EVERYONE,

@@ -8,6 +8,7 @@ def init_app(app):
     """Declare consultations; register their pages, their slides, the clock that closes votes, the cacheable
     pages and the helpers their templates use."""
     from flask import g
+    from flask_babel import lazy_gettext as _l
 
     from .. import areas, pagecache, sweeper
     from ..screen.registry import register_slide
@@ -15,7 +16,8 @@ def init_app(app):
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
-    register_slide(app, AREA, slides.slides, slides.detail, "consult/_slide_detail.html", order=20)
+    register_slide(app, AREA, slides.slides, slides.detail, "consult/_slide_detail.html", order=20,
+                   label=_l("协商投票"))
     sweeper.register_clock(app, AREA, service.keep_time)
     pagecache.register_cacheable(app, AREA, "consult.topics", "consult.topic", "consult.proposals")
 

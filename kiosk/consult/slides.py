@@ -19,7 +19,7 @@ def _slide(topic):
     voted, total = service.participation(topic)
     result = service.result_of(topic)
     return Slide(area=AREA, item_id=str(topic.id), title=topic.title, template="consult/_slide.html",
-                 phone_path=f"topics/{topic.id}",
+                 phone_path=f"topics/{topic.id}", priority=topic.phase() == Phase.voting,
                  context={"topic": topic, "phase": topic.phase(), "visible": visible, "voted": voted, "total": total,
                           "shown": present.present(topic, result), "turnout": service.turnout_by_building(topic),
                           "permille": present.permille, "quorum_line": QUORUM_LINE})

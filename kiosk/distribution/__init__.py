@@ -7,6 +7,8 @@ AREA = "distribution"
 def init_app(app):
     """Declare distribution; register its pages, its slides, its section of "our household" and its cacheable
     page."""
+    from flask_babel import lazy_gettext as _l
+
     from .. import areas, pagecache
     from ..households.sections import register_section
     from ..screen.registry import register_slide
@@ -14,7 +16,8 @@ def init_app(app):
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *views.blueprints())
-    register_slide(app, AREA, slides.slides, slides.detail, "households/_event_slide_detail.html", order=60)
+    register_slide(app, AREA, slides.slides, slides.detail, "households/_event_slide_detail.html", order=60,
+                   label=_l("发放活动"))
     register_section(app, AREA, "households/_mine_pickups.html",
                      lambda household: {"entries": service.for_household(household)}, order=10)
     pagecache.register_cacheable(app, AREA, "distribution.public_show")

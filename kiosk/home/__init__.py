@@ -6,11 +6,14 @@ AREA = "compound"  # the closing slide's group on the lobby screen
 
 def init_app(app):
     """Declare the home slide's group; register the pages, the slide and the phone home as cacheable."""
+    from flask_babel import lazy_gettext as _l
+
     from .. import areas, pagecache
     from ..screen.registry import register_slide
     from . import slides, views
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *views.blueprints())
-    register_slide(app, AREA, slides.slides, slides.detail, "compounds/_slide_detail.html", order=90)
+    register_slide(app, AREA, slides.slides, slides.detail, "compounds/_slide_detail.html", order=90,
+                   label=_l("小区介绍"))
     pagecache.register_cacheable(app, AREA, "compounds.home")

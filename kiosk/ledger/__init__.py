@@ -6,13 +6,16 @@ AREA = "ledger"
 def init_app(app):
     """Declare the ledger; register its pages, its slide, its public receipt photos, its cacheable pages and its
     money filters."""
+    from flask_babel import lazy_gettext as _l
+
     from .. import areas, media, money, pagecache
     from ..screen.registry import register_slide
     from . import admin, public, slides
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
-    register_slide(app, AREA, slides.slides, slides.detail, "ledger/_slide_detail.html", order=40)
+    register_slide(app, AREA, slides.slides, slides.detail, "ledger/_slide_detail.html", order=40,
+                   label=_l("收支公示"))
     media.register_public_images(app, AREA, public.shows_receipt)
     pagecache.register_cacheable(app, AREA, "ledger.index", "ledger.period")
     areas.template_filters(app, yuan=money.format_yuan, daxie=money.uppercase)

@@ -8,6 +8,7 @@ from ..auth.access import editor_required, require_committee
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..extensions import db
 from ..htmx import render, trigger
+from ..screen.models import split_buildings
 from ..timefmt import from_local_naive, local_input
 from ..uploads import KEEP, ImageRejected, image_choice
 from . import service
@@ -44,6 +45,7 @@ def _fields(form):
         "category": Category(form.category.data),
         "urgent": form.urgent.data,
         "pinned": form.pinned.data,
+        "buildings": ",".join(split_buildings(form.buildings.data)),
         "starts_at": from_local_naive(form.starts_at.data),
         "ends_at": from_local_naive(form.ends_at.data),
     }

@@ -22,6 +22,8 @@ class NoticeForm(FlaskForm):
                           validators=[DataRequired(_l("请选一个类别。"))])
     urgent = BooleanField(_l("紧急（红色置顶，大屏显示横幅）"))
     pinned = BooleanField(_l("置顶"))
+    buildings = StringField(_l("只给这些楼栋（可选）"), validators=[Length(max=60, message=_l("最多 60 个字。"))],
+                            description=_l("例如 3 或 3,5：这些楼大堂的屏幕优先显示，其他楼的屏幕不显示。不填则全小区。"))
     starts_at = DateTimeLocalField(_l("开始显示"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                    description=_l("不填则发布后立即显示。"))
     ends_at = DateTimeLocalField(_l("结束显示"), format="%Y-%m-%dT%H:%M", validators=[Optional()],
@@ -37,6 +39,13 @@ class NoticeForm(FlaskForm):
         self.image.description = _("JPEG、PNG、WebP 或 GIF，最大 %(mb)s MB。", mb=mb)
         self.image.render_kw = {"accept": "image/jpeg,image/png,image/webp,image/gif", "data-max-bytes": limit,
                                 "data-too-big": _("图片太大（最大 %(mb)s MB），请换一张小一点的。", mb=mb)}
+
+    def validate_buildings(self, field):
+        """Building numbers separated by commas, nothing else."""
+        from ..screen.models import split_buildings
+
+        if any(len(part) > 20 for part in split_buildings(field.data)):
+            raise ValidationError(_l("楼栋号太长；多个楼栋用逗号隔开，例如 3,5。"))
 
     def validate_ends_at(self, field):
         """The window must end after it starts."""

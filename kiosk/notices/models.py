@@ -55,6 +55,9 @@ class Notice(db.Model):
     category: Mapped[Category] = mapped_column(Enum(Category, native_enum=False, length=20))
     urgent: Mapped[bool] = mapped_column(default=False)
     pinned: Mapped[bool] = mapped_column(default=False)
+    # "" for the whole compound, else the buildings it is for ("3,5"): their lobby screens show it first, the
+    # other lobbies' screens leave it out.
+    buildings: Mapped[str] = mapped_column(String(60), default="", server_default="")
     status: Mapped[Status] = mapped_column(Enum(Status, native_enum=False, length=20), default=Status.draft)
     starts_at = mapped_column(UTCDateTime, nullable=True)
     ends_at = mapped_column(UTCDateTime, nullable=True)
@@ -99,7 +102,7 @@ class Notice(db.Model):
             "urgent": self.urgent, "pinned": self.pinned, "status": str(self.status),
             "starts_at": self.starts_at.isoformat() if self.starts_at else None,
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
-            "image_id": self.image_id,
+            "image_id": self.image_id, "buildings": self.buildings,
         }
 
 

@@ -6,6 +6,7 @@ import nh3
 from sqlalchemy import select
 
 from ..extensions import db
+from ..screen.models import split_buildings
 from ..screen.registry import Slide
 from ..templating import render_markdown
 from . import AREA
@@ -28,7 +29,7 @@ def _slide(notice):
     excerpt = text if len(text) <= EXCERPT else text[:EXCERPT].rstrip() + "…"
     return Slide(area=AREA, item_id=str(notice.id), title=notice.title, template="notices/_slide.html",
                  phone_path=f"n/{notice.id}", context={"notice": notice, "excerpt": excerpt},
-                 urgent=notice.urgent)
+                 urgent=notice.urgent, buildings=tuple(split_buildings(notice.buildings)))
 
 
 def slides(compound, now):

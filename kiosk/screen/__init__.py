@@ -10,7 +10,7 @@ def init_app(app):
     from . import admin, models, views  # noqa: F401  (models: the tables join the metadata)
 
     areas.declare(app, AREA)
-    areas.register_blueprints(app, admin.bp, views.bp)
+    areas.register_blueprints(app, admin.bp, admin.platform_bp, views.bp)
     views.init_app(app)
     pagecache.register_cacheable(app, AREA, "screen.show", "screen.slides", "screen.banner", "screen.detail",
                                  "screen.qr")

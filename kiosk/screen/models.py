@@ -3,7 +3,7 @@ import enum
 import secrets
 from datetime import time, timedelta
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, Time
+from sqlalchemy import JSON, Boolean, Integer, Enum, ForeignKey, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -37,6 +37,14 @@ class Screen(db.Model):
     engine = mapped_column(String(40), nullable=True)
     live_updates = mapped_column(Boolean, nullable=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # Remote care by the street office and the committee (see docs/screens.md).
+    # Each press of 重新加载 adds one; the page carries the count it was loaded with, so one press reloads once.
+    reload_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    slide_now = mapped_column(String(80), nullable=True)  # what the screen last reported showing: "notices-12"
+    data_version = mapped_column(Integer, nullable=True)  # the compound version its slides were built from
+    shown_areas = mapped_column(JSON, nullable=True)  # slide areas it shows, None: all of them
+    buildings: Mapped[str] = mapped_column(String(60), default="", server_default="")  # "3" or "3,5"; "" none
+    slots = mapped_column(JSON, nullable=True)  # {"consult": ["07:00", "22:00"]}: daily windows, Asia/Shanghai
 
     def is_offline(self, poll_seconds, now=None):
         """Return whether the screen has been silent for more than 2 × 10 poll intervals."""
@@ -50,12 +58,33 @@ class Screen(db.Model):
             return None
         return self.night_start.strftime("%H:%M"), self.night_end.strftime("%H:%M")
 
+    def building_list(self):
+        """The buildings whose lobby this screen hangs in, e.g. ["3", "5"]."""
+        return split_buildings(self.buildings)
+
+    def shows_area(self, area):
+        """Return whether this screen's loop includes an area's slides."""
+        return self.shown_areas is None or area in self.shown_areas
+
+    def slot_of(self, area):
+        """Return ("HH:MM", "HH:MM") of the area's daily window on this screen, or None (all day)."""
+        window = (self.slots or {}).get(area)
+        return tuple(window) if window else None
+
     def snapshot(self):
         """Return the audited fields as JSON values."""
         return {"name": self.name, "place": self.place, "orientation": str(self.orientation),
                 "dwell_seconds": self.dwell_seconds, "idle_seconds": self.idle_seconds,
                 "night_start": _hhmm(self.night_start), "night_end": _hhmm(self.night_end),
-                "retired": self.retired}
+                "retired": self.retired, "shown_areas": self.shown_areas, "buildings": self.buildings,
+                "slots": self.slots}
+
+
+def split_buildings(text):
+    """Split "3, 5栋，6" into ["3", "5", "6"] (commas of either width; a trailing 栋 or 号楼 is dropped)."""
+    parts = (part.strip().removesuffix("号楼").removesuffix("栋").strip()
+             for part in (text or "").replace("，", ",").split(","))
+    return [part for part in parts if part]
 
 
 def _hhmm(value: time | None):

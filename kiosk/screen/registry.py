@@ -19,6 +19,8 @@ class Slide:
     phone_path: str  # path under /<compound>/ that the QR opens, e.g. "n/12"
     context: dict = field(default_factory=dict)
     urgent: bool = False
+    priority: bool = False  # an open vote: comes round at least once a minute, like an urgent slide
+    buildings: tuple = ()  # () for the whole compound, else the buildings it is for (lobby screens filter on it)
 
 
 @dataclass
@@ -30,12 +32,15 @@ class SlideProvider:
     slides: Callable
     detail: Callable
     detail_template: str
+    label: str = ""
 
 
-def register_slide(app, area, slides, detail, detail_template, order):
+def register_slide(app, area, slides, detail, detail_template, order, label=None):
     """Register an area's slide provider (from its init_app); `area` names the group of slides, and the change
-    name whose records make the screens refresh them (a declared area name)."""
-    areas.register(app, POINT, area, SlideProvider(area, order, slides, detail, detail_template))
+    name whose records make the screens refresh them (a declared area name); `label` names the area for the
+    screen settings page (e.g. "通知")."""
+    areas.register(app, POINT, area, SlideProvider(area, order, slides, detail, detail_template,
+                                                     area if label is None else label))
 
 
 def providers():

@@ -14,7 +14,7 @@ from ..database import utcnow, writing
 from ..extensions import db
 from ..htmx import render, trigger, wants_fragment
 from ..qr import public_url, qr_svg
-from . import registry
+from . import registry, remote
 from .engine import engine_label
 from .models import Screen
 
@@ -72,9 +72,10 @@ def _news(screen_id, engine, live):
     return values
 
 
-def _touch(screen_id, engine=None, live=None):
+def _touch(screen_id, engine=None, live=None, shows=None):
     """Record that a screen was in contact (at most every CONTACT_EVERY seconds per process), and at once
-    when it reports another browser or live-update state than this process last wrote."""
+    when it reports another browser or live-update state than this process last wrote. `shows` is what the
+    screen reports showing, {"slide_now": ..., "data_version": ...}, written with the contact."""
     now = time.monotonic()
     contacts = _contacts()
     if now - contacts.get(screen_id, 0) < CONTACT_EVERY and not _news(screen_id, engine, live):
@@ -85,7 +86,7 @@ def _touch(screen_id, engine=None, live=None):
     # Every contact writes what the request reports (not only what is new to this process): another process
     # may have written an older report meanwhile.
     report = {"engine": engine, "live_updates": live}
-    values = {name: value for name, value in report.items() if value is not None}
+    values = {name: value for name, value in {**report, **(shows or {})}.items() if value is not None}
     try:
         with writing():
             db.session.execute(update(Screen).where(Screen.id == screen_id).values(last_seen_at=utcnow(), **values))
@@ -100,17 +101,27 @@ def slide_qr(slide):
     return Markup(qr_svg(public_url(f"/{g.compound.slug}/{slide.phone_path}"), title=slide.title))
 
 
-def _groups(now):
-    groups = []
-    for provider in registry.providers():
-        groups.append((provider, provider.slides(g.compound, now)))
-    return groups
+def _slides(screen, provider, now):
+    """One area's slides as this screen shows them (its buildings' first, other buildings' left out)."""
+    return remote.for_screen(screen, provider.slides(g.compound, now))
+
+
+def _groups(screen, now):
+    """(provider, slides) of every area the screen shows; an area's time slot is applied on the screen
+    (static/js/kiosk.js), so a loaded page follows the clock without a reload."""
+    return [(p, _slides(screen, p, now)) for p in registry.providers() if screen.shows_area(p.area)]
+
+
+def _urgent(screen, now):
+    """Urgent slides for the banner: from every area, even one the screen's loop leaves out (an urgent notice
+    is for everyone in the lobby), but not another building's."""
+    return [s for p in registry.providers() for s in _slides(screen, p, now) if s.urgent]
 
 
 def _context(screen):
     now = utcnow()
-    groups = _groups(now)
-    urgent = [s for _, slides in groups for s in slides if s.urgent]
+    groups = _groups(screen, now)
+    urgent = _urgent(screen, now)
     return {"screen": screen, "groups": groups, "urgent": urgent, "slide_qr": slide_qr,
             "home_qr": Markup(qr_svg(public_url(f"/{g.compound.slug}/"), title=g.compound.name)),
             "area_event": area_event, "poll_seconds": current_app.config["POLL_SECONDS"],
@@ -140,11 +151,11 @@ def slides(key, area):
     """One area's slides (htmx refresh after the pulse names the area)."""
     screen = _screen(key)
     provider = registry.provider(area)
-    if provider is None:
+    if provider is None or not screen.shows_area(area):
         abort(404)
     context = _context(screen)
     response = make_response(render_template("screen/_group.html", provider=provider,
-                                             slides=provider.slides(g.compound, utcnow()), **context))
+                                             slides=_slides(screen, provider, utcnow()), **context))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -184,9 +195,18 @@ def pulse():
     """
     seen = request.args.get("v", type=int)
     screen_id = request.args.get("s", type=int)
+    loaded = request.args.get("r", type=int)
     version = g.compound.version
     if screen_id is not None:
-        _touch_if_ours(screen_id, *_report())
+        _touch_if_ours(screen_id, *_report(), shows=_shows(seen))
+        if loaded is not None and _reload_due(screen_id, loaded):
+            # htmx reloads the whole page on this header; the new page carries the new count, so one press
+            # of 重新加载 reloads the screen once, whichever process answers.
+            response = make_response("", 200)
+            response.headers["HX-Refresh"] = "true"
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["X-Kiosk-Code"] = __version__
+            return response
     if seen == version:
         response = make_response("", 200)
         response.headers["HX-Reswap"] = "none"
@@ -195,14 +215,29 @@ def pulse():
             Change.compound_id == g.compound.id, Change.version > (seen or 0))))) if seen is not None and seen < version \
             else [p.area for p in registry.providers()]
         response = make_response(render_template("screen/_pulse.html", version=version, screen_id=screen_id,
-                                                 poll_seconds=current_app.config["POLL_SECONDS"]))
+                                                 reload_seq=loaded, poll_seconds=current_app.config["POLL_SECONDS"]))
         trigger(response, *[area_event(a) for a in areas])
     response.headers["X-Kiosk-Code"] = __version__
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _touch_if_ours(screen_id, engine=None, live=None):
+def _shows(seen):
+    """What the pulse says the screen shows: ?slide=notices-12 (the slide's id on the page) and ?v (the version
+    its slides were built from)."""
+    slide = request.args.get("slide", "")
+    ok = 0 < len(slide) <= 80 and all(c.isalnum() or c in "-_" for c in slide)
+    return {"slide_now": slide if ok else None, "data_version": seen}
+
+
+def _reload_due(screen_id, loaded):
+    """Return whether someone asked this screen (of this compound) to reload since its page was loaded."""
+    wanted = db.session.scalar(select(Screen.reload_seq).where(Screen.id == screen_id,
+                                                               Screen.compound_id == g.compound.id))
+    return wanted is not None and wanted > loaded
+
+
+def _touch_if_ours(screen_id, engine=None, live=None, shows=None):
     """Record contact (and the screen's report) for a screen id only if it belongs to this compound."""
     contacts = _contacts()
     if (screen_id in contacts and time.monotonic() - contacts[screen_id] < CONTACT_EVERY
@@ -210,7 +245,7 @@ def _touch_if_ours(screen_id, engine=None, live=None):
         return
     owner = db.session.scalar(select(Screen.compound_id).where(Screen.id == screen_id))
     if owner == g.compound.id:
-        _touch(screen_id, engine, live)
+        _touch(screen_id, engine, live, shows)
 
 
 @bp.route("/qr/<path:target>.svg")

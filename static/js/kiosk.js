@@ -69,9 +69,24 @@
     }
     function detailOpen() { return body.classList.contains("detail-open"); }
 
+    // An area with a time slot (data-from/data-to, e.g. the vote only 07:00-22:00) is left out of the loop
+    // outside it; the order puts open votes and urgent slides round at least once a minute (screen-loop.js).
+    function inSlot(group) {
+      var from = group.dataset.from, to = group.dataset.to;
+      if (!from || !to || from === to) return true;
+      var now = minutes(hhmm(new Date())), a = minutes(from), b = minutes(to);
+      return a < b ? (now >= a && now < b) : (now >= a || now < b);
+    }
+
     function slides() {
-      var real = Array.prototype.slice.call(document.querySelectorAll("#loop .group:not(.fallback) .slide"));
-      return real.length ? real : Array.prototype.slice.call(document.querySelectorAll("#loop .fallback .slide"));
+      var real = [];
+      document.querySelectorAll("#loop .group:not(.fallback)").forEach(function (group) {
+        if (inSlot(group)) Array.prototype.push.apply(real, group.querySelectorAll(".slide"));
+      });
+      if (!real.length) return Array.prototype.slice.call(document.querySelectorAll("#loop .fallback .slide"));
+      if (!window.kioskBuildLoop) return real;
+      var flags = real.map(function (slide) { return slide.hasAttribute("data-priority"); });
+      return window.kioskBuildLoop(flags, dwell / 1000).map(function (i) { return real[i]; });
     }
 
     function show(index) {
@@ -87,6 +102,8 @@
 
     function currentIndex() {
       var list = slides();
+      // A priority slide appears several times in the loop: keep the place, not just the first copy.
+      if (list[currentPos] && list[currentPos].dataset.slideId === currentId) return currentPos;
       for (var i = 0; i < list.length; i++) if (list[i].dataset.slideId === currentId) return i;
       return -1;
     }
@@ -212,6 +229,14 @@
       var code = event.detail.xhr.getResponseHeader("X-Kiosk-Code");
       if (code && code !== body.dataset.code) reloadWanted = true;
       keepForPowerCuts();
+    });
+    // Each pulse tells the server what the screen shows now (the street office sees it in the screen list).
+    document.addEventListener("htmx:configRequest", function (event) {
+      if (!isPulse(event)) return;
+      var open = document.querySelector("#detail [data-detail-id]");
+      var shown = body.classList.contains("night") ? "night"
+        : (detailOpen() && open ? "open-" + open.dataset.detailId : currentId);
+      if (shown) event.detail.parameters.slide = shown;
     });
     // Never swap anything but a good answer into the screen, with one exception: the vote keypad and ballot
     // answer a wrong, used or expired code (400), a refusal (403, 409) and "too many tries" (429) with a
