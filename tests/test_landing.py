@@ -206,3 +206,16 @@ def test_the_home_pages_main_menu_comes_before_the_notice_list(client, compound)
     html = client.get("/maple/").get_data(as_text=True)
     assert '<nav class="home-links"' in html
     assert html.index('class="home-links"') < html.index('id="notice-list"')
+
+
+def test_the_demo_supervisor_lands_on_the_demo_month_waiting_for_a_signature(app):
+    from kiosk.demo import load_demo
+    from kiosk.ledger.models import Period, PeriodStatus
+
+    app.config.update(PASSWORD_ITERATIONS=1000)  # the accounts' hashing is not what this is about
+    printed = load_demo()
+    waiting = db.session.scalar(select(Period).where(Period.status == PeriodStatus.submitted))
+    client = app.test_client()
+    response = post_form(client, "/admin/login", {"username": printed["supervisor"],
+                                                  "password": printed["supervisor_password"]})
+    assert response.headers["Location"] == f"/admin/{printed['slug']}/ledger/periods/{waiting.id}"
