@@ -16,6 +16,7 @@ class Defaults:
     DATABASE_URL = None  # None: SQLite file in the instance folder
     PUBLIC_URL = None  # e.g. https://kiosk.example.org; used to build QR payloads
     TIMEZONE = "Asia/Shanghai"
+    ICP_NUMBER = None  # the site's ICP filing number (备案号), e.g. 湘ICP备12345678号-1; shown in every footer
     TRUSTED_PROXIES = 0
     POLL_SECONDS = 2  # how often lobby screens ask whether anything changed
     SWEEP_SECONDS = 15  # how often the serving process closes votes whose deadline has passed

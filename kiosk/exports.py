@@ -1,6 +1,7 @@
 """Files people download, written one way for every area: cells a spreadsheet never runs as formulas, CSV as
 Excel in China opens it (UTF-8 with a BOM, CRLF), XLSX workbooks, and the attachment headers with the Chinese
-file name.
+file name. Inside WeChat's own browser, which cannot save a file, every download answers a calm page that
+says how to open it in a real browser instead.
 
 An export is a list of rows; a row is a list of cells. A cell is a plain value (text, int, Decimal, None) or a
 Cell, which adds the looks only a workbook can show (bold, a colour, a number format). The CSV writer and the
@@ -12,10 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from flask import make_response
+from flask import g, make_response, render_template, request, url_for
 
+from .security import local_path
 from .timefmt import to_local
 
 # What a spreadsheet takes as the start of a formula (OWASP "CSV injection"): a quote in front makes it text.
@@ -27,6 +29,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONEY_FORMAT = "#,##0.00"
 NAME_LIMIT = 120  # characters of a download's file name
 NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|]')  # what Windows refuses in a file name
+# WeChat's in-app browser says "MicroMessenger/<version>" in its User-Agent; WeChat Work's adds "wxwork/".
+# Neither saves downloads nor has a print dialog.
+WECHAT_MARKERS = ("micromessenger", "wxwork")
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,30 @@ def file_name(name):
     return clean
 
 
+def in_wechat():
+    """Whether this request comes from WeChat's (or WeChat Work's) in-app browser."""
+    g.asked_user_agent = True  # the answer varies by browser (see templating: Vary: User-Agent)
+    agent = (request.headers.get("User-Agent") or "").lower()
+    return any(marker in agent for marker in WECHAT_MARKERS)
+
+
+def way_back():
+    """Where the "back" link of a download's WeChat page goes: the page the person came from on this site,
+    else the committee's start page (every download so far is the committee's)."""
+    referrer = urlsplit(request.referrer or "")
+    fallback = url_for("auth.index")
+    if referrer.netloc != request.host:
+        return fallback
+    return local_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""), fallback)
+
+
+def wechat_page():
+    """The calm page a download answers inside WeChat: open this address in the browser, then download."""
+    response = make_response(render_template("wechat_download.html", back=way_back()))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def attachment(response, ascii_name, name):
     """Mark a response as a download: an ASCII file name for old browsers, the real one as filename*; and
     never kept by a cache (exports hold what only the committee may read)."""
@@ -135,14 +164,18 @@ def attachment(response, ascii_name, name):
 
 
 def csv_response(rows, ascii_name, name):
-    """A CSV download of the rows."""
+    """A CSV download of the rows (inside WeChat: the page saying how to download it)."""
+    if in_wechat():
+        return wechat_page()
     response = make_response(csv_bytes(rows))
     response.content_type = CSV_TYPE
     return attachment(response, ascii_name, name)
 
 
 def xlsx_response(title, rows, ascii_name, name, widths=()):
-    """An XLSX download of the rows (one sheet called `title`)."""
+    """An XLSX download of the rows (one sheet called `title`; inside WeChat: the page saying how)."""
+    if in_wechat():
+        return wechat_page()
     response = make_response(xlsx_bytes(title, rows, widths))
     response.content_type = XLSX_TYPE
     return attachment(response, ascii_name, name)

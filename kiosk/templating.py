@@ -1,11 +1,12 @@
 """Template filters and globals every area's pages use: sanitized Markdown, Chinese dates, the language switch.
 (An area's own helpers are registered by its init_app: areas.template_helpers.)"""
 import nh3
-from flask import request
+from flask import current_app, g, request
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from .exports import in_wechat
 from .timefmt import format_date, format_datetime, format_day, format_month
 from .version import __version__
 
@@ -36,6 +37,15 @@ def init_app(app):
     app.jinja_env.globals["current_path"] = lambda: request.full_path.rstrip("?")
     app.jinja_env.globals["kiosk_version"] = __version__
     app.jinja_env.globals["html_lang"] = lambda: "en" if str(get_locale()).startswith("en") else "zh-CN"
+    app.jinja_env.globals["in_wechat"] = in_wechat
+    app.jinja_env.globals["icp_number"] = lambda: (current_app.config.get("ICP_NUMBER") or "").strip()
+
+    @app.after_request
+    def _vary_by_agent(response):
+        # A page that looked at the User-Agent (WeChat or not) must not be reused for another browser.
+        if g.get("asked_user_agent"):
+            response.vary.add("User-Agent")
+        return response
 
     @app.url_defaults
     def _static_version(endpoint, values):

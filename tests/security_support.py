@@ -24,7 +24,7 @@ from kiosk.consult import service as consult_service
 from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
 from kiosk.distribution.models import DistributionEvent, Eligibility
-from kiosk.households.models import Household, HouseholdCard, Occupancy, hash_token, new_token
+from kiosk.households.models import CardBatch, Household, HouseholdCard, Occupancy, hash_token, new_token
 from kiosk.notices.models import Broadcast, Category, Notice, Status
 from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
@@ -199,9 +199,15 @@ def _populate(compound, author, letter, title):
     db.session.add_all([HouseholdCard(compound_id=compound.id, household_id=household.id, token_hash=hash_token(token),
                                       issued_by=author.id),
                         Eligibility(event_id=event.id, household_id=household.id)])
+    # A print run waiting to be confirmed handed out (its card does not work yet).
+    batch = CardBatch(compound_id=compound.id, description="missing", count=1, created_by=author.id)
+    db.session.add(batch)
+    db.session.flush()
+    db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id, token_hash=hash_token(new_token()),
+                                 issued_by=author.id, batch_id=batch.id, pending=True))
     db.session.flush()
     return SimpleNamespace(notice=notice, draft=draft, image=image, draft_image=draft_image, screen=screen,
-                           household=household, member=member, event=event, token=token)
+                           household=household, member=member, event=event, token=token, batch=batch)
 
 
 def _populate_consult(compound, author, household, title):
@@ -330,7 +336,7 @@ def _values(compound, objects, membership_id):
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
             "item_id": objects.notice.id, "area": "notices", "target": f"n/{objects.notice.id}",
             "household_id": objects.household.id, "member_id": objects.member.id, "event_id": objects.event.id,
-            "token": objects.token, "code": "en"}
+            "token": objects.token, "code": "en", "batch_id": objects.batch.id}
 
 
 @pytest.fixture
@@ -373,7 +379,7 @@ def build_world(compound, chair, make_compound, make_user):
 
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
-                         "member_id", "event_id", "topic_id", "opinion_id", "proposal_id",
+                         "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
                          "entry_id", "period_id", "question_id", "category_id", "receipt_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the

@@ -148,3 +148,39 @@ def test_every_export_route_keeps_formulas_as_text(app, committee_client, poison
         if not quoted:
             wrong.append(f"{path}: none of the poisoned fields reached the file (is the fixture still right?)")
     assert not wrong, "\n".join(wrong)
+
+
+WECHAT = ("Mozilla/5.0 (Linux; Android 12; V2055A Build/SP1A.210812.003; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Version/4.0 Chrome/107.0.5304.141 Mobile Safari/537.36 XWEB/5023 MMWEBSDK/20230202 MMWEBID/6263 "
+          "MicroMessenger/8.0.33.2320(0x28002151) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64")
+WECHAT_WORK = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+               "Mobile/15E148 wxwork/4.1.6 MicroMessenger/7.0.1 Language/zh ColorScheme/Light")
+
+
+@pytest.mark.parametrize("agent", [WECHAT, WECHAT_WORK])
+def test_every_export_inside_wechat_answers_a_calm_page_instead_of_a_file(app, committee_client, poisoned, agent):
+    routes = export_routes(app)
+    assert len(routes) >= 8
+    wrong = []
+    for rule, fixed in routes:
+        path = fill(app, rule, poisoned, fixed)
+        response = committee_client.get(path, headers={"User-Agent": agent,
+                                                       "Referer": "http://localhost/admin/maple/ledger/"})
+        html = response.get_data(as_text=True)
+        if (response.status_code != 200 or response.mimetype != "text/html" or "Content-Disposition" in
+                response.headers or "微信内无法直接下载文件。请点右上角 ··· 选择「在浏览器中打开」，再下载。" not in html
+                or 'href="/admin/maple/ledger/"' not in html or "User-Agent" not in response.headers.get("Vary", "")):
+            wrong.append(f"{path}: {response.status_code} {response.mimetype}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_download_page_in_wechat_never_links_back_to_another_site(committee_client, poisoned):
+    response = committee_client.get("/admin/maple/households/export.csv",
+                                    headers={"User-Agent": WECHAT, "Referer": "https://evil.example/x"})
+    assert 'href="/admin/"' in response.get_data(as_text=True) and "evil" not in response.get_data(as_text=True)
+
+
+def test_the_same_export_in_a_browser_is_still_a_file(committee_client, poisoned):
+    response = committee_client.get("/admin/maple/households/export.csv", headers={"User-Agent": "Mozilla/5.0"})
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "User-Agent" in response.headers.get("Vary", "")

@@ -139,14 +139,18 @@ def test_forget_this_phone(client, compound, chair):
     assert "请扫描住户卡" in client.get("/maple/my").get_data(as_text=True)
 
 
-def test_reissued_card_stops_the_old_one_at_once_even_on_a_remembering_phone(app, committee_client, compound,
-                                                                              chair):
+def test_reissued_card_stops_the_old_one_once_handed_out_even_on_a_remembering_phone(app, committee_client,
+                                                                                     compound, chair):
     household, old = issue(compound, chair)
     client = app.test_client()  # the resident's phone
     client.get(f"/h/{old}")
     response = post_form(committee_client, f"/admin/maple/cards/{household.id}/reissue", {},
                          token_from=f"/admin/maple/households/{household.id}")
     assert response.status_code == 200 and "<svg" in response.get_data(as_text=True)
+    assert "我家：3栋1单元502" in client.get("/maple/my").get_data(as_text=True)  # nothing handed out yet
+    batch = household_service.pending_batches(compound)[0]
+    post_form(committee_client, f"/admin/maple/cards/batches/{batch.id}/confirm", {},
+              token_from="/admin/maple/cards/")
     assert "已经失效" in client.get("/maple/my").get_data(as_text=True)
     assert client.get(f"/h/{old}").status_code == 404
     assert db.session.scalar(select(func.count()).select_from(HouseholdCard)

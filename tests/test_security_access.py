@@ -144,6 +144,8 @@ ALLOWED = {
     ("cards_admin.print_sheet", "POST"): EDITORS,
     ("cards_admin.reissue", "POST"): EDITORS,
     ("cards_admin.revoke", "POST"): EDITORS,
+    ("cards_admin.confirm", "POST"): EDITORS,
+    ("cards_admin.cancel", "POST"): EDITORS,
     ("roster_admin.index", "GET"): EVERYONE,
     ("roster_admin.create", "GET"): EDITORS,
     ("roster_admin.create", "POST"): EDITORS,

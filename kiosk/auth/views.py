@@ -7,7 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..security import local_path
-from . import sessions
+from . import landing, sessions
 from .access import login_redirect, require_login
 from .forms import LoginForm, PasswordForm
 from .models import User
@@ -25,9 +25,14 @@ def _dummy_hash():
     return _dummy_hashes[iterations]
 
 
-def _safe_next(target):
-    """Return target if it is a path on this site, else the admin start page."""
-    return local_path(target, url_for("auth.index"))
+def _landing(user, target):
+    """Where a login goes: the page asked for (if it is on this site), else whatever waits for this person (a
+    supervisor's month to sign), else the start page."""
+    fallback = url_for("auth.index")  # asked for explicitly, it is still "no page in mind"
+    asked = local_path(target, fallback)
+    if asked != fallback:
+        return asked
+    return landing.landing_for(user) or fallback
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,7 +59,7 @@ def login():
                 sessions.clear_failures(username, address, device)
                 sessions.start_session(user)
                 db.session.commit()
-                response = redirect(_safe_next(request.args.get("next")))
+                response = redirect(_landing(user, request.args.get("next")))
                 sessions.remember_device(response, cookie, username)
                 return response
             form.form_errors.append(_("用户名或密码不对。"))

@@ -5,20 +5,22 @@ AREA = "consult"
 
 
 def init_app(app):
-    """Declare consultations; register their pages, their slides, the clock that closes votes, the cacheable
-    pages and the helpers their templates use."""
+    """Declare consultations; register their pages, their slides, their section of "our household" (open
+    votes), the clock that closes votes, the cacheable pages and the helpers their templates use."""
     from flask import g
     from flask_babel import lazy_gettext as _l
 
     from .. import areas, pagecache, sweeper
+    from ..households.sections import register_section
     from ..screen.registry import register_slide
-    from . import admin, models, present, public, service, slides
+    from . import admin, mine, models, present, public, service, slides
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
     register_slide(app, AREA, slides.slides, slides.detail, "consult/_slide_detail.html", order=20,
                    label=_l("协商投票"))
     sweeper.register_clock(app, AREA, service.keep_time)
+    register_section(app, AREA, "consult/_mine_votes.html", mine.section, order=5)  # votes before pickups
     pagecache.register_cacheable(app, AREA, "consult.topics", "consult.topic", "consult.proposals")
 
     def voting_topics():

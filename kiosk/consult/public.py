@@ -1,8 +1,9 @@
 """Residents' consultation pages: topics with live results, voting by household card on the phone or with a
 one-time code at the lobby screen, opinions during discussion, proposals, and the printable resolution.
 
-Nothing here names a household next to a choice: a phone sees its own household's ballot only, and in a
-secret topic not even that (it sees that it voted, and when).
+Nothing here names a household next to a choice: a phone sees its own household's ballot only (in a secret
+topic too: it is the phone holding the household's card, and the page is never cached); the lobby screen
+never shows a household's choice.
 """
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _

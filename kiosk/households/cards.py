@@ -1,8 +1,10 @@
 """Household cards: print and reissue them; a scanned card opens "our household" on the resident's phone.
 
 A card's QR holds /h/<token>. Only the token's hash is stored, so a token is shown once, when the card is
-printed; reprinting means reissuing, and reissuing revokes the old card at once. The phone remembers the
-household in a cookie holding the token, checked on every visit, so a revoked card stops working there too.
+printed; reprinting means reissuing. A print run's new cards wait until the committee confirms the sheet was
+printed and handed out (inside WeChat nothing prints, and a building's cards must not die with nothing in
+hand): only then do they work and the old cards stop. The phone remembers the household in a cookie holding
+the token, checked on every visit, so a revoked card stops working there too.
 """
 from datetime import timedelta
 
@@ -20,7 +22,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..qr import public_url, qr_svg
 from . import sections, service
-from .models import CardFailure, Household, HouseholdCard, address_columns, hash_token
+from .models import CardBatch, CardFailure, Household, HouseholdCard, address_columns, hash_token, live_card
 
 admin_bp = bind_compound(Blueprint("cards_admin", __name__, url_prefix="/admin/<compound>/cards"))
 admin_bp.before_request(require_committee)
@@ -30,18 +32,32 @@ home_bp = bind_compound(Blueprint("household", __name__, url_prefix="/<compound>
 COOKIE = "kiosk_household"
 GUESS_LIMIT = 30  # unknown card URLs per address per window
 GUESS_WINDOW = timedelta(minutes=15)
+WAITING_TOO_LONG = timedelta(days=3)  # a print run unconfirmed this long is flagged on the cards page
 
 
 def blueprints():
     return [admin_bp, card_bp, home_bp]
 
 
-def _sheet(issued):
-    """Render printable card sheets (8 per A4) for freshly issued tokens; never cached, never stored."""
+def batch_label(batch):
+    """What a print run holds, as the committee reads it: 全部住户, 3 栋, 还没有卡的住户, or one address."""
+    kind, _sep, value = batch.description.partition(":")
+    if kind == "all":
+        return _("全部住户")
+    if kind == "building":
+        return _("%(b)s 栋", b=value)
+    if kind == "missing":
+        return _("还没有卡的住户")
+    return value
+
+
+def _sheet(batch, issued):
+    """Render printable card sheets (8 per A4) for a print run's new tokens; never cached, never stored."""
     cards = [{"household": h, "qr": Markup(qr_svg(public_url(url_for("card.open", token=t)), h.address))}
              for h, t in issued]
     pages = [cards[i:i + 8] for i in range(0, len(cards), 8)]
-    response = make_response(render_template("households/card_sheet.html", pages=pages, count=len(cards)))
+    response = make_response(render_template("households/card_sheet.html", pages=pages, count=len(cards),
+                                             batch=batch))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -52,22 +68,29 @@ def index():
     buildings = db.session.scalars(select(Household.building).where(Household.compound_id == g.compound.id)
                                    .distinct().order_by(Household.building)).all()
     with_card = db.session.scalar(select(func.count(func.distinct(HouseholdCard.household_id))).where(
-        HouseholdCard.compound_id == g.compound.id, HouseholdCard.revoked_at.is_(None)))
+        HouseholdCard.compound_id == g.compound.id, live_card()))
     total = db.session.scalar(select(func.count()).select_from(Household).where(
         Household.compound_id == g.compound.id))
-    return render_template("households/cards_index.html", buildings=buildings, with_card=with_card, total=total)
+    waiting = service.pending_batches(g.compound)
+    old = utcnow() - WAITING_TOO_LONG
+    return render_template("households/cards_index.html", buildings=buildings, with_card=with_card, total=total,
+                           waiting=waiting, overdue={b.id for b in waiting if b.created_at < old},
+                           batch_label=batch_label, waiting_days=WAITING_TOO_LONG.days)
 
 
 @admin_bp.route("/print", methods=["POST"])
 @editor_required
 def print_sheet():
-    """Issue new cards for the chosen households and show the sheet to print (tokens are shown only now)."""
+    """Make a print run of new cards for the chosen households and show the sheet to print (tokens are shown
+    only now); the old cards keep working until the run is confirmed."""
     which = request.form.get("which", "missing")
     statement = select(Household).where(Household.compound_id == g.compound.id)
+    description = which
     if which == "building":
+        description = "building:" + request.form.get("building", "")
         statement = statement.where(Household.building == request.form.get("building", ""))
     elif which == "missing":
-        live = select(HouseholdCard.household_id).where(HouseholdCard.revoked_at.is_(None))
+        live = select(HouseholdCard.household_id).where(live_card())
         statement = statement.where(Household.id.not_in(live))
     elif which != "all":
         abort(400)
@@ -75,19 +98,52 @@ def print_sheet():
     if not households:
         flash(_("没有需要打印的住户卡。"), "info")
         return redirect(url_for("cards_admin.index"))
-    issued = service.issue(g.compound, current_user, households)
+    batch, issued = service.prepare(g.compound, current_user, households, description)
     db.session.commit()
-    return _sheet(issued)
+    return _sheet(batch, issued)
 
 
 @admin_bp.route("/<int:household_id>/reissue", methods=["POST"])
 @editor_required
 def reissue(household_id):
-    """A lost card: revoke it and print a new one in one step."""
+    """A new card for one household (worn out, or lost: 作废 stops a lost one at once); the old card works until
+    the new one is confirmed handed out."""
     household = get_or_404_in_compound(Household, household_id)
-    issued = service.issue(g.compound, current_user, [household])
+    batch, issued = service.prepare(g.compound, current_user, [household], "household:" + household.address)
     db.session.commit()
-    return _sheet(issued)
+    return _sheet(batch, issued)
+
+
+@admin_bp.route("/batches/<int:batch_id>/confirm", methods=["POST"])
+@editor_required
+def confirm(batch_id):
+    """已打印并分发: the run's cards start working and the households' old cards stop."""
+    batch = get_or_404_in_compound(CardBatch, batch_id)
+    try:
+        service.confirm(g.compound, current_user, batch)
+    except service.HouseholdRefused:
+        db.session.rollback()
+        flash(_("这批住户卡已经确认或取消过了。"), "info")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    flash(_("已确认：%(n)s 张新住户卡生效，这些住户的旧卡已作废。", n=batch.count), "success")
+    return redirect(url_for(".index"))
+
+
+@admin_bp.route("/batches/<int:batch_id>/cancel", methods=["POST"])
+@editor_required
+def cancel(batch_id):
+    """The sheet was not printed: the run's cards never work, the old cards stay."""
+    batch = get_or_404_in_compound(CardBatch, batch_id)
+    try:
+        service.cancel(g.compound, current_user, batch)
+    except service.HouseholdRefused:
+        db.session.rollback()
+        flash(_("这批住户卡已经确认或取消过了。"), "info")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    flash(_("已取消这批住户卡：新卡不会生效，旧卡照常使用。"), "success")
+    return redirect(url_for(".index"))
 
 
 @admin_bp.route("/<int:household_id>/revoke", methods=["POST"])
@@ -106,7 +162,7 @@ def card_household(token):
     if not token or len(token) > 100:
         return None
     card = db.session.scalar(select(HouseholdCard).where(HouseholdCard.token_hash == hash_token(token),
-                                                         HouseholdCard.revoked_at.is_(None)))
+                                                         live_card()))
     return card.household if card else None
 
 

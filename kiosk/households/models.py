@@ -6,7 +6,7 @@ import secrets
 
 from flask import has_request_context
 from flask_babel import get_locale, lazy_gettext as _l
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, and_, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -94,8 +94,37 @@ def new_token():
     return secrets.token_urlsafe(20)
 
 
+class CardBatch(db.Model):
+    """One print run of cards. Its cards wait (pending) until the committee confirms the sheet was printed and
+    handed out: only then do they work and the households' old cards stop. Cancelled, its cards never work."""
+
+    __tablename__ = "card_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    description: Mapped[str] = mapped_column(String(80), default="")  # which cards: 全部住户, 3 栋, an address
+    count: Mapped[int] = mapped_column(default=0)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_at = mapped_column(UTCDateTime, nullable=True)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    cancelled_at = mapped_column(UTCDateTime, nullable=True)
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    @property
+    def pending(self):
+        """Printed (or not) but neither confirmed nor cancelled yet."""
+        return self.confirmed_at is None and self.cancelled_at is None
+
+    def snapshot(self):
+        """What the audit log keeps of a batch."""
+        return {"description": self.description, "count": self.count,
+                "confirmed": self.confirmed_at is not None, "cancelled": self.cancelled_at is not None}
+
+
 class HouseholdCard(db.Model):
-    """A printed card; only the token's hash is kept, and a revoked card stops working at once."""
+    """A printed card; only the token's hash is kept, and a revoked card stops working at once. A card of a
+    print run not yet confirmed (pending) does not work yet."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
@@ -105,8 +134,15 @@ class HouseholdCard(db.Model):
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     revoked_at = mapped_column(UTCDateTime, nullable=True)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("card_batch.id"), index=True)
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     household: Mapped[Household] = relationship()
+
+
+def live_card():
+    """The condition of a card that works now: not revoked, and not waiting for its print run's confirmation."""
+    return and_(HouseholdCard.revoked_at.is_(None), HouseholdCard.pending.is_(False))
 
 
 class CardFailure(db.Model):

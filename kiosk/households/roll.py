@@ -11,7 +11,7 @@ from ..extensions import db
 from ..htmx import render
 from . import csvio, service
 from .forms import FIELD_LABELS, HouseholdForm, ImportForm
-from .models import Household, HouseholdCard, Occupancy, address_columns
+from .models import Household, HouseholdCard, Occupancy, address_columns, live_card
 
 admin_bp = bind_compound(Blueprint("households_admin", __name__, url_prefix="/admin/<compound>/households"))
 admin_bp.before_request(require_committee)
@@ -39,7 +39,7 @@ def index():
     totals = db.session.execute(select(func.count(), func.coalesce(func.sum(Household.area_centi), 0))
                                 .where(Household.compound_id == g.compound.id)).one()
     active_cards = set(db.session.scalars(select(HouseholdCard.household_id).where(
-        HouseholdCard.compound_id == g.compound.id, HouseholdCard.revoked_at.is_(None))))
+        HouseholdCard.compound_id == g.compound.id, live_card())))
     return render("households/roll_index.html", "households/_roll_list.html", households=households,
                   query=query, total=totals[0], total_area=f"{totals[1] // 100}.{totals[1] % 100:02d}",
                   active_cards=active_cards)
@@ -130,5 +130,5 @@ def show(household_id):
     """One household as the committee sees it, with its card."""
     household = get_or_404_in_compound(Household, household_id)
     card = db.session.scalar(select(HouseholdCard).where(HouseholdCard.household_id == household.id,
-                                                         HouseholdCard.revoked_at.is_(None)))
+                                                         live_card()))
     return render_template("households/roll_show.html", household=household, card=card)

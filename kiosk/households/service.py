@@ -8,7 +8,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..refusals import Refused
 from . import AREA, CARDS, address_list
-from .models import Household, HouseholdCard, Occupancy, new_token, hash_token
+from .models import CardBatch, Household, HouseholdCard, Occupancy, hash_token, live_card, new_token
 
 
 class HouseholdRefused(Refused):
@@ -79,26 +79,74 @@ def import_rows(compound, actor, rows):
     return len(new), len(updated)
 
 
-def issue(compound, actor, households):
-    """Revoke each household's live card and issue a new one; return [(household, token)] (caller commits)."""
-    now = utcnow()
-    ids = [h.id for h in households]
-    db.session.execute(update(HouseholdCard).where(
-        HouseholdCard.household_id.in_(ids), HouseholdCard.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by=actor.id))
+def prepare(compound, actor, households, description=""):
+    """Make a print run: a new pending card for each household, its old card still working until the run is
+    confirmed; return (batch, [(household, token)]) (the caller commits). The tokens exist only in this answer."""
+    batch = CardBatch(compound_id=compound.id, description=description[:80], count=len(households),
+                      created_by=actor.id)
+    db.session.add(batch)
+    db.session.flush()
     issued = []
     for household in households:
         token = new_token()
-        db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id,
-                                     token_hash=hash_token(token), issued_by=actor.id))
+        db.session.add(HouseholdCard(compound_id=compound.id, household_id=household.id, token_hash=hash_token(token),
+                                     issued_by=actor.id, batch_id=batch.id,
+                                     pending=True))
         issued.append((household, token))
-    record_change(compound, actor, CARDS, "issue", compound, None, {"cards": [h.address for h in households]})
+    record_change(compound, actor, CARDS, "print", batch, None,
+                  {**batch.snapshot(), "cards": [h.address for h in households]})
+    return batch, issued
+
+
+def confirm(compound, actor, batch):
+    """The sheet was printed and handed out: the households' old cards stop and the run's cards work (caller
+    commits). Refused ("done") when the run was confirmed or cancelled already."""
+    if not batch.pending:
+        raise HouseholdRefused("done")
+    now = utcnow()
+    households = select(HouseholdCard.household_id).where(HouseholdCard.batch_id == batch.id,
+                                                          HouseholdCard.pending.is_(True))
+    db.session.execute(update(HouseholdCard).where(
+        HouseholdCard.household_id.in_(households), live_card()).values(revoked_at=now, revoked_by=actor.id))
+    db.session.execute(update(HouseholdCard).where(HouseholdCard.batch_id == batch.id,
+                                                   HouseholdCard.pending.is_(True),
+                                                   HouseholdCard.revoked_at.is_(None)).values(pending=False))
+    before = batch.snapshot()
+    batch.confirmed_at, batch.confirmed_by = now, actor.id
+    record_change(compound, actor, CARDS, "confirm", batch, before, batch.snapshot())
+
+
+def cancel(compound, actor, batch):
+    """The sheet was not printed (or is lost): the run's cards never work; the old cards stay (caller commits)."""
+    if not batch.pending:
+        raise HouseholdRefused("done")
+    now = utcnow()
+    db.session.execute(update(HouseholdCard).where(HouseholdCard.batch_id == batch.id,
+                                                   HouseholdCard.pending.is_(True))
+                       .values(revoked_at=now, revoked_by=actor.id))
+    before = batch.snapshot()
+    batch.cancelled_at, batch.cancelled_by = now, actor.id
+    record_change(compound, actor, CARDS, "cancel", batch, before, batch.snapshot())
+
+
+def pending_batches(compound):
+    """The print runs waiting for confirmation, oldest first."""
+    return db.session.scalars(select(CardBatch).where(
+        CardBatch.compound_id == compound.id, CardBatch.confirmed_at.is_(None), CardBatch.cancelled_at.is_(None))
+        .order_by(CardBatch.created_at, CardBatch.id)).all()
+
+
+def issue(compound, actor, households):
+    """Issue cards that work at once, the old ones revoked (for the CLI, the demo and tests, where nothing needs
+    printing first); return [(household, token)] (caller commits)."""
+    batch, issued = prepare(compound, actor, households)
+    confirm(compound, actor, batch)
     return issued
 
 
 def revoke(compound, actor, household):
-    """Stop a household's live card without issuing a new one."""
+    """Stop a household's card (and any waiting in a print run) without issuing a new one."""
     db.session.execute(update(HouseholdCard).where(
         HouseholdCard.household_id == household.id, HouseholdCard.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_by=actor.id))
+        .values(revoked_at=utcnow(), revoked_by=actor.id))  # a card waiting in a print run too: it was lost
     record_change(compound, actor, CARDS, "revoke", household, None, {"address": household.address})

@@ -4,13 +4,14 @@ AREA = "ledger"
 
 
 def init_app(app):
-    """Declare the ledger; register its pages, its slide, its public receipt photos, its cacheable pages and its
-    money filters."""
+    """Declare the ledger; register its pages, its slide, its public receipt photos, its cacheable pages, its
+    money filters, and where a supervisor with a month to sign lands after logging in."""
     from flask_babel import lazy_gettext as _l
 
     from .. import areas, media, money, pagecache
+    from ..auth.landing import register_landing
     from ..screen.registry import register_slide
-    from . import admin, public, slides
+    from . import admin, public, slides, waiting
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
@@ -19,3 +20,4 @@ def init_app(app):
     media.register_public_images(app, AREA, public.shows_receipt)
     pagecache.register_cacheable(app, AREA, "ledger.index", "ledger.period")
     areas.template_filters(app, yuan=money.format_yuan, daxie=money.uppercase)
+    register_landing(app, AREA, waiting.period_to_sign)

@@ -1,4 +1,5 @@
-"""A printed household card works end to end: print the sheet, decode a card's QR, land on that household."""
+"""A printed household card works end to end: print the sheet, decode a card's QR, confirm the cards handed out,
+land on that household."""
 import pytest
 from PIL import Image
 
@@ -50,6 +51,11 @@ def test_printed_card_opens_that_households_page_on_a_phone(live, visitor, devic
     payloads = decode_qr(shot)
     assert len(payloads) == 1 and payloads[0].startswith(live.base_url + "/h/")
 
+    early = visitor(**devices["Pixel 5"])  # printed, not yet handed out: the new card does not work yet
+    early.page.goto(payloads[0])
+    expect(early.page.get_by_role("heading", name="这张住户卡现在无法使用。")).to_be_visible()
+    member.page.get_by_role("button", name="已打印并分发").click()
+    expect(member.page.get_by_text("3 张新住户卡生效")).to_be_visible()
     resident = visitor(**devices["Pixel 5"])
     resident.page.goto(payloads[0])
     expect(resident.page).to_have_url(f"{live.base_url}/{account.slug}/my")

@@ -184,7 +184,7 @@ def test_the_manual_walk(live, visitor, tmp_path):
     shot(page, "households-import")
     page.goto(f"/admin/{SLUG}/cards/")
     expect(page.get_by_role("heading", level=1)).to_have_text("打印住户卡")
-    expect(page.locator("main")).to_contain_text("旧卡会立即作废")
+    expect(page.locator("main")).to_contain_text("旧卡才作废")
     shot(page, "cards")
 
     # ---- 福利发放: the list, the new-event form, and a pickup by scanning a card. ----
