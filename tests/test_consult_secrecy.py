@@ -187,7 +187,10 @@ def audited_voters(html):
 
 
 VOLATILE = [re.compile(p) for p in (r'name="csrf_token"[^>]*value="[^"]*"', r'"X-CSRFToken": "[^"]*"',
-                                    r'name="csrf-token" content="[^"]*"')]
+                                    r'name="csrf-token" content="[^"]*"',
+                                    # When the screen page was served (its power-cut copy's age): the time of the
+                                    # request itself, which whoever asks knows already.
+                                    r'data-served="\d+"')]
 
 
 def normalised(body):
