@@ -219,3 +219,9 @@ def test_the_demo_supervisor_lands_on_the_demo_month_waiting_for_a_signature(app
     response = post_form(client, "/admin/login", {"username": printed["supervisor"],
                                                   "password": printed["supervisor_password"]})
     assert response.headers["Location"] == f"/admin/{printed['slug']}/ledger/periods/{waiting.id}"
+    # Its password is a one-time one: the month sends them to choose their own, and then back to the month.
+    assert client.get(response.headers["Location"]).headers["Location"] == "/admin/password"
+    chosen = post_form(client, "/admin/password", {"current": printed["supervisor_password"],
+                                                   "new": "Maple-tree-2026!", "confirm": "Maple-tree-2026!"})
+    assert chosen.status_code == 302, chosen.get_data(as_text=True)[-1500:]
+    assert chosen.headers["Location"] == f"/admin/{printed['slug']}/ledger/periods/{waiting.id}"

@@ -97,13 +97,16 @@ def password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("当前密码不对。"))
         else:
+            # Straight after a first login the one-time password sent them here instead of where they would have
+            # landed (a supervisor's month to sign): go there now. Asked before the session is renewed below.
+            target = landing.landing_for(current_user._get_current_object()) or url_for("auth.index")
             current_user.set_password(form.new.data)
             current_user.must_change_password = False
             sessions.end_other_sessions(current_user)
             sessions.start_session(current_user)  # a new key too: a cookie copied before the change is dead
             db.session.commit()
             flash(_("密码已更新。"), "success")
-            return redirect(url_for("auth.index"))
+            return redirect(target)
     return render_template("auth/password.html", form=form)
 
 
