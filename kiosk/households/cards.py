@@ -118,31 +118,28 @@ def reissue(household_id):
 @editor_required
 def confirm(batch_id):
     """已打印并分发: the run's cards start working and the households' old cards stop."""
-    batch = get_or_404_in_compound(CardBatch, batch_id)
-    try:
-        service.confirm(g.compound, current_user, batch)
-    except service.HouseholdRefused:
-        db.session.rollback()
-        flash(_("这批住户卡已经确认或取消过了。"), "info")
-        return redirect(url_for(".index"))
-    db.session.commit()
-    flash(_("已确认：%(n)s 张新住户卡生效，这些住户的旧卡已作废。", n=batch.count), "success")
-    return redirect(url_for(".index"))
+    return _settle(batch_id, service.confirm,
+                   lambda batch: _("已确认：%(n)s 张新住户卡生效，这些住户的旧卡已作废。", n=batch.count))
 
 
 @admin_bp.route("/batches/<int:batch_id>/cancel", methods=["POST"])
 @editor_required
 def cancel(batch_id):
     """The sheet was not printed: the run's cards never work, the old cards stay."""
+    return _settle(batch_id, service.cancel, lambda batch: _("已取消这批住户卡：新卡不会生效，旧卡照常使用。"))
+
+
+def _settle(batch_id, action, done):
+    """Confirm or cancel a print run once; a second press (another phone, a double tap) is told it is settled."""
     batch = get_or_404_in_compound(CardBatch, batch_id)
     try:
-        service.cancel(g.compound, current_user, batch)
+        action(g.compound, current_user, batch)
     except service.HouseholdRefused:
         db.session.rollback()
         flash(_("这批住户卡已经确认或取消过了。"), "info")
         return redirect(url_for(".index"))
     db.session.commit()
-    flash(_("已取消这批住户卡：新卡不会生效，旧卡照常使用。"), "success")
+    flash(done(batch), "success")
     return redirect(url_for(".index"))
 
 
