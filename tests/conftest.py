@@ -15,6 +15,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import pytest
 import time_machine
@@ -22,9 +23,9 @@ from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
+from factories import new_compound, new_user
 from kiosk import create_app
-from kiosk.auth.models import LoginSession, Membership, Role, User
-from kiosk.compounds.models import Compound
+from kiosk.auth.models import LoginSession, Role, User
 from kiosk.database import utcnow
 from kiosk.extensions import db
 
@@ -223,27 +224,13 @@ def password_hash(app):
 @pytest.fixture
 def make_compound(app):
     """Create a compound: make_compound("fengshu", "枫树小区")."""
-    def make(slug="maple", name="枫叶小区", community="东湖社区", district="湘江街道"):
-        compound = Compound(slug=slug, name=name, community=community, district=district)
-        db.session.add(compound)
-        db.session.commit()
-        return compound
-    return make
+    return new_compound
 
 
 @pytest.fixture
 def make_user(app):
     """Create an account (password PASSWORD), optionally with a role in a compound."""
-    def make(username, compound=None, role=Role.member, platform_admin=False, must_change_password=False):
-        user = User(username=username, display_name=username.title(), password_hash=password_hash(app),
-                    is_platform_admin=platform_admin, must_change_password=must_change_password)
-        db.session.add(user)
-        db.session.flush()
-        if compound is not None:
-            db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
-        db.session.commit()
-        return user
-    return make
+    return partial(new_user, password_hash(app))
 
 
 def login_as(client, user):

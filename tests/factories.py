@@ -6,6 +6,8 @@ from datetime import timedelta
 from bs4 import BeautifulSoup
 from PIL import Image as PILImage
 
+from kiosk.auth.models import Membership, Role, User
+from kiosk.compounds.models import Compound
 from kiosk.consult import service as consult
 from kiosk.database import utcnow
 from kiosk.extensions import db
@@ -13,6 +15,27 @@ from kiosk.households.models import Household, Occupancy
 
 TOPIC = {"title": "是否在东侧空地增设充电桩", "background": "", "kind": "yesno", "rule": "ordinary", "seats": 1,
          "secret": True, "visibility": "live", "allow_change": True}
+
+
+def new_compound(slug="maple", name="枫叶小区", community="东湖社区", district="湘江街道"):
+    """A compound, committed (the `make_compound` fixture, and the browser walk's world on a live server)."""
+    compound = Compound(slug=slug, name=name, community=community, district=district)
+    db.session.add(compound)
+    db.session.commit()
+    return compound
+
+
+def new_user(password_hash, username, compound=None, role=Role.member, platform_admin=False,
+             must_change_password=False):
+    """An account with the given password hash, optionally with a role in a compound, committed."""
+    user = User(username=username, display_name=username.title(), password_hash=password_hash,
+                is_platform_admin=platform_admin, must_change_password=must_change_password)
+    db.session.add(user)
+    db.session.flush()
+    if compound is not None:
+        db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
+    db.session.commit()
+    return user
 
 
 def households(compound, n, building=lambda i: "1", room=lambda i: f"{101 + i}", area=lambda i: 10000,

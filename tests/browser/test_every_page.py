@@ -31,29 +31,17 @@ TIMINGS = {}
 @pytest.fixture(scope="module")
 def world(live):
     """The security tests' world (two compounds with one object of every kind), on the live server."""
-    from kiosk.auth.models import Membership, Role, User
+    from functools import partial
+
+    from factories import new_compound, new_user
+    from kiosk.auth.models import Role
     from kiosk.compounds.models import Compound
     from kiosk.extensions import db
     from security_support import build_world
 
     from .conftest import password_hash
 
-    def make_compound(slug="maple", name="枫叶小区", community="东湖社区", district="湘江街道"):
-        compound = Compound(slug=slug, name=name, community=community, district=district)
-        db.session.add(compound)
-        db.session.commit()
-        return compound
-
-    def make_user(username, compound=None, role=Role.member, platform_admin=False, must_change_password=False):
-        user = User(username=username, display_name=username.title(), password_hash=password_hash(live.app),
-                    is_platform_admin=platform_admin, must_change_password=must_change_password)
-        db.session.add(user)
-        db.session.flush()
-        if compound is not None:
-            db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=Role(role)))
-        db.session.commit()
-        return user
-
+    make_compound, make_user = new_compound, partial(new_user, password_hash(live.app))
     with live.app.app_context():
         if db.session.scalar(select(Compound).where(Compound.slug == "maple")) is None:
             maple = make_compound()
