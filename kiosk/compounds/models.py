@@ -25,6 +25,8 @@ class Compound(db.Model):
     district: Mapped[str] = mapped_column(String(80), default="")
     # Bumped in the same transaction as every change; screens poll it.
     version: Mapped[int] = mapped_column(default=0)
+    # Which procedure profile its votes follow (consult/procedure.py): national, or a city's preset.
+    procedure_profile: Mapped[str] = mapped_column(String(20), default="national", server_default="national")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     def __repr__(self):
