@@ -13,7 +13,7 @@ def init_app(app):
     from .. import areas, pagecache, sweeper
     from ..households.sections import register_section
     from ..screen.registry import register_slide
-    from . import admin, mine, models, present, public, service, slides
+    from . import admin, mine, models, present, public, rules_page, service, slides  # noqa: F401 (rules_page: its route)
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())

@@ -77,6 +77,11 @@ class TopicForm(WordingForm):
     closes_at = DateTimeLocalField(_l("投票截止"), format="%Y-%m-%dT%H:%M",
                                    validators=[DataRequired(_l("请填写投票截止的时间。"))])
 
+    # Procedure profile (consult/procedure.py): which notice period applies; the service checks the figures.
+    extraordinary = BooleanField(_l("临时会议"), default=False,
+                                 description=_l("业主大会临时会议的通知期较短（见本小区议事规则）。只对法定表决事项有效；"
+                                                "意见征集和协商一致的议题不受法定通知期限制。"))
+
     def validate_rule(self, field):
         """Some rules (consensus, the special statutory one) decide a yes/no question only."""
         spec = RULES.get(field.data)
@@ -115,6 +120,16 @@ class TopicForm(WordingForm):
             raise ValidationError(_l("截止时间要晚于开始投票的时间。"))
         if from_local_naive(field.data) <= utcnow():
             raise ValidationError(_l("截止时间已经过了，请填一个以后的时间。"))
+
+
+class ExtensionForm(FlaskForm):
+    """Extend an open statutory topic's voting window once, with the reason residents will read."""
+
+    closes_at = DateTimeLocalField(_l("新的截止时间"), format="%Y-%m-%dT%H:%M",
+                                   validators=[DataRequired(_l("请填写新的截止时间。"))])
+    reason = StringField(_l("延长原因（居民会看到）"), validators=[
+        DataRequired(_l("请写明延长的原因，居民会看到。")), Length(max=200, message=_l("原因最多 200 个字。"))],
+        description=_l("例如：参与的面积和人数还没有达到三分之二，延长一周方便外出的业主投票。只能延长一次。"))
 
 
 class PaperBallotForm(FlaskForm):

@@ -8,7 +8,7 @@ fingerprint of every counted ballot.
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -152,6 +152,12 @@ class Topic(db.Model):
     # Secret topics while open: the figures released last (see snapshots.py) and the moment they count up to.
     released_figures = mapped_column(JSON, nullable=True)
     released_at = mapped_column(UTCDateTime, nullable=True)
+    # Procedure (consult/procedure.py): an extraordinary meeting has a shorter notice; a window extended once
+    # keeps the deadline it had, when and why it moved (residents read the reason).
+    extraordinary: Mapped[bool] = mapped_column(default=False, server_default=false())
+    extended_from = mapped_column(UTCDateTime, nullable=True)
+    extended_at = mapped_column(UTCDateTime, nullable=True)
+    extension_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
     resolution_notice = relationship("Notice")
@@ -207,7 +213,8 @@ class Topic(db.Model):
                 "seats": self.seats, "secret": self.secret, "visibility": self.visibility,
                 "allow_change": self.allow_change, "status": self.status,
                 "opens_at": self.opens_at.isoformat(), "closes_at": self.closes_at.isoformat(),
-                "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None}
+                "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None,
+                "extraordinary": bool(self.extraordinary)}
 
 
 class Option(db.Model):

@@ -1,10 +1,20 @@
 """Platform staff's form for a new compound and its first chair."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..auth.forms import USERNAME
+from ..consult.procedure import choices as procedure_choices
+
+PROCEDURE_HELP = _l("本小区业主投票按哪里的规定办理：通知期、投票期限、延长、决议公告期限、电子投票平台。委员会和居民"
+                    "在“议事规则”页看到每一条和出处。")
+
+
+def procedure_field():
+    """The procedure profile select: the national default or a city's preset."""
+    return SelectField(_l("议事规则"), choices=procedure_choices(), default="national", description=PROCEDURE_HELP,
+                       validators=[DataRequired(_l("请选择议事规则。"))])
 
 
 class CompoundForm(FlaskForm):
@@ -17,3 +27,10 @@ class CompoundForm(FlaskForm):
     district = StringField(_l("所属街道"), validators=[Length(max=80)])
     admin_name = StringField(_l("第一位管理员姓名"), validators=[DataRequired(_l("请填写姓名。")), Length(max=40)])
     admin_username = StringField(_l("第一位管理员用户名"), validators=USERNAME)
+    procedure_profile = procedure_field()
+
+
+class ProcedureForm(FlaskForm):
+    """Change which procedure profile a compound follows (audited in the compound)."""
+
+    procedure_profile = procedure_field()

@@ -1,5 +1,5 @@
 """Platform staff (社区/街道): every compound with its published notices, and a new compound with its first chair."""
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,8 +10,9 @@ from ..auth.models import User
 from ..extensions import db
 from ..notices.models import Notice, Status
 from ..compounds.models import Compound, slug_problem
-from .forms import CompoundForm
-from .service import create_compound
+from ..consult.procedure import PROFILES, profile_for
+from .forms import CompoundForm, ProcedureForm
+from .service import create_compound, set_procedure_profile
 
 bp = Blueprint("platform", __name__, url_prefix="/admin/platform")
 bp.before_request(platform_required)
@@ -41,7 +42,8 @@ def index():
             password = new_password()
             compound, chair = create_compound(current_user, form.name.data.strip(), slug,
                                               form.community.data.strip(), form.district.data.strip(),
-                                              form.admin_name.data.strip(), username, password)
+                                              form.admin_name.data.strip(), username, password,
+                                              form.procedure_profile.data)
             db.session.commit()
             created = {"compound": compound, "username": username, "password": password}
             flash(_("小区已创建。"), "success")
@@ -52,4 +54,20 @@ def index():
     compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("platform/index.html", form=form, compounds=compounds, counts=counts,
-                           created=created), status
+                           created=created, profiles=PROFILES), status
+
+
+@bp.route("/<int:compound_id>/procedure", methods=["GET", "POST"])
+def procedure(compound_id):
+    """Choose the procedure profile a compound's votes follow; the change is audited in the compound."""
+    compound = db.get_or_404(Compound, compound_id)
+    form = ProcedureForm(obj=compound) if request.method == "GET" else ProcedureForm()
+    if form.validate_on_submit():
+        if set_procedure_profile(current_user, compound, form.procedure_profile.data):
+            db.session.commit()
+            flash(_("%(name)s 的议事规则已改为“%(rules)s”。", name=compound.name,
+                    rules=profile_for(compound).name), "success")
+        return redirect(url_for(".index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("platform/procedure.html", form=form, compound=compound,
+                           profile=profile_for(compound)), status

@@ -11,6 +11,7 @@ from ...extensions import db
 from ...timefmt import format_datetime
 from .. import service, snapshots
 from ..models import Topic
+from ..procedure import explain, is_procedure
 
 admin_bp = bind_compound(Blueprint("consult_admin", __name__, url_prefix="/admin/<compound>/topics"))
 admin_bp.before_request(require_committee)
@@ -53,6 +54,8 @@ def sealed_hint(topic, shown):
 
 def _refusal(topic, refused):
     """(sentence, flash category, anchor on the topic page) for a refusal of the topic's rules."""
+    if is_procedure(refused):
+        return explain(refused), "error", ""
     detail = refused.detail
     sentences = {
         "published": lambda: (_("这个议题已经发布过了。"), "info", ""),

@@ -14,9 +14,18 @@ from ...compounds.context import get_or_404_in_compound
 from ...database import utcnow
 from ...extensions import db
 from ...htmx import render, wants_fragment
-from ...timefmt import from_local_naive, local_input, now_local
+from ...timefmt import format_datetime, from_local_naive, local_input, now_local, to_local
 from .. import integrity, service, snapshots
-from ..forms import CorrectionForm, HideOpinionForm, PaperBallotForm, TopicForm, UpdateForm, option_lines
+from ..forms import (
+    CorrectionForm,
+    ExtensionForm,
+    HideOpinionForm,
+    PaperBallotForm,
+    TopicForm,
+    UpdateForm,
+    option_lines,
+)
+from ..procedure import explain, is_procedure, profile_for
 from ..models import CHANNEL_LABELS, PHASE_LABELS, Kind, Opinion, Phase, Proposal, ProposalStatus
 from ..present import present
 from .base import admin_bp, load, optional_url, sealed_hint
@@ -43,7 +52,8 @@ def results_context(topic):
             "sealed_hint": sealed_hint(topic, fig), "recount": integrity.checked(topic)}
 
 
-def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=None, correction_form=None):
+def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=None, correction_form=None,
+              extension_form=None):
     """The topic page; a refused form comes back with its errors next to the fields."""
     phase = topic.phase()
     roll = roll_by_building(topic) if phase != Phase.draft else []
@@ -55,6 +65,8 @@ def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=N
         channels=CHANNEL_LABELS, opinions=service.opinions(topic), updates=service.updates(topic),
         paper_form=paper_form or PaperBallotForm(formdata=None), update_form=update_form or UpdateForm(formdata=None),
         hide_forms=hide_forms or {}, hide_form=HideOpinionForm(formdata=None),
+        extension_form=extension_form or ExtensionForm(formdata=None), profile=profile_for(g.compound),
+        extendable=extendable(topic, phase), late=service.late_resolution(g.compound, topic), platform_bypassed=service.platform_bypassed(g.compound, topic),
         public_url=optional_url("consult.topic", topic_id=topic.id),
         print_url=optional_url("consult.resolution_print", topic_id=topic.id) if topic.resolution_notice_id else None,
         proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)))
@@ -75,8 +87,10 @@ def index():
     turnout = {t.id: service.participation(t) for phase in (Phase.voting, Phase.discussion, Phase.closed, Phase.done)
                for t in groups[phase]}
     waiting = sum(1 for p in service.proposals(g.compound) if p.status == ProposalStatus.received)
+    late = {t.id: service.late_resolution(g.compound, t, now) for t in groups[Phase.closed]}
     return render_template("consult/admin_index.html", groups=[(p, PHASE_LABELS[p], groups[p]) for p in GROUPS],
-                           turnout=turnout, waiting=waiting)
+                           turnout=turnout, waiting=waiting, late={k: v for k, v in late.items() if v},
+                           profile=profile_for(g.compound))
 
 
 def topic_fields(form):
@@ -85,7 +99,38 @@ def topic_fields(form):
     return {"title": form.title.data.strip(), "background": form.background.data or "", "kind": kind,
             "rule": form.rule.data, "seats": form.seats.data if kind in (Kind.multi, Kind.election) else 1,
             "secret": form.secret.data, "visibility": form.visibility.data, "allow_change": form.allow_change.data,
-            "opens_at": from_local_naive(form.opens_at.data), "closes_at": from_local_naive(form.closes_at.data)}
+            "opens_at": from_local_naive(form.opens_at.data), "closes_at": from_local_naive(form.closes_at.data),
+            "extraordinary": bool(form.extraordinary.data) and service.is_statutory(form.rule.data)}
+
+
+def extendable(topic, phase):
+    """Whether the topic page offers the extension form: a published statutory topic, still open, never extended."""
+    return (phase in (Phase.discussion, Phase.voting) and service.is_statutory(topic.rule)
+            and topic.extended_at is None and profile_for(g.compound).extension_allowed)
+
+
+def form_page(form, topic, proposal, status):
+    """The topic form with the compound's procedure profile beside it."""
+    return render_template("consult/admin_form.html", form=form, topic=topic, proposal=proposal,
+                           secret_pace=snapshots.settings(), profile=profile_for(g.compound)), status
+
+
+def saved_or_refused(form, topic):
+    """Save the form's topic; a refusal of the procedure goes next to its field (nothing is saved) and gives
+    None. After saving, a statutory topic held here instead of on the city's platform gets a warning."""
+    try:
+        saved = service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
+    except service.VoteRefused as refused:
+        if not is_procedure(refused):
+            raise
+        db.session.rollback()
+        getattr(form, refused.detail.get("field", "opens_at")).errors.append(explain(refused))
+        return None
+    if service.platform_bypassed(g.compound, saved):
+        flash(_("本市规定业主共同决定须通过%(platform)s表决。本议题选了法定规则，本系统的结果不能代替平台表决"
+                "（例如平台暂时无法使用时才这样做），请向街道说明。", platform=profile_for(g.compound).official_platform),
+              "warning")
+    return saved
 
 
 def source_proposal():
@@ -101,22 +146,24 @@ def create():
     proposal = source_proposal()
     form = TopicForm()
     if request.method == "GET":
-        start = now_local().replace(minute=0, second=0, microsecond=0) + timedelta(days=3, hours=1)
-        form.opens_at.data = start.replace(hour=9, tzinfo=None)
-        form.closes_at.data = (start + timedelta(days=7)).replace(hour=20, tzinfo=None)
+        form.rule.data = service.default_rule(g.compound)
+        # A day's margin past the notice (from the profile) so the draft can wait a day before it is published.
+        earliest = to_local(service.first_opening(g.compound, form.rule.data)) + timedelta(days=1)
+        start = max(earliest, now_local() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+        form.opens_at.data = (start + timedelta(days=1)).replace(hour=9, tzinfo=None)
+        form.closes_at.data = (start + timedelta(days=8)).replace(hour=20, tzinfo=None)
         if proposal is not None:
             form.title.data = proposal.title
             form.background.data = proposal.body
     if form.validate_on_submit():
-        topic = service.save_topic(g.compound, current_user, None, topic_fields(form), option_lines(form.options.data))
-        if proposal is not None:
-            service.link_proposal(g.compound, current_user, proposal, topic)
-        db.session.commit()
-        flash(_("已存为草稿。检查无误后点“发布（开始讨论）”。"), "success")
-        return redirect(url_for(".show", topic_id=topic.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("consult/admin_form.html", form=form, topic=None, proposal=proposal,
-                           secret_pace=snapshots.settings()), status
+        topic = saved_or_refused(form, None)
+        if topic is not None:
+            if proposal is not None:
+                service.link_proposal(g.compound, current_user, proposal, topic)
+            db.session.commit()
+            flash(_("已存为草稿。检查无误后点“发布（开始讨论）”。"), "success")
+            return redirect(url_for(".show", topic_id=topic.id))
+    return form_page(form, None, proposal, 400 if request.method == "POST" else 200)
 
 
 @admin_bp.route("/<int:topic_id>/edit", methods=["GET", "POST"])
@@ -132,14 +179,13 @@ def edit(topic_id):
         form.closes_at.data = local_input(topic.closes_at)
         if topic.kind != Kind.yesno:
             form.options.data = "\n".join(o.label for o in topic.options)
-    if form.validate_on_submit():
-        service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
+    if form.validate_on_submit() and saved_or_refused(form, topic) is not None:
         db.session.commit()
         flash(_("已保存。"), "success")
         return redirect(url_for(".show", topic_id=topic.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("consult/admin_form.html", form=form, topic=topic, proposal=None,
-                           secret_pace=snapshots.settings()), status
+    if request.method == "POST":
+        topic = load(topic_id)  # a refusal rolled back: the page shows the draft as saved
+    return form_page(form, topic, None, 400 if request.method == "POST" else 200)
 
 
 @admin_bp.route("/<int:topic_id>/corrections", methods=["POST"])
@@ -182,6 +228,27 @@ def publish(topic_id):
     db.session.commit()
     flash(_("已发布。投票名单共 %(n)s 户，以现在的住户名册为准，之后不再变动。", n=count), "success")
     return redirect(url_for(".show", topic_id=topic.id))
+
+
+@admin_bp.route("/<int:topic_id>/extend", methods=["POST"])
+@editor_required
+def extend(topic_id):
+    """Extend an open statutory topic's window once, with a reason residents read on phones and the screen."""
+    topic = load(topic_id)
+    form = ExtensionForm()
+    if not form.validate_on_submit():
+        return show_page(topic, 400, extension_form=form)
+    try:
+        service.extend(g.compound, current_user, topic, from_local_naive(form.closes_at.data), form.reason.data.strip())
+    except service.VoteRefused as refused:
+        if not is_procedure(refused):
+            raise
+        db.session.rollback()
+        form.closes_at.errors.append(explain(refused))
+        return show_page(load(topic_id), 400, extension_form=form)
+    db.session.commit()
+    flash(_("投票期限已延长至 %(when)s，居民在手机和大屏上会看到原因。", when=format_datetime(topic.closes_at)), "success")
+    return redirect(url_for(".show", topic_id=topic.id) + "#extension")
 
 
 @admin_bp.route("/<int:topic_id>/opinions/<int:opinion_id>/hide", methods=["POST"])

@@ -22,6 +22,18 @@ from .counting import (
     roll_call,
     turnout_by_building,
 )
+from .procedure import (
+    LateResolution,
+    check_timing,
+    default_rule,
+    extend,
+    first_opening,
+    is_statutory,
+    late_resolution,
+    notice_days,
+    platform_bypassed,
+    resolution_due,
+)
 from .resolution import check_resolvable, check_updatable, post_update, publish_resolution, updates
 from .talk import (
     OPINION_BURST,
@@ -61,4 +73,6 @@ __all__ = [
     "participation", "post_opinion", "post_update", "proposals", "publish", "publish_resolution", "result_of",
     "results_visible", "roll_call", "save_topic", "submit_proposal", "turnout_by_building", "updates",
     "visible_topics", "voting_now",
+    "LateResolution", "check_timing", "default_rule", "extend", "first_opening", "is_statutory", "late_resolution",
+    "notice_days", "platform_bypassed", "resolution_due",
 ]

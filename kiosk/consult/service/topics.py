@@ -8,6 +8,7 @@ from ...households.models import Household, Occupancy
 from .. import AREA
 from ..models import Elector, Kind, Option, Phase, Status, Topic, TopicCorrection
 from .base import YES_NO, VoteRefused
+from .procedure import check_timing
 
 
 def owner_group(household):
@@ -35,15 +36,20 @@ def check_open(topic, now=None):
         raise VoteRefused("not_open")
 
 
-def save_topic(compound, actor, topic, fields, option_labels):
-    """Create or edit a draft topic from cleaned fields; yes/no topics get 同意/不同意/弃权 as options."""
+def save_topic(compound, actor, topic, fields, option_labels, now=None):
+    """Create or edit a draft topic from cleaned fields; yes/no topics get 同意/不同意/弃权 as options. A statutory
+    topic must leave the profile's notice if published `now`, and keep its window (procedure.check_timing)."""
     creating = topic is None
+    if not creating:
+        check_editable(topic)
+    merged = {name: fields.get(name, getattr(topic, name, None)) for name in ("rule", "extraordinary", "opens_at",
+                                                                             "closes_at")}
+    check_timing(compound, merged["rule"], merged["extraordinary"], merged["opens_at"], merged["closes_at"],
+                 now or utcnow())
     before = None if creating else topic.snapshot()
     if creating:
         topic = Topic(compound_id=compound.id, created_by=actor.id, status=Status.draft)
         db.session.add(topic)
-    else:
-        check_editable(topic)
     for name, value in fields.items():
         setattr(topic, name, value)
     if topic.kind == Kind.yesno:
@@ -91,6 +97,8 @@ def publish(compound, actor, topic, now=None):
         raise VoteRefused("published")
     if locked.closes_at <= now:
         raise VoteRefused("deadline_passed")
+    # Publishing later than the draft was saved only shortens the notice: check it again.
+    check_timing(compound, topic.rule, topic.extraordinary, topic.opens_at, topic.closes_at, now)
     households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)).all()
     if not households:
         raise VoteRefused("no_households")
