@@ -246,7 +246,7 @@ def _consult_values(consult):
     topic = ByEndpoint(consult.voting.id, {
         "consult_admin.edit": consult.draft.id, "consult_admin.publish": consult.draft.id,
         "consult_admin.resolution": consult.closed.id, "consult_admin.update": consult.closed.id,
-        "consult.resolution_print": consult.closed.id})
+        "consult.resolution_print": consult.closed.id, "consult_admin.export_platform": consult.closed.id})
     return {"topic_id": topic, "opinion_id": consult.opinion.id, "proposal_id": consult.proposal.id}
 
 
@@ -336,7 +336,8 @@ def _values(compound, objects, membership_id):
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
             "item_id": objects.notice.id, "area": "notices", "target": f"n/{objects.notice.id}",
             "household_id": objects.household.id, "member_id": objects.member.id, "event_id": objects.event.id,
-            "token": objects.token, "code": "en", "batch_id": objects.batch.id}
+            "token": objects.token, "code": "en", "batch_id": objects.batch.id,
+            "compound_id": compound.id}  # platform staff's per-compound pages (the procedure profile)
 
 
 @pytest.fixture
@@ -404,6 +405,7 @@ EVERY_FORM_FIELD = {
     "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
+    "procedure_profile": "beijing",  # a compound's procedure profile (platform staff only)
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 

@@ -179,6 +179,8 @@ ALLOWED = {
     ("consult_admin.resolution", "GET"): EDITORS,
     ("consult_admin.resolution", "POST"): EDITORS,
     ("consult_admin.update", "POST"): EDITORS,
+    ("consult_admin.extend", "POST"): EDITORS,  # as publishing: the reason is shown to residents, audited
+    ("consult_admin.export_platform", "GET"): EVERYONE,  # like the other result exports
     ("proposals_admin.index", "GET"): EVERYONE,
     ("proposals_admin.answer", "POST"): EDITORS,
     ("ledger_admin.index", "GET"): EVERYONE,
