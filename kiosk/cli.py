@@ -151,6 +151,7 @@ def demo_command(host, port, threads, no_serve):
     click.echo("    (a new card each time the demo starts; the previous one stops working)")
     click.echo(f"  Consultations (open the card first, then vote): {url}/{summary['slug']}/topics")
     click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
+    click.echo(f"  Procedure rules (议事规则, 杭州 profile; an extended vote in the topics): {url}/{summary['slug']}/rules")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")
     click.echo(f"  Committee admin (phone):  {url}/admin/")
     click.echo(f"    chair login:  {summary['chair']}  one-time password: {summary['chair_password']}")

@@ -498,6 +498,7 @@ def load_demo():
     _roster(compound, now)
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
+    _procedure(compound, staff, chair, now)
     db.session.commit()
     supervisor = _next_signer(compound)
     return {
@@ -546,3 +547,60 @@ def _next_signer(compound):
         if role == Role.supervisor and user is not None and user.id not in signed:
             return username
     return ""
+
+
+PROCEDURE_DEMO_TITLE = "关于使用维修资金维修 3 栋屋面防水的表决"
+
+
+def _procedure(compound, staff, chair, now):
+    """Made once: the street office puts the compound on 杭州's procedure profile (audited); a statutory vote
+    published with 15 days' notice whose window the committee extended once, with the reason residents read;
+    and a vote closed five days ago whose resolution is overdue, so the topics page flags it."""
+    from .consult import AREA as CONSULT
+    from .consult import service as consult
+    from .consult.models import Ballot, Channel, Topic
+    from .platform.service import set_procedure_profile
+
+    if db.session.scalar(select(Topic.id).where(Topic.compound_id == compound.id,
+                                                Topic.title == PROCEDURE_DEMO_TITLE)):
+        return
+    set_procedure_profile(staff, compound, "hangzhou")
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id,
+                                                            Household.occupancy != Occupancy.developer)
+                                    .order_by(Household.id)).all()
+    rng = random.Random(278)  # the Civil Code's article on owners' decisions
+
+    def statutory(title, background, published, opens, closes):
+        fields = {"title": title, "background": background, "kind": "yesno", "rule": "ordinary", "seats": 1,
+                  "secret": True, "visibility": "live", "allow_change": True, "opens_at": opens, "closes_at": closes}
+        made = consult.save_topic(compound, chair, None, fields, [], now=published)
+        db.session.flush()
+        consult.publish(compound, chair, made, now=published)
+        return made
+
+    def ballots(made, share, weights, start, end):
+        voters = [h for h in households if rng.random() < share]
+        span = (end - start).total_seconds()
+        for household in voters:
+            db.session.add(Ballot(topic_id=made.id, household_id=household.id,
+                                  choices=[rng.choices(["yes", "no", "abstain"], weights)[0]], channel=Channel.phone,
+                                  cast_at=start + timedelta(seconds=rng.random() * span)))
+        record_change(compound, chair, CONSULT, "ballot", made, None, {"demo": True, "ballots": len(voters)})
+
+    roof = statutory(PROCEDURE_DEMO_TITLE,
+                     "3 栋屋面防水层老化，顶层 6 户雨天漏水。委员会提议使用 3 栋维修资金约 4.2 万元重做防水。"
+                     "\n\n按《民法典》第二百七十八条，使用维修资金属于一般事项：参与的面积和人数都要达到三分之二，"
+                     "同意的面积和人数都要过半。",
+                     now - timedelta(days=21), now - timedelta(days=5), now + timedelta(days=1))
+    ballots(roof, 0.45, [82, 12, 6], now - timedelta(days=5), now - timedelta(hours=2))
+    consult.extend(compound, chair, roof, now + timedelta(days=8),
+                   "截至目前参与表决的面积和人数还没有达到三分之二，延长一周，方便在外地的业主用手机投票。",
+                   now=now - timedelta(days=1))
+
+    closed_at = now - timedelta(days=5)
+    lights = statutory("关于更换小区路灯为节能灯的表决",
+                       "小区 24 盏路灯老化，委员会提议从公共收益中列支约 1.1 万元更换为 LED 节能灯。",
+                       closed_at - timedelta(days=25), closed_at - timedelta(days=10), closed_at)
+    ballots(lights, 0.85, [90, 6, 4], closed_at - timedelta(days=10), closed_at - timedelta(hours=1))
+    db.session.flush()
+    consult.close_due(compound, now=closed_at)

@@ -451,3 +451,27 @@ def test_residents_read_every_rule_and_its_source(app, client, compound, chair):
         assert expected in page, expected
     login_as(client, chair)
     assert "本小区议事规则：北京市" in text_of(client.get(f"{BASE}/"))
+
+
+def test_the_demo_follows_hangzhou_with_an_extended_vote_and_a_late_resolution(app, client):
+    """`kiosk demo`: the compound is on 杭州's profile (the street office's audited choice), residents read why a
+    vote was extended, and the committee's topics page flags an overdue resolution."""
+    from kiosk.compounds.models import Compound
+    from kiosk.demo import PROCEDURE_DEMO_TITLE, SLUG, load_demo
+
+    load_demo()
+    load_demo()  # loading twice keeps one copy
+    compound = db.session.scalar(select(Compound).where(Compound.slug == SLUG))
+    assert compound.procedure_profile == "hangzhou"
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.compound_id == compound.id, AuditEntry.action == "procedure")) == 1
+    roof = db.session.scalars(select(Topic).where(Topic.title == PROCEDURE_DEMO_TITLE)).one()
+    page = text_of(client.get(f"/{SLUG}/topics/{roof.id}"))
+    assert "投票期限已延长至" in page and "原因：截至目前参与表决的面积和人数还没有达到三分之二" in page
+    assert "杭州市物业管理条例第二十条" in text_of(client.get(f"/{SLUG}/rules"))
+    from kiosk.auth.models import User
+    chair = db.session.scalar(select(User).where(User.username == "demo-chair"))
+    chair.must_change_password = False
+    db.session.commit()
+    login_as(client, chair)
+    assert "决议公告已超期 2 天" in text_of(client.get(f"/admin/{SLUG}/topics/"))

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..auth.forms import USERNAME
@@ -13,7 +14,8 @@ PROCEDURE_HELP = _l("本小区业主投票按哪里的规定办理：通知期�
 
 def procedure_field():
     """The procedure profile select: the national default or a city's preset."""
-    return SelectField(_l("议事规则"), choices=procedure_choices(), default="national", description=PROCEDURE_HELP,
+    return SelectField(_l("议事规则"), choices=[SelectChoice(key, label) for key, label in procedure_choices()],
+                       default="national", description=PROCEDURE_HELP,
                        validators=[DataRequired(_l("请选择议事规则。"))])
 
 

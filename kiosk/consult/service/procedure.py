@@ -128,4 +128,4 @@ def late_resolution(compound, topic, now=None):
     due = resolution_due(compound, topic)
     if due is None or now <= due:
         return None
-    return LateResolution(topic, due, -(-(now - due) // DAY))  # a day begun late counts as a day late
+    return LateResolution(topic, due, max(1, (now - due) // DAY))  # whole days late; the first hour is a day
