@@ -89,6 +89,8 @@ def poisoned(app, compound, chair):
     consult.publish(compound, chair, topic, now=ago(hours=2))
     db.session.commit()
     consult.cast(compound, topic, household, ["1"], channel=Channel.paper, entered_by=chair)
+    consult.close_due(compound, now=ahead(days=2))  # closed, so the platform file (closed votes only) has it too
+    db.session.commit()
 
     month = (now_local().date().replace(day=1) - timedelta(days=40)).replace(day=1)
     ledger.open_book(compound, started_on=month)

@@ -463,7 +463,8 @@ def plant(app, payload):
               "screen_id": screen.id, "key": screen.key, "item_id": notice.id, "area": "notices",
               "target": f"n/{notice.id}", "broadcast_id": broadcast.id, "code": "en", "household_id": household.id,
               "member_id": db.session.scalar(select(RosterMember.id)), "token": token,
-              "event_id": db.session.scalar(select(DistributionEvent.id)), **STATIC_VALUES}
+              "event_id": db.session.scalar(select(DistributionEvent.id)), "compound_id": compound.id,
+              **STATIC_VALUES}
     resident = carry_card(app.test_client(), token)
     consult_values, consult_alternates = plant_consultation(platform, resident, compound, payload, body)
     ledger_values, ledger_alternates = plant_ledger(platform, resident, compound, payload)
