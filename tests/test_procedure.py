@@ -178,6 +178,19 @@ def test_the_national_default_shows_its_figures_but_does_not_refuse(app, compoun
         assert draft(compound, chair, t0 + timedelta(hours=1), t0 + 90 * DAY).status == Status.draft
 
 
+def test_under_the_national_default_a_short_notice_is_a_reminder_not_a_refusal(app, client, compound, chair, t0):
+    """The form saves a statutory topic opening in three days and reminds the committee of art. 14's 15 days."""
+    with time_machine.travel(t0, tick=False):
+        login_as(client, chair)
+        response = post_form(client, f"{BASE}/new", form(t0 + 3 * DAY, t0 + 10 * DAY), follow_redirects=True)
+        page = text_of(response)
+        assert "提醒：物业管理条例 第十四条要求业主共同决定事项提前15日通知全体业主" in page
+        assert "系统只提示、不拦截" in page
+        assert db.session.scalar(select(func.count()).select_from(Topic)) == 1
+        response = post_form(client, f"{BASE}/new", form(t0 + 16 * DAY, t0 + 23 * DAY), follow_redirects=True)
+        assert "提醒：" not in text_of(response)
+
+
 def test_publishing_later_than_the_draft_was_saved_is_checked_again(app, client, compound, chair, t0):
     """A draft saved with exactly 15 days' notice and published an hour later would give 14 days 23 hours: the
     publish button is refused with the article, and the topic stays a draft."""
@@ -258,7 +271,9 @@ def test_no_platform_no_default_change(app, client, compound, chair, t0):
     login_as(client, chair)
     page = client.get(f"{BASE}/new").get_data(as_text=True)
     assert BeautifulSoup(page, "html.parser").find("input", {"name": "rule", "checked": True})["value"] == "ordinary"
-    assert "录入平台" not in text_of(client.get(f"{BASE}/new"))
+    shown = text_of(client.get(f"{BASE}/new"))
+    assert "录入平台" not in shown
+    assert "法定表决事项按“杭州市”：投票开始前须提前15日通知全体业主（临时会议7日）。 投票期限5至60日。" in shown
 
 
 def closed_topic(compound, chair, t0, secret):
@@ -303,11 +318,16 @@ def test_a_closed_topic_exports_for_the_platform(app, client, compound, chair, t
 
 
 def test_the_platform_export_waits_for_the_close(app, client, compound, chair, t0):
+    """While the vote is open there is no platform file (a secret vote's figures move in batches until then)."""
     follow(compound, "beijing")
     factories.households(compound, 2)
     topic = factories.open_topic(compound, chair, rule="informal")
     login_as(client, chair)
+    assert "导出供录入平台" not in text_of(client.get(f"{BASE}/{topic.id}"))
     assert client.get(f"{BASE}/{topic.id}/platform.csv").status_code == 404
+    service.keep_time(compound, now=topic.closes_at)
+    db.session.commit()
+    assert client.get(f"{BASE}/{topic.id}/platform.csv").status_code == 200
 
 
 # --- extension ---------------------------------------------------------------------------------------------

@@ -126,6 +126,12 @@ def saved_or_refused(form, topic):
         db.session.rollback()
         getattr(form, refused.detail.get("field", "opens_at")).errors.append(explain(refused))
         return None
+    earliest = service.unenforced_shortfall(g.compound, saved)
+    if earliest is not None:
+        profile = profile_for(g.compound)
+        flash(_("提醒：%(source)s要求业主共同决定事项提前%(n)s日通知全体业主，按现在发布，投票最早 %(when)s 开始。"
+                "本小区还没有选定城市规则，系统只提示、不拦截。", source=profile.cite("notice_days"),
+                n=service.notice_days(profile, saved.extraordinary), when=format_datetime(earliest)), "info")
     if service.platform_bypassed(g.compound, saved):
         flash(_("本市规定业主共同决定须通过%(platform)s表决。本议题选了法定规则，本系统的结果不能代替平台表决"
                 "（例如平台暂时无法使用时才这样做），请向街道说明。", platform=profile_for(g.compound).official_platform),

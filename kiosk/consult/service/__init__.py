@@ -33,6 +33,7 @@ from .procedure import (
     notice_days,
     platform_bypassed,
     resolution_due,
+    unenforced_shortfall,
 )
 from .resolution import check_resolvable, check_updatable, post_update, publish_resolution, updates
 from .talk import (
@@ -74,5 +75,5 @@ __all__ = [
     "results_visible", "roll_call", "save_topic", "submit_proposal", "turnout_by_building", "updates",
     "visible_topics", "voting_now",
     "LateResolution", "check_timing", "default_rule", "extend", "first_opening", "is_statutory", "late_resolution",
-    "notice_days", "platform_bypassed", "resolution_due",
+    "notice_days", "platform_bypassed", "resolution_due", "unenforced_shortfall",
 ]

@@ -53,6 +53,16 @@ def check_timing(compound, rule, extraordinary, opens_at, closes_at, published_a
         raise VoteRefused("window_long", field="closes_at", profile=profile.key, days=profile.window_max_days)
 
 
+def unenforced_shortfall(compound, topic, now=None):
+    """Under a profile that is shown but not enforced (the national default): the earliest opening the notice
+    period would allow, when a statutory topic opens before it; else None. The form warns, it does not refuse."""
+    profile = profile_for(compound)
+    if profile.enforced or not is_statutory(topic.rule):
+        return None
+    earliest = _minute(now or utcnow()) + notice_days(profile, topic.extraordinary) * DAY
+    return earliest if topic.opens_at < earliest else None
+
+
 def default_rule(compound):
     """The rule a new topic starts with: 意见征集 where binding votes must go through the city's platform."""
     return Rule.informal if profile_for(compound).official_platform else Rule.ordinary
