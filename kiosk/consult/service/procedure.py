@@ -8,8 +8,11 @@ detail carries the figures; consult/procedure.py's explain() turns it into the s
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from ...changes import record_change
 from ...database import utcnow
+from ...extensions import db
 from .. import AREA
 from ..models import Phase, Status, Topic
 from ..procedure import profile_for
@@ -84,9 +87,12 @@ def first_opening(compound, rule, extraordinary=False, now=None):
 
 def extend(compound, actor, topic, closes_at, reason, now=None):
     """Extend an open statutory topic's window once, before it closes, within the profile's limits; residents see
-    the new deadline and the reason. Audited."""
+    the new deadline and the reason. Audited. The row is locked first, so two phones extending at once extend
+    it once."""
     profile = profile_for(compound)
     now = now or utcnow()
+    db.session.execute(select(Topic.id).where(Topic.id == topic.id).with_for_update())
+    db.session.refresh(topic, ["status", "closes_at", "extended_at"])
     if not is_statutory(topic.rule):
         raise VoteRefused("ext_not_statutory", field="closes_at")
     if not profile.extension_allowed:
