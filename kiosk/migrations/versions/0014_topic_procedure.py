@@ -1,7 +1,7 @@
 """topic procedure: an extraordinary-meeting flag (shorter notice) and a once-only extension of the voting window
 with its reason, shown to residents
 
-Revision ID: 0014a
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-06 07:00:00
 
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014a'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
