@@ -391,7 +391,7 @@ EVERY_FORM_FIELD = {
     "name": "攻击者小区", "slug": "mallory-town", "community": "社区", "district": "街道",
     "admin_name": "攻击者", "admin_username": "mallory-chair",
     "place": "3 栋", "orientation": "portrait", "dwell_seconds": "12", "idle_seconds": "60",
-    "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "occupied",
+    "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "owner_occupied",
     "which": "all", "item": "粽子一盒", "scope": "all", "term_start": "2024-06-01", "term_end": "2027-05-31",
     "intro": "",
     "kind": "yesno", "rule": "ordinary", "seats": "1", "visibility": "live", "options": "甲\n乙",

@@ -7,8 +7,8 @@ fingerprint of every counted ballot.
 """
 import enum
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from flask_babel import gettext, lazy_gettext as _l
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -152,6 +152,12 @@ class Topic(db.Model):
     # Secret topics while open: the figures released last (see snapshots.py) and the moment they count up to.
     released_figures = mapped_column(JSON, nullable=True)
     released_at = mapped_column(UTCDateTime, nullable=True)
+    # Whose vote it is (issue 14): no buildings = the whole compound; one building, with an entrance = one 单元;
+    # several = the owners of those buildings (a shared lift, a roof). Chosen in a draft, frozen at publication.
+    scope_buildings = mapped_column(JSON, nullable=True)
+    scope_entrance: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # Statutory votes only from cards handed over in person against ID and property certificate.
+    require_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
     resolution_notice = relationship("Notice")
@@ -189,6 +195,21 @@ class Topic(db.Model):
     def option_keys(self):
         return [o.key for o in self.options]
 
+    @property
+    def statutory(self):
+        """Decided under art. 278 (双过半 or 双四分之三), where only owners vote."""
+        return RULES[Rule(self.rule)].statutory
+
+    @property
+    def scope(self):
+        """(buildings, entrance) of a partial electorate, or None for the whole compound."""
+        return scope_of(self.scope_buildings, self.scope_entrance)
+
+    @property
+    def electorate_label(self):
+        """Whose vote it is: 3栋业主表决, 3栋2单元业主表决, 3栋、5栋业主表决; "" for the whole compound."""
+        return electorate_label(self.scope)
+
     def label_of(self, key):
         """What people read for an option key; 同意/不同意/弃权 follow the reader's language."""
         if self.kind == Kind.yesno and key in YES_NO_LABELS:
@@ -207,7 +228,33 @@ class Topic(db.Model):
                 "seats": self.seats, "secret": self.secret, "visibility": self.visibility,
                 "allow_change": self.allow_change, "status": self.status,
                 "opens_at": self.opens_at.isoformat(), "closes_at": self.closes_at.isoformat(),
-                "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None}
+                "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None,
+                "scope_buildings": self.scope_buildings or None, "scope_entrance": self.scope_entrance or None,
+                "require_verified": bool(self.require_verified)}
+
+
+def scope_of(buildings, entrance=""):
+    """A stored scope as (buildings tuple, entrance), or None for the whole compound; an entrance only counts
+    with exactly one building."""
+    buildings = tuple(b for b in (buildings or ()) if b)
+    if not buildings:
+        return None
+    return buildings, (entrance or "") if len(buildings) == 1 else ""
+
+
+def electorate_label(scope):
+    """The "whose vote" line for a scope; "" for the whole compound (nothing extra is said then)."""
+    if scope is None:
+        return ""
+    return gettext("%(where)s业主表决", where=scope_place(scope))
+
+
+def scope_place(scope):
+    """The part of the compound a scope covers: 3栋, 3栋2单元, 3栋、5栋."""
+    buildings, entrance = scope
+    if entrance:
+        return gettext("%(b)s栋%(e)s单元", b=buildings[0], e=entrance)
+    return gettext("、").join(gettext("%(b)s栋", b=b) for b in buildings)
 
 
 class Option(db.Model):

@@ -88,6 +88,18 @@ def topic_fields(form):
             "opens_at": from_local_naive(form.opens_at.data), "closes_at": from_local_naive(form.closes_at.data)}
 
 
+def electorate_form(form, topic=None):
+    """Offer the roll's buildings and 单元 for the electorate; a new topic requires verified cards by default
+    when the compound has any (a saved topic shows its own choice)."""
+    form.set_places(service.roll_places(g.compound))
+    if request.method == "GET":
+        if topic is not None:
+            form.show_electorate(topic)
+        else:
+            form.require_verified.data = service.has_verified_cards(g.compound)
+    return form
+
+
 def source_proposal():
     """The proposal a new topic is made from (?from_proposal=), or None."""
     proposal_id = request.args.get("from_proposal", type=int)
@@ -99,7 +111,7 @@ def source_proposal():
 def create():
     """Draft a topic; from a resident's proposal, its title and text are filled in and the two are linked."""
     proposal = source_proposal()
-    form = TopicForm()
+    form = electorate_form(TopicForm())
     if request.method == "GET":
         start = now_local().replace(minute=0, second=0, microsecond=0) + timedelta(days=3, hours=1)
         form.opens_at.data = start.replace(hour=9, tzinfo=None)
@@ -108,7 +120,8 @@ def create():
             form.title.data = proposal.title
             form.background.data = proposal.body
     if form.validate_on_submit():
-        topic = service.save_topic(g.compound, current_user, None, topic_fields(form), option_lines(form.options.data))
+        fields = {**topic_fields(form), **form.electorate(), "require_verified": form.require_verified.data}
+        topic = service.save_topic(g.compound, current_user, None, fields, option_lines(form.options.data))
         if proposal is not None:
             service.link_proposal(g.compound, current_user, proposal, topic)
         db.session.commit()
@@ -126,14 +139,15 @@ def edit(topic_id):
     database refuses it too): a mistake gets a correction note on the topic page instead."""
     topic = load(topic_id)
     service.check_editable(topic)
-    form = TopicForm(obj=topic) if request.method == "GET" else TopicForm()
+    form = electorate_form(TopicForm(obj=topic) if request.method == "GET" else TopicForm(), topic)
     if request.method == "GET":
         form.opens_at.data = local_input(topic.opens_at)
         form.closes_at.data = local_input(topic.closes_at)
         if topic.kind != Kind.yesno:
             form.options.data = "\n".join(o.label for o in topic.options)
     if form.validate_on_submit():
-        service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
+        fields = {**topic_fields(form), **form.electorate(), "require_verified": form.require_verified.data}
+        service.save_topic(g.compound, current_user, topic, fields, option_lines(form.options.data))
         db.session.commit()
         flash(_("已保存。"), "success")
         return redirect(url_for(".show", topic_id=topic.id))

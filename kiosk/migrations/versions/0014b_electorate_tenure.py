@@ -1,0 +1,46 @@
+"""votes of part of the compound, tenure on the roll, and how each card reached its household
+
+Revision ID: 0014b
+Revises: 0013
+Create Date: 2026-12-06 07:00:00
+
+Nothing published changes: existing topics keep a whole-compound electorate (their frozen Elector rows are
+untouched) and require no verified card; "occupied" units become owner-occupied (both count for their owner,
+as before); existing cards have no delivery recorded and are held by the owner.
+Topic columns are added with ALTER TABLE only (no batch recreate), so 0007's triggers on topic survive.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014b'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("UPDATE household SET occupancy = 'owner_occupied' WHERE occupancy = 'occupied'")
+    with op.batch_alter_table('household_card', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('delivery', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('delivered_by', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('holder', sa.String(length=10), server_default='owner', nullable=False))
+        batch_op.create_foreign_key(batch_op.f('fk_household_card_delivered_by_user'), 'user',
+                                    ['delivered_by'], ['id'])
+    op.add_column('topic', sa.Column('scope_buildings', sa.JSON(), nullable=True))
+    op.add_column('topic', sa.Column('scope_entrance', sa.String(length=10), server_default='', nullable=False))
+    op.add_column('topic', sa.Column('require_verified', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade():
+    op.drop_column('topic', 'require_verified')
+    op.drop_column('topic', 'scope_entrance')
+    op.drop_column('topic', 'scope_buildings')
+    with op.batch_alter_table('household_card', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_household_card_delivered_by_user'), type_='foreignkey')
+        batch_op.drop_column('holder')
+        batch_op.drop_column('delivered_at')
+        batch_op.drop_column('delivered_by')
+        batch_op.drop_column('delivery')
+    op.execute("UPDATE household SET occupancy = 'occupied' WHERE occupancy IN ('owner_occupied', 'rented')")
