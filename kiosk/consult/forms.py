@@ -60,7 +60,6 @@ class ElectorateFields:
     the roll, see set_places), and whether statutory ballots need a card verified in person."""
 
     scope = RadioField(_l("由谁表决"), choices=[SelectChoice(v, label) for v, label in SCOPE_KINDS], default="all",
-                       validators=[InputRequired(_l("请选择由谁表决。"))],
                        description=_l("只涉及一栋楼或一个单元的共有部分（电梯、屋顶、外墙）时，由这部分业主表决，"
                                       "参与和通过的比例都按这部分的户数和面积计算。发布时按住户名册确定名单，之后不变。"))
     scope_building = SelectField(_l("哪一栋"), choices=[], validate_choice=False)
