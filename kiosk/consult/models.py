@@ -7,6 +7,7 @@ fingerprint of every counted ballot.
 """
 import enum
 
+from flask import has_request_context
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -246,15 +247,22 @@ def electorate_label(scope):
     """The "whose vote" line for a scope; "" for the whole compound (nothing extra is said then)."""
     if scope is None:
         return ""
-    return gettext("%(where)s业主表决", where=scope_place(scope))
+    return _say("%(where)s业主表决", where=scope_place(scope))
 
 
 def scope_place(scope):
     """The part of the compound a scope covers: 3栋, 3栋2单元, 3栋、5栋."""
     buildings, entrance = scope
     if entrance:
-        return gettext("%(b)s栋%(e)s单元", b=buildings[0], e=entrance)
-    return gettext("、").join(gettext("%(b)s栋", b=b) for b in buildings)
+        return _say("%(b)s栋%(e)s单元", b=buildings[0], e=entrance)
+    return _say("、").join(_say("%(b)s栋", b=b) for b in buildings)
+
+
+def _say(message, **values):
+    """A message in the reader's language; in Chinese outside a request (the CLI, the demo's printout)."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 class Option(db.Model):
