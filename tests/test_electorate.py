@@ -21,7 +21,7 @@ from kiosk.households.service import issue
 from kiosk.screen.models import Screen
 
 import factories
-from conftest import csrf_token, login_as, post_form
+from conftest import csrf_token, post_form
 from test_tally import reference
 
 LIFT = {"title": "3栋电梯更新改造", "rule": "special"}
@@ -190,7 +190,7 @@ def test_phone_screen_results_and_resolution_say_whose_vote_it_is(app, client, c
 
 def test_the_screen_slide_says_whose_vote_it_is(app, client, compound, chair):
     compound_roll(compound)
-    topic = scoped_topic(compound, chair, ["3"])
+    scoped_topic(compound, chair, ["3"])
     lobby = Screen(compound_id=compound.id, name="大堂", key="lobby-slide")
     db.session.add(lobby)
     db.session.commit()
