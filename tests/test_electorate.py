@@ -279,3 +279,34 @@ def test_a_twelve_household_unit_releases_batches_that_never_reveal_a_single_cho
             gained[option["key"]] -= option["households"]
         assert added == 0 or max(gained.values()) <= added - 2 or after is topic.result
     assert topic.result["total_households"] == 12
+
+
+# --- the demo --------------------------------------------------------------------------------------------------------
+
+def test_the_demo_has_a_lift_vote_of_building_3_rented_units_and_verified_cards(app, runner):
+    from kiosk.demo import LIFT_VOTE, load_demo
+    from kiosk.households.models import HouseholdCard, live_card
+
+    first = load_demo()
+    summary = load_demo()  # loading twice keeps one lift vote
+    assert first["electorate"] == summary["electorate"]
+    lifts = db.session.scalars(select(Topic).where(Topic.title == LIFT_VOTE)).all()
+    assert len(lifts) == 1 and lifts[0].electorate_label == "3栋业主表决" and lifts[0].phase() == "voting"
+    lift = lifts[0]
+    roll_ = db.session.scalars(select(Household).where(Household.compound_id == lift.compound_id)).all()
+    assert {Occupancy.rented, Occupancy.vacant, Occupancy.developer} <= {h.occupancy for h in roll_}
+    assert electors(lift) == {h.id for h in roll_ if h.building == "3"}
+    cards = db.session.execute(select(Household.building, HouseholdCard.delivery).join(
+        HouseholdCard, HouseholdCard.household_id == Household.id).where(live_card())).all()
+    verified = [b for b, d in cards if d == "in_person"]
+    assert verified.count("3") > len(verified) / 4 and verified.count("3") > 20
+    voted, total = service.participation(lift)
+    assert total == sum(1 for h in roll_ if h.building == "3")
+    sample = db.session.scalar(select(Household).where(Household.building == "3", Household.room == "502",
+                                                       Household.compound_id == lift.compound_id))
+    assert service.why_not(lift, sample) is None  # the card the demo prints may vote
+    db.session.commit()  # SQLite: the command's own session needs the write lock this test's reads began
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, repr(result.exception)
+    output = result.output
+    assert f"/topics/{lift.id}" in output and "3栋电梯更新改造" in output and "/cards/delivery" in output
