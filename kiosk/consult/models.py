@@ -247,15 +247,20 @@ def electorate_label(scope):
     """The "whose vote" line for a scope; "" for the whole compound (nothing extra is said then)."""
     if scope is None:
         return ""
-    return _say("%(where)s业主表决", where=scope_place(scope))
+    return _say(N_("%(where)s业主表决"), where=scope_place(scope))
 
 
 def scope_place(scope):
     """The part of the compound a scope covers: 3栋, 3栋2单元, 3栋、5栋."""
     buildings, entrance = scope
     if entrance:
-        return _say("%(b)s栋%(e)s单元", b=buildings[0], e=entrance)
-    return _say("、").join(_say("%(b)s栋", b=b) for b in buildings)
+        return _say(N_("%(b)s栋%(e)s单元"), b=buildings[0], e=entrance)
+    return _say(N_("、")).join(_say(N_("%(b)s栋"), b=b) for b in buildings)
+
+
+def N_(message):
+    """Mark a message for extraction; _say translates it where it is shown."""
+    return message
 
 
 def _say(message, **values):
