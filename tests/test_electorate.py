@@ -186,6 +186,8 @@ def test_phone_screen_results_and_resolution_say_whose_vote_it_is(app, client, c
     assert "表决范围：3栋、5栋业主表决" in printed and "30" in printed
     form = committee_client.get(f"/admin/maple/topics/{topic.id}/resolution").get_data(as_text=True)
     assert "表决范围：3栋、5栋业主表决" in form
+    exported = committee_client.get(f"/admin/maple/topics/{topic.id}/results.csv").get_data().decode("utf-8-sig")
+    assert "表决范围,3栋、5栋业主表决" in exported
 
 
 def test_the_screen_slide_says_whose_vote_it_is(app, client, compound, chair):

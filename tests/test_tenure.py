@@ -169,13 +169,15 @@ def test_without_the_requirement_or_in_an_informal_poll_any_owners_card_votes(ap
     assert len(ballots(statutory)) == len(ballots(informal)) == 1
 
 
-def test_a_tenant_reads_and_takes_part_in_an_informal_poll_but_not_in_a_statutory_vote(app, compound, chair):
+def test_a_tenant_reads_and_takes_part_in_an_informal_poll_only(app, compound, chair):
     homes = roll(compound)
     statutory = factories.open_topic(compound, chair, rule="special", secret=False)
+    consensus = factories.open_topic(compound, chair, title="协商一致：楼道堆物清理", rule="consensus", secret=False)
     informal = factories.open_topic(compound, chair, title="意见征集：楼道灯", rule="informal", secret=False)
     tenant = card(app, compound, chair, homes[0], "in_person", "tenant")
     page = vote(tenant, statutory)
     assert TENANT_SENTENCE in page and statutory.title in page and not ballots(statutory)
+    assert TENANT_SENTENCE in vote(tenant, consensus) and not ballots(consensus)
     assert TENANT_SENTENCE not in vote(tenant, informal) and len(ballots(informal)) == 1
 
 

@@ -68,7 +68,7 @@ class ElectorateFields:
     require_verified = BooleanField(_l("法定表决只收当面核验过的住户卡"), description=_l(
         "勾选后，按双过半、双四分之三表决时，只有当面核验过身份证和房产证、发给业主本人的住户卡才能投票；"
         "投入信箱等方式发的卡可以看、可以发表意见，投票时会被告知去哪里核验。意见征集和协商一致不受影响。"
-        "小区已有核验过的卡时，新议题默认勾选。租户持有的卡在任何法定表决里都不能投票。"))
+        "小区已有核验过的卡时，新议题默认勾选。租户持有的卡只能参加意见征集，不能参加法定表决和协商一致。"))
 
     def set_places(self, places):
         """Offer the roll's buildings and 单元: places is [(building, [entrance, ...])]."""

@@ -9,6 +9,7 @@ from ...extensions import db
 from ...households.models import HouseholdCard, live_card
 from .. import AREA, kiosk_votes
 from ..models import Ballot, Channel, Elector, Kind, Status, Topic
+from ..tally import Rule
 from .base import VoteRefused
 
 
@@ -23,17 +24,18 @@ def live_card_of(household):
 
 
 def card_refusal(topic, household):
-    """Why the household's own card may not vote on this topic, or None. In a statutory vote (art. 278) only
-    owners vote: a card held by a tenant is refused ("tenant"); when the topic requires verified cards, a card
-    not handed over in person against ID and property certificate is refused ("unverified"). Tenants take part
-    in 意见征集 and 协商一致 (and read and comment everywhere). Paper ballots typed in by the committee are not
-    checked here: checking who filled a paper ballot in is the committee's responsibility."""
-    if not topic.statutory:
+    """Why the household's own card may not vote on this topic, or None. Owners decide: a card held by a tenant
+    votes only in 意见征集 (the informal rule), never in a statutory vote (art. 278) nor in 协商一致, whose
+    "everyone agrees" speaks for the owners too ("tenant"); tenants read and comment everywhere. A statutory
+    topic that requires verified cards refuses a card not handed over in person against ID and property
+    certificate ("unverified"). Paper ballots typed in by the committee are not checked here: checking who
+    filled a paper ballot in is the committee's responsibility."""
+    if topic.rule == Rule.informal:
         return None
     card = live_card_of(household)
     if card is not None and card.tenant:
         return "tenant"
-    if topic.require_verified and (card is None or not card.verified):
+    if topic.statutory and topic.require_verified and (card is None or not card.verified):
         return "unverified"
     return None
 
