@@ -312,3 +312,20 @@ def test_the_demo_has_a_lift_vote_of_building_3_rented_units_and_verified_cards(
     assert result.exit_code == 0, repr(result.exception)
     output = result.output
     assert f"/topics/{lift.id}" in output and "3栋电梯更新改造" in output and "/cards/delivery" in output
+
+
+def test_a_published_topics_electorate_cannot_be_rewritten_even_in_the_database(compound, chair):
+    from sqlalchemy import text as sql
+    from sqlalchemy.exc import DBAPIError
+
+    compound_roll(compound)
+    topic = scoped_topic(compound, chair, ["3"])
+    for statement in ("UPDATE topic SET scope_buildings = NULL WHERE id = :id",
+                      "UPDATE topic SET scope_entrance = '2' WHERE id = :id",
+                      "UPDATE topic SET require_verified = NOT require_verified WHERE id = :id"):
+        with pytest.raises(DBAPIError):
+            db.session.execute(sql(statement), {"id": topic.id})
+            db.session.flush()
+        db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Topic, topic.id).electorate_label == "3栋业主表决"
