@@ -210,3 +210,21 @@ def test_a_paper_ballot_the_committee_types_in_is_the_committees_responsibility(
     db.session.commit()
     service.cast(compound, topic, homes[0], ["yes"], channel="paper", entered_by=chair)
     assert len(ballots(topic)) == 1
+
+
+def test_a_new_topic_requires_verified_cards_by_default_once_the_compound_has_some(committee_client, compound,
+                                                                                   chair):
+    from bs4 import BeautifulSoup
+
+    def ticked():
+        form = BeautifulSoup(committee_client.get("/admin/maple/topics/new").get_data(as_text=True), "html.parser")
+        return form.select_one("input[name=require_verified]").has_attr("checked")
+
+    homes = roll(compound)
+    households.issue(compound, chair, homes[:2])
+    households.record_delivery(compound, chair, homes[0], "mailbox", "owner")
+    db.session.commit()
+    assert not ticked()
+    households.record_delivery(compound, chair, homes[1], "in_person", "owner")
+    db.session.commit()
+    assert ticked()
