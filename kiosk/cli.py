@@ -150,6 +150,11 @@ def demo_command(host, port, threads, no_serve):
     click.echo(f"  A household card ({summary['card_address']}): {url}/h/{summary['card_token']}")
     click.echo("    (a new card each time the demo starts; the previous one stops working)")
     click.echo(f"  Consultations (open the card first, then vote): {url}/{summary['slug']}/topics")
+    if summary.get("electorate"):
+        lift_id, whose = summary["electorate"]
+        click.echo(f"  3栋电梯更新改造 ({whose}, verified cards only; the card above may vote): "
+                   f"{url}/{summary['slug']}/topics/{lift_id}")
+        click.echo(f"    card delivery and verification (committee): {url}/admin/{summary['slug']}/cards/delivery?building=3")
     click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
     click.echo(f"  Procedure rules (议事规则, 杭州 profile; an extended vote in the topics): {url}/{summary['slug']}/rules")
     click.echo(f"  Second compound:          {url}/{summary['other_slug']}/")

@@ -17,7 +17,7 @@ from .distribution import AREA as DISTRIBUTION
 from .distribution import service as distribution
 from .distribution.models import DistributionEvent, Pickup
 from .households import AREA as HOUSEHOLDS
-from .households.models import Household, Occupancy
+from .households.models import LIVED_IN, Household, Occupancy
 from .households.service import issue as issue_cards
 from .changes import record_change
 from .timefmt import local_date, local_zone
@@ -104,7 +104,7 @@ def _households(compound, chair):
             for floor in range(1, 7):
                 for room, base in ROOM_AREAS.items():
                     area = round(base + rng.choice((-0.62, -0.17, 0, 0.21, 0.48)), 2)
-                    occupancy = Occupancy.occupied
+                    occupancy = Occupancy.owner_occupied
                     if building == 6 and entrance == 2 and floor >= 5:
                         occupancy = Occupancy.developer  # unsold units still held by the developer
                     elif rng.random() < 0.05:
@@ -135,7 +135,7 @@ def _distribution(compound, chair, now):
     recorders = db.session.scalars(select(User).join(Membership).where(
         Membership.compound_id == compound.id, Membership.role.in_([Role.chair, Role.vice_chair, Role.member]))
         .order_by(User.id)).all() or [chair]
-    occupied = [h for h in households if h.occupancy == Occupancy.occupied]
+    occupied = [h for h in households if h.occupancy in LIVED_IN]
     june = datetime(2026, 6, 17, 9, 0, tzinfo=local_zone())
     today = now.astimezone(local_zone()).replace(hour=8, minute=0, second=0, microsecond=0)
     plans = [
@@ -499,6 +499,7 @@ def load_demo():
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
     _procedure(compound, staff, chair, now)
+    electorate = _electorate(compound, chair, now, sample)
     db.session.commit()
     supervisor = _next_signer(compound)
     return {
@@ -510,6 +511,7 @@ def load_demo():
         "card_address": sample.address,
         "staff": STAFF, "staff_password": staff_password,
         "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
+        "electorate": electorate,
     }
 
 
@@ -604,3 +606,63 @@ def _procedure(compound, staff, chair, now):
     ballots(lights, 0.85, [90, 6, 4], closed_at - timedelta(days=10), closed_at - timedelta(hours=1))
     db.session.flush()
     consult.close_due(compound, now=closed_at)
+
+
+LIFT_VOTE = "3栋电梯更新改造"
+
+
+def _electorate(compound, chair, now, sample):
+    """Issue 14's roll and vote, made once (the sample card's delivery every time, as its card is new): rented
+    units on the roll, cards recorded as handed over (most of 3 栋 in person against ID and property
+    certificate, some held by tenants, the rest of the compound mostly by mailbox), and the 3 栋 lift vote open
+    now, owners of 3 栋 only, verified cards required, about a third in. Returns (topic id, its label)."""
+    from .consult import service as consult
+    from .consult.models import Topic
+    from .households.models import Delivery, Holder, HouseholdCard, live_card
+    from .households.service import record_delivery
+
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)).all()
+    if not households:
+        return None
+    rng = random.Random(278)  # Civil Code art. 278
+    member = db.session.scalar(select(User).where(User.username == "demo-member")) or chair
+    if not any(h.occupancy == Occupancy.rented for h in households):
+        for household in households:
+            if household.occupancy == Occupancy.owner_occupied and rng.random() < 0.18:
+                household.occupancy = Occupancy.rented
+        record_change(compound, chair, HOUSEHOLDS, "import", compound, None, {"demo": "tenure"})
+    carded = set(db.session.scalars(select(HouseholdCard.household_id).where(
+        HouseholdCard.compound_id == compound.id, live_card())))
+    lived_in = [h for h in households if h.occupancy in LIVED_IN and h.id not in carded and h.id != sample.id]
+    if lived_in:
+        issue_cards(compound, chair, lived_in)
+        for household in lived_in:
+            tenant = household.occupancy == Occupancy.rented and rng.random() < 0.5
+            if household.building == "3":
+                delivery = Delivery.in_person if rng.random() < 0.85 else Delivery.mailbox
+            else:
+                delivery = Delivery.in_person if rng.random() < 0.2 else Delivery.mailbox
+            record_delivery(compound, member, household, delivery, Holder.tenant if tenant else Holder.owner,
+                            now=now - timedelta(days=rng.randint(3, 40)))
+    record_delivery(compound, member, sample, Delivery.in_person, Holder.owner, now=now - timedelta(days=2))
+    lift = db.session.scalar(select(Topic).where(Topic.compound_id == compound.id, Topic.title == LIFT_VOTE))
+    if lift is None:
+        opens = now - timedelta(days=2)
+        lift = consult.save_topic(compound, chair, None, {
+            "title": LIFT_VOTE, "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": True,
+            "visibility": "live", "allow_change": True, "opens_at": opens, "closes_at": now + timedelta(days=12),
+            "scope_buildings": ["3"], "scope_entrance": "", "require_verified": True,
+            "background": "3 栋两部电梯已运行 26 年，去年两次困人。委员会提议用 3 栋的专项维修资金更换两部电梯"
+                          "（预算 78 万元，分两期施工，每期停用一部）。\n\n电梯是 3 栋业主共有，按《民法典》"
+                          "第二百七十八条由 3 栋业主表决：使用维修资金属于一般事项，参与的面积和人数都要达到三分之二，"
+                          "同意的面积和人数都要过半。只收当面核验过的住户卡；租户可以看、可以发表意见。"}, [],
+            now=opens - timedelta(days=16))  # announced with the profile's 15 days' notice and a day to spare
+        db.session.flush()
+        consult.publish(compound, chair, lift, now=opens - timedelta(days=16))
+        db.session.flush()
+        for household in households:
+            if household.building == "3" and household.id != sample.id and rng.random() < 0.35 \
+                    and consult.card_refusal(lift, household) is None:
+                consult.cast(compound, lift, household, [rng.choices(["yes", "no", "abstain"], [80, 12, 8])[0]])
+    return lift.id, lift.electorate_label

@@ -43,7 +43,7 @@ def households(compound, n, building=lambda i: "1", room=lambda i: f"{101 + i}",
     """n occupied households of `compound`, committed; building, room, area (hundredths of m²) and owner key
     are functions of the household's index."""
     made = [Household(compound_id=compound.id, building=building(i), entrance=entrance, room=room(i),
-                      area_centi=area(i), occupancy=Occupancy.occupied, owner_key=owner(i)) for i in range(n)]
+                      area_centi=area(i), occupancy=Occupancy.owner_occupied, owner_key=owner(i)) for i in range(n)]
     db.session.add_all(made)
     db.session.commit()
     return made

@@ -187,7 +187,7 @@ def _populate(compound, author, letter, title):
                    status=Status.draft, image_id=draft_image.id, author_id=author.id)
     screen = Screen(compound_id=compound.id, name=title + "的大堂屏")
     household = Household(compound_id=compound.id, building="1", entrance="1", room="101", area_centi=8635,
-                          occupancy=Occupancy.occupied, contact_name=title[:2] + "住户", contact_phone="13800000000")
+                          occupancy=Occupancy.owner_occupied, contact_name=title[:2] + "住户", contact_phone="13800000000")
     # A term around today (it was 2024-06-01–2027-05-31, and "end term" did nothing from 2027-06-01 on).
     member = RosterMember(compound_id=compound.id, name=title[:2] + "主任", role=Role.chair,
                           term_start=ago(days=730).date(), term_end=ahead(days=365).date())
@@ -392,7 +392,7 @@ EVERY_FORM_FIELD = {
     "name": "攻击者小区", "slug": "mallory-town", "community": "社区", "district": "街道",
     "admin_name": "攻击者", "admin_username": "mallory-chair",
     "place": "3 栋", "orientation": "portrait", "dwell_seconds": "12", "idle_seconds": "60",
-    "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "occupied",
+    "building": "9", "entrance": "1", "room": "901", "area": "88.50", "occupancy": "owner_occupied",
     "which": "all", "item": "粽子一盒", "scope": "all", "term_start": "2024-06-01", "term_end": "2027-05-31",
     "intro": "",
     "kind": "yesno", "rule": "ordinary", "seats": "1", "visibility": "live", "options": "甲\n乙",
@@ -406,6 +406,7 @@ EVERY_FORM_FIELD = {
     "disclosure_days": "15", "source": "攻击者的资金来源",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
     "procedure_profile": "beijing",  # a compound's procedure profile (platform staff only)
+    "delivery": "in_person", "holder": "owner",  # how a household card was handed over
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 

@@ -190,7 +190,7 @@ def test_another_compounds_household_is_404_in_admin(committee_client, make_comp
 
 
 def test_committee_adds_household_with_bad_area_explained(committee_client, compound):
-    form = {"building": "2", "entrance": "1", "room": "301", "area": "八十", "occupancy": "occupied"}
+    form = {"building": "2", "entrance": "1", "room": "301", "area": "八十", "occupancy": "owner_occupied"}
     response = post_form(committee_client, "/admin/maple/households/new", form)
     assert response.status_code == 400 and "不是数字" in response.get_data(as_text=True)
     form["area"] = "80.5"

@@ -146,6 +146,8 @@ ALLOWED = {
     ("cards_admin.revoke", "POST"): EDITORS,
     ("cards_admin.confirm", "POST"): EDITORS,
     ("cards_admin.cancel", "POST"): EDITORS,
+    ("cards_admin.delivery", "GET"): EVERYONE,  # how cards were handed over: the committee's, supervisors too
+    ("cards_admin.record_delivery", "POST"): EDITORS,
     ("roster_admin.index", "GET"): EVERYONE,
     ("roster_admin.create", "GET"): EDITORS,
     ("roster_admin.create", "POST"): EDITORS,

@@ -438,7 +438,7 @@ def plant(app, payload):
     assert post_form(platform, "/admin/platform/broadcasts/", {
         "title": payload, "body": payload, "ends_at": "2099-01-01T10:00"}).status_code == 302
     assert post_form(platform, f"{base}/households/new", {
-        "building": "1", "entrance": "1", "room": "101", "area": "88.50", "occupancy": "occupied",
+        "building": "1", "entrance": "1", "room": "101", "area": "88.50", "occupancy": "owner_occupied",
         "owner_key": payload, "contact_name": payload, "contact_phone": "13800000000",
         "note": payload}).status_code == 302
     assert post_form(platform, f"{base}/roster/new", {

@@ -8,6 +8,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -48,7 +49,86 @@ class WordingForm(FlaskForm):
                                render_kw={"rows": 8})
 
 
-class TopicForm(WordingForm):
+# --- whose vote it is (issue 14: electorate scope and verified cards); kept apart from the procedure fields ---
+
+SCOPE_KINDS = (("all", _l("全体业主")), ("building", _l("一栋楼的业主")), ("unit", _l("一个单元的业主")),
+               ("buildings", _l("几栋楼的业主（例如两栋楼共用的电梯）")))
+
+
+class ElectorateFields:
+    """Who votes on a topic: the whole compound, one building, one 单元 or chosen buildings (choices come from
+    the roll, see set_places), and whether statutory ballots need a card verified in person."""
+
+    scope = RadioField(_l("由谁表决"), choices=[SelectChoice(v, label) for v, label in SCOPE_KINDS], default="all",
+                       description=_l("只涉及一栋楼或一个单元的共有部分（电梯、屋顶、外墙）时，由这部分业主表决，"
+                                      "参与和通过的比例都按这部分的户数和面积计算。发布时按住户名册确定名单，之后不变。"))
+    scope_building = SelectField(_l("哪一栋"), choices=[], validate_choice=False)
+    scope_unit = SelectField(_l("哪一个单元"), choices=[], validate_choice=False)
+    scope_buildings = SelectMultipleField(_l("哪几栋"), choices=[], validate_choice=False)
+    require_verified = BooleanField(_l("法定表决只收当面核验过的住户卡"), description=_l(
+        "勾选后，按双过半、双四分之三表决时，只有当面核验过身份证和房产证、发给业主本人的住户卡才能投票；"
+        "投入信箱等方式发的卡可以看、可以发表意见，投票时会被告知去哪里核验。意见征集和协商一致不受影响。"
+        "小区已有核验过的卡时，新议题默认勾选。租户持有的卡只能参加意见征集，不能参加法定表决和协商一致。"))
+
+    def set_places(self, places):
+        """Offer the roll's buildings and 单元: places is [(building, [entrance, ...])]."""
+        buildings = [(b, _l("%(b)s栋", b=b)) for b, _entrances in places]
+        self.scope_building.choices = buildings
+        self.scope_buildings.choices = buildings
+        self.scope_unit.choices = [(f"{b}|{e}", _l("%(b)s栋%(e)s单元", b=b, e=e)) for b, entrances in places
+                                   for e in entrances]
+        self._places = places
+
+    def _places_dict(self):
+        return dict(getattr(self, "_places", []))
+
+    def validate_scope_building(self, field):
+        """One building: it must be on the roll."""
+        if self.scope.data == "building" and field.data not in self._places_dict():
+            raise ValidationError(_l("请选择一栋楼。"))
+
+    def validate_scope_unit(self, field):
+        """One 单元: it must be on the roll."""
+        if self.scope.data == "unit":
+            building, _sep, entrance = (field.data or "").partition("|")
+            if not entrance or entrance not in self._places_dict().get(building, ()):
+                raise ValidationError(_l("请选择一个单元。"))
+
+    def validate_scope_buildings(self, field):
+        """Chosen buildings: two or more, all on the roll."""
+        if self.scope.data == "buildings":
+            chosen = field.data or []
+            if len(chosen) < 2 or any(b not in self._places_dict() for b in chosen):
+                raise ValidationError(_l("请至少勾选两栋；只有一栋请选“一栋楼的业主”。"))
+
+    def electorate(self):
+        """The topic's scope fields from the validated form."""
+        kind = self.scope.data
+        if kind == "building":
+            return {"scope_buildings": [self.scope_building.data], "scope_entrance": ""}
+        if kind == "unit":
+            building, _sep, entrance = self.scope_unit.data.partition("|")
+            return {"scope_buildings": [building], "scope_entrance": entrance}
+        if kind == "buildings":
+            chosen = set(self.scope_buildings.data)
+            return {"scope_buildings": [b for b, _e in self._places if b in chosen], "scope_entrance": ""}
+        return {"scope_buildings": None, "scope_entrance": ""}
+
+    def show_electorate(self, topic):
+        """Fill the scope fields from a saved topic."""
+        scope = topic.scope
+        if scope is None:
+            self.scope.data = "all"
+        elif scope[1]:
+            self.scope.data, self.scope_unit.data = "unit", f"{scope[0][0]}|{scope[1]}"
+        elif len(scope[0]) == 1:
+            self.scope.data, self.scope_building.data = "building", scope[0][0]
+        else:
+            self.scope.data, self.scope_buildings.data = "buildings", list(scope[0])
+        self.require_verified.data = bool(topic.require_verified)
+
+
+class TopicForm(ElectorateFields, WordingForm):
     """A draft topic in full: the question, its options, the decision rule and the voting window."""
 
     kind = RadioField(_l("表决方式"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()],

@@ -35,7 +35,7 @@ from sqlalchemy import delete, func, select, update
 from ..database import utcnow, writing
 from ..extensions import db
 from ..households.models import Household
-from .models import Ballot, Elector, KioskCode, KioskGuess, KioskStep
+from .models import Ballot, KioskCode, KioskGuess, KioskStep
 
 CODE_LIFETIME = timedelta(minutes=5)
 CODES_PER_HOUR = 6
@@ -120,7 +120,8 @@ def _wrong(compound, screen, now):
 
 @dataclass
 class Entry:
-    """What the keypad makes of an entry: `outcome` is ballot, wait, wrong, not_elector or already."""
+    """What the keypad makes of an entry: `outcome` is ballot, wait, wrong, already, or why the household may not
+    vote (not_elector, outside_scope, tenant, unverified: see service.why_not)."""
 
     outcome: str
     household: Household | None = None
@@ -134,6 +135,7 @@ def enter(compound, screen, topic, text, card_household, now=None):
     """Take a code or a scanned card at a screen's keypad, in one serialised transaction: throttle, look up,
     use the code up and open a keypad step. `card_household(token)` looks a card up (households.cards)."""
     from ..compounds.models import Compound
+    from .service import voting  # voting takes kiosk steps: imported here, not at the top
 
     now = now or utcnow()
     with writing():
@@ -155,8 +157,9 @@ def enter(compound, screen, topic, text, card_household, now=None):
         if household is None:
             _wrong(compound, screen, now)
             return Entry("wrong")
-        if db.session.get(Elector, (topic.id, household.id)) is None:
-            return Entry("not_elector", household)
+        refused = voting.why_not(topic, household)
+        if refused is not None:  # outside the electorate, or a tenant's or unverified card in a statutory vote
+            return Entry(refused.reason, household)
         previous = db.session.scalar(select(Ballot).where(Ballot.topic_id == topic.id,
                                                           Ballot.household_id == household.id,
                                                           Ballot.current.is_(True)))

@@ -7,7 +7,8 @@ fingerprint of every counted ballot.
 """
 import enum
 
-from flask_babel import lazy_gettext as _l
+from flask import has_request_context
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -158,6 +159,12 @@ class Topic(db.Model):
     extended_from = mapped_column(UTCDateTime, nullable=True)
     extended_at = mapped_column(UTCDateTime, nullable=True)
     extension_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Whose vote it is (issue 14): no buildings = the whole compound; one building, with an entrance = one 单元;
+    # several = the owners of those buildings (a shared lift, a roof). Chosen in a draft, frozen at publication.
+    scope_buildings = mapped_column(JSON, nullable=True)
+    scope_entrance: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # Statutory votes only from cards handed over in person against ID and property certificate.
+    require_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     options: Mapped[list["Option"]] = relationship(order_by="Option.position", cascade="all, delete-orphan")
     resolution_notice = relationship("Notice")
@@ -195,6 +202,21 @@ class Topic(db.Model):
     def option_keys(self):
         return [o.key for o in self.options]
 
+    @property
+    def statutory(self):
+        """Decided under art. 278 (双过半 or 双四分之三), where only owners vote."""
+        return RULES[Rule(self.rule)].statutory
+
+    @property
+    def scope(self):
+        """(buildings, entrance) of a partial electorate, or None for the whole compound."""
+        return scope_of(self.scope_buildings, self.scope_entrance)
+
+    @property
+    def electorate_label(self):
+        """Whose vote it is: 3栋业主表决, 3栋2单元业主表决, 3栋、5栋业主表决; "" for the whole compound."""
+        return electorate_label(self.scope)
+
     def label_of(self, key):
         """What people read for an option key; 同意/不同意/弃权 follow the reader's language."""
         if self.kind == Kind.yesno and key in YES_NO_LABELS:
@@ -214,7 +236,45 @@ class Topic(db.Model):
                 "allow_change": self.allow_change, "status": self.status,
                 "opens_at": self.opens_at.isoformat(), "closes_at": self.closes_at.isoformat(),
                 "options": [o.label for o in self.options], "fingerprint": self.fingerprint or None,
-                "extraordinary": bool(self.extraordinary)}
+                "extraordinary": bool(self.extraordinary),
+                "scope_buildings": self.scope_buildings or None, "scope_entrance": self.scope_entrance or None,
+                "require_verified": bool(self.require_verified)}
+
+
+def scope_of(buildings, entrance=""):
+    """A stored scope as (buildings tuple, entrance), or None for the whole compound; an entrance only counts
+    with exactly one building."""
+    buildings = tuple(b for b in (buildings or ()) if b)
+    if not buildings:
+        return None
+    return buildings, (entrance or "") if len(buildings) == 1 else ""
+
+
+def electorate_label(scope):
+    """The "whose vote" line for a scope; "" for the whole compound (nothing extra is said then)."""
+    if scope is None:
+        return ""
+    return _say(N_("%(where)s业主表决"), where=scope_place(scope))
+
+
+def scope_place(scope):
+    """The part of the compound a scope covers: 3栋, 3栋2单元, 3栋、5栋."""
+    buildings, entrance = scope
+    if entrance:
+        return _say(N_("%(b)s栋%(e)s单元"), b=buildings[0], e=entrance)
+    return _say(N_("、")).join(_say(N_("%(b)s栋"), b=b) for b in buildings)
+
+
+def N_(message):
+    """Mark a message for extraction; _say translates it where it is shown."""
+    return message
+
+
+def _say(message, **values):
+    """A message in the reader's language; in Chinese outside a request (the CLI, the demo's printout)."""
+    if has_request_context():
+        return gettext(message, **values)
+    return message % values if values else message
 
 
 class Option(db.Model):

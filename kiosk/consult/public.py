@@ -32,9 +32,10 @@ def blueprints():
     return [bp, kiosk_bp]
 
 
-def refusal(reason, ballot=None, public=False):
+def refusal(reason, ballot=None, public=False, where=""):
     """A calm sentence for a refused ballot. `public`: shown on a lobby screen, where a secret topic's ballot
-    time must not appear (it would tell bystanders when the household voted)."""
+    time must not appear (it would tell bystanders when the household voted). `where`: whose vote a scoped
+    topic is (3栋业主表决)."""
     if reason == "already" and ballot is not None and not public:
         return _("本户已于 %(when)s 投过票（%(channel)s），这个议题不能改票。",
                  when=format_datetime(ballot.cast_at), channel=_channel_label(ballot.channel))
@@ -43,6 +44,11 @@ def refusal(reason, ballot=None, public=False):
         "closed": _("投票已经截止，不能再投了。"),
         "not_open": _("投票还没有开始。"),
         "not_elector": _("本户不在这个议题的表决名单上。如有疑问请联系自治委员会。"),
+        "outside_scope": _("本议题由%(where)s，您家不在表决范围内。您仍然可以看议题内容和表决结果。", where=where),
+        "tenant": _("这张住户卡登记为租户持有。这个议题由业主投票；租户可以看全部内容、发表意见，可以参加意见征集。"
+                    "如果您是业主，请带身份证和房产证找自治委员会核验换卡。"),
+        "unverified": _("这个议题只收当面核验过的住户卡投票。请带身份证和房产证找自治委员会核验，核验后这张卡就能投票，"
+                        "不用换卡。"),
         "choices": _("请选一项再提交。"),
         "too_many": _("选多了：最多只能选规定的项数。"),
         "code": _("这一步已经过期或用过了，请重新输入手机上的投票码，或重新扫住户卡。"),
@@ -58,7 +64,7 @@ def refusal(reason, ballot=None, public=False):
 def _refused(error):
     """A refused ballot or opinion: back to the topic, which says why in a calm sentence; nothing was kept."""
     db.session.rollback()
-    flash(refusal(error.reason, error.ballot), "error")
+    flash(refusal(error.reason, error.ballot, where=error.detail.get("where", "")), "error")
     return redirect(url_for(".topic", topic_id=request.view_args["topic_id"]), 303)
 
 
@@ -128,9 +134,18 @@ def topic(topic_id):
     response = make_response(render_template(
         "consult/topic.html", household=household, opinions=service.opinions(topic),
         updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
+        refused=_why_not_sentence(topic, household),
         opinion_max=OPINION_MAX, corrections=service.corrections(topic), **context))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _why_not_sentence(topic, household):
+    """The sentence the phone shows instead of the ballot when this household may not vote, or ""."""
+    if household is None or topic.phase() != Phase.voting:
+        return ""
+    refused = service.why_not(topic, household)
+    return refusal(refused.reason, where=refused.detail.get("where", "")) if refused else ""
 
 
 @bp.route("/topics/<int:topic_id>/results")
@@ -301,8 +316,9 @@ def kiosk_start(key, topic_id):
     if entry.outcome == "wrong":
         return _kiosk_render(page, 400, screen=screen, topic=topic, stage="code",
                              message=_("投票码不对或已过期。请在手机上“到大屏投票”重新获取，或扫住户卡。"))
-    if entry.outcome == "not_elector":
-        return _kiosk_render(page, 403, screen=screen, topic=topic, stage="code", message=refusal("not_elector"))
+    if entry.outcome in ("not_elector", "outside_scope", "tenant", "unverified"):
+        return _kiosk_render(page, 403, screen=screen, topic=topic, stage="code",
+                             message=refusal(entry.outcome, where=topic.electorate_label))
     if entry.outcome == "already":
         return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
                              message=refusal("already", entry.ballot, public=True))
@@ -330,5 +346,6 @@ def kiosk_cast(key, topic_id):
                                  step=nonce, changing=False, message=refusal(refused.reason),
                                  corrections=service.corrections(topic))
         return _kiosk_render(page, 409, screen=screen, topic=topic, stage="code",
-                             message=refusal(refused.reason, refused.ballot, public=True))
+                             message=refusal(refused.reason, refused.ballot, public=True,
+                                             where=refused.detail.get("where", "")))
     return _kiosk_render(page, screen=screen, topic=topic, stage="done", message=None)

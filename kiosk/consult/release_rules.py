@@ -17,11 +17,18 @@ def boundary(now, minutes):
 def safe_to_release(previous, new, batch):
     """Whether going from `previous` to `new` figures tells nobody how any one household voted: at least
     `batch` new households, and no option gained more than (new households - 2), so even a member of the batch
-    who subtracts their own ballot sees two different choices among the rest. The per-option check applies
+    who subtracts their own ballot sees two different choices among the rest; and none or at least `batch`
+    households still to vote, so the close never adds a batch smaller than `batch` to the last release. The per-option check applies
     whatever the topic's visibility: the committee sees each option's households while voting even where
     residents see turnout only."""
     added = new["part_households"] - previous["part_households"]
     if added < batch:
+        return False
+    # A release that leaves only a few households (1 to batch - 1) yet to vote would let the frozen result at
+    # the close reveal those few ballots (the difference from this release); hold it until they vote or the
+    # close counts them together with this batch. Matters for a small electorate (a 12-household 单元).
+    left = new.get("total_households", new["part_households"]) - new["part_households"]
+    if 0 < left < batch:
         return False
     before = {o["key"]: o["households"] for o in previous["options"]}
     return all(o["households"] - before.get(o["key"], 0) <= added - 2 for o in new["options"])

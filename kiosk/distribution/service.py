@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
-from ..households.models import Household, Occupancy, address_order, natural
+from ..households.models import LIVED_IN, Household, address_order, natural
 from . import AREA
 from .models import DistributionEvent, Eligibility, Pickup
 
@@ -62,7 +62,7 @@ def households_in_scope(compound, scope, chosen_buildings=(), occupied_only=Fals
     """Return the households an eligibility choice covers: "all", "occupied" or "buildings"."""
     query = select(Household).where(Household.compound_id == compound.id)
     if scope == "occupied" or (scope == "buildings" and occupied_only):
-        query = query.where(Household.occupancy == Occupancy.occupied)
+        query = query.where(Household.occupancy.in_(LIVED_IN))  # owner-occupied or rented
     if scope == "buildings":
         query = query.where(Household.building.in_(list(chosen_buildings)))
     return db.session.scalars(query).all()

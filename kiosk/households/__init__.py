@@ -8,7 +8,7 @@ CARDS = "cards"  # changes to cards are recorded under their own name
 def init_app(app):
     """Declare the roll and the cards, and register their blueprints."""
     from .. import areas
-    from . import cards, models, roll  # noqa: F401  (models: the tables join the metadata)
+    from . import cards, delivery, models, roll  # noqa: F401  (models: the tables join the metadata; delivery: its routes)
 
     areas.declare(app, AREA, CARDS)
     areas.register_blueprints(app, *roll.blueprints(), *cards.blueprints())

@@ -26,7 +26,10 @@ HEADERS = {
     "note": ("备注", "note"),
 }
 REQUIRED = ("building", "room", "area")
-OCCUPANCY = {"": "occupied", "自住": "occupied", "出租": "occupied", "自住/出租": "occupied", "occupied": "occupied",
+# Files written before tenure was recorded say 自住/出租 (or occupied): those units become owner-occupied, as
+# the migration did with the roll; the committee corrects the rented ones.
+OCCUPANCY = {"": "owner_occupied", "自住": "owner_occupied", "自住/出租": "owner_occupied",
+             "occupied": "owner_occupied", "owner_occupied": "owner_occupied", "出租": "rented", "rented": "rented",
              "空置": "vacant", "vacant": "vacant", "开发商": "developer", "开发商持有": "developer",
              "developer": "developer"}
 LIMITS = {"building": 20, "entrance": 10, "room": 20, "owner_key": 60, "contact_name": 40, "contact_phone": 30,
@@ -34,7 +37,7 @@ LIMITS = {"building": 20, "entrance": 10, "room": 20, "owner_key": 60, "contact_
 EXPORT_COLUMNS = [("building", "楼栋"), ("entrance", "单元"), ("room", "室"), ("area", "面积"),
                   ("occupancy", "状态"), ("owner_key", "业主标识"), ("contact_name", "联系人"),
                   ("contact_phone", "电话"), ("note", "备注")]
-OCCUPANCY_OUT = {"occupied": "自住/出租", "vacant": "空置", "developer": "开发商持有"}
+OCCUPANCY_OUT = {"owner_occupied": "自住", "rented": "出租", "vacant": "空置", "developer": "开发商持有"}
 MAX_AREA_CENTI = 10_000 * 100
 
 
@@ -115,10 +118,10 @@ def parse_roll(data, labels):
                 row["area_centi"] = parse_area(value["area"])
             except ValueError as why:
                 problems.append(Problem(line, labels["area"], value["area"], str(why)))
-        occupancy = OCCUPANCY.get(value.get("occupancy", "").lower()) if "occupancy" in value else "occupied"
+        occupancy = OCCUPANCY.get(value.get("occupancy", "").lower()) if "occupancy" in value else "owner_occupied"
         if occupancy is None:
             problems.append(Problem(line, labels["occupancy"], value["occupancy"],
-                                    N_("只能是 自住/出租、空置 或 开发商持有")))
+                                    N_("只能是 自住、出租、空置 或 开发商持有")))
         row["occupancy"] = occupancy
         for field in ("building", "entrance", "room", "owner_key", "contact_name", "contact_phone", "note"):
             row[field] = value.get(field, "")

@@ -24,7 +24,8 @@ class HouseholdForm(FlaskForm):
                        description=_l("以不动产登记簿为准，最多两位小数。"), render_kw={"inputmode": "decimal"})
     occupancy = RadioField(FIELD_LABELS["occupancy"],
                            choices=[SelectChoice(k.value, label) for k, label in OCCUPANCY_LABELS.items()],
-                           default="occupied")
+                           default="owner_occupied",
+                           description=_l("出租的房屋表决时仍算业主的一票；租户只参加意见征集。"))
     owner_key = StringField(FIELD_LABELS["owner_key"], validators=[Length(max=60)],
                             description=_l("同一业主的几套房填相同的标识（表决时算一人）；可不填。"))
     contact_name = StringField(_l("联系人（仅委员会可见）"), validators=[Length(max=40)])

@@ -31,15 +31,43 @@ def address_order(household):
 
 
 class Occupancy(enum.StrEnum):
-    """Who holds the unit; developer-held units count as one owner together in votes."""
+    """The unit's tenure: who lives in it and who holds it. Votes count by owner whatever the tenure (a rented
+    unit counts for its owner); developer-held units count as one owner together."""
 
-    occupied = "occupied"
+    owner_occupied = "owner_occupied"
+    rented = "rented"
     vacant = "vacant"
     developer = "developer"
+    # The name before tenure was recorded (issue 14), kept so older callers keep working: an alias of
+    # owner_occupied, never stored (migration 0015 moved stored "occupied" rows to "owner_occupied").
+    occupied = "owner_occupied"
 
 
-OCCUPANCY_LABELS = {Occupancy.occupied: _l("自住/出租"), Occupancy.vacant: _l("空置"),
+OCCUPANCY_LABELS = {Occupancy.owner_occupied: _l("自住"), Occupancy.rented: _l("出租"), Occupancy.vacant: _l("空置"),
                     Occupancy.developer: _l("开发商持有")}
+LIVED_IN = (Occupancy.owner_occupied, Occupancy.rented)  # someone lives there: gifts, notices, door-knocking
+
+
+class Delivery(enum.StrEnum):
+    """How a household card reached its household."""
+
+    in_person = "in_person"  # handed over after checking the ID card and the property certificate
+    mailbox = "mailbox"
+    other = "other"
+
+
+DELIVERY_LABELS = {Delivery.in_person: _l("当面核验身份证和房产证"), Delivery.mailbox: _l("投入信箱"),
+                   Delivery.other: _l("其他")}
+
+
+class Holder(enum.StrEnum):
+    """Who holds a card: the owner (or their family) or a tenant; tenants do not vote in statutory votes."""
+
+    owner = "owner"
+    tenant = "tenant"
+
+
+HOLDER_LABELS = {Holder.owner: _l("业主"), Holder.tenant: _l("租户")}
 
 
 class Household(db.Model):
@@ -54,7 +82,7 @@ class Household(db.Model):
     room: Mapped[str] = mapped_column(String(20))
     area_centi: Mapped[int]  # registered unit area in hundredths of a m² (exact, for vote counting)
     occupancy: Mapped[Occupancy] = mapped_column(Enum(Occupancy, native_enum=False, length=20),
-                                                 default=Occupancy.occupied)
+                                                 default=Occupancy.owner_occupied)
     owner_key: Mapped[str] = mapped_column(String(60), default="")  # units of one owner share it
     contact_name: Mapped[str] = mapped_column(String(40), default="")  # committee only
     contact_phone: Mapped[str] = mapped_column(String(30), default="")  # committee only
@@ -136,8 +164,28 @@ class HouseholdCard(db.Model):
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("card_batch.id"), index=True)
     pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # How the card reached its household (committee only, never on a public page): recorded after printing.
+    delivery: Mapped[str | None] = mapped_column(String(20), nullable=True)  # a Delivery, None = not recorded
+    delivered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    delivered_at = mapped_column(UTCDateTime, nullable=True)
+    holder: Mapped[str] = mapped_column(String(10), default=Holder.owner, server_default=Holder.owner.value)
 
     household: Mapped[Household] = relationship()
+
+    @property
+    def verified(self):
+        """Handed over in person against the ID card and the property certificate."""
+        return self.delivery == Delivery.in_person
+
+    @property
+    def tenant(self):
+        return self.holder == Holder.tenant
+
+    def delivery_snapshot(self):
+        """What the audit log keeps of a card's delivery."""
+        return {"household": self.household.address if self.household else None, "delivery": self.delivery,
+                "holder": self.holder,
+                "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None}
 
 
 def live_card():

@@ -11,7 +11,8 @@ from ..extensions import db
 from ..htmx import render
 from . import csvio, service
 from .forms import FIELD_LABELS, HouseholdForm, ImportForm
-from .models import Household, HouseholdCard, Occupancy, address_columns, live_card
+from .models import (DELIVERY_LABELS, HOLDER_LABELS, Household, HouseholdCard, Occupancy, address_columns,
+                     live_card)
 
 admin_bp = bind_compound(Blueprint("households_admin", __name__, url_prefix="/admin/<compound>/households"))
 admin_bp.before_request(require_committee)
@@ -42,7 +43,7 @@ def index():
         HouseholdCard.compound_id == g.compound.id, live_card())))
     return render("households/roll_index.html", "households/_roll_list.html", households=households,
                   query=query, total=totals[0], total_area=f"{totals[1] // 100}.{totals[1] % 100:02d}",
-                  active_cards=active_cards)
+                  active_cards=active_cards, buildings=service.cards_by_building(g.compound))
 
 
 def _fields(form):
@@ -131,4 +132,5 @@ def show(household_id):
     household = get_or_404_in_compound(Household, household_id)
     card = db.session.scalar(select(HouseholdCard).where(HouseholdCard.household_id == household.id,
                                                          live_card()))
-    return render_template("households/roll_show.html", household=household, card=card)
+    return render_template("households/roll_show.html", household=household, card=card,
+                           deliveries=DELIVERY_LABELS, holders=HOLDER_LABELS)

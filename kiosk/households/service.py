@@ -1,6 +1,6 @@
 """The work behind the roll and the cards: a household added or corrected, a whole roll imported, cards issued
 and revoked; every change audited in the caller's transaction."""
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..changes import record_change
@@ -8,7 +8,8 @@ from ..database import utcnow
 from ..extensions import db
 from ..refusals import Refused
 from . import AREA, CARDS, address_list
-from .models import CardBatch, Household, HouseholdCard, Occupancy, hash_token, live_card, new_token
+from .models import (CardBatch, Delivery, Holder, Household, HouseholdCard, Occupancy, hash_token, live_card,
+                     natural, new_token)
 
 
 class HouseholdRefused(Refused):
@@ -150,3 +151,42 @@ def revoke(compound, actor, household):
         HouseholdCard.household_id == household.id, HouseholdCard.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_by=actor.id))  # a card waiting in a print run too: it was lost
     record_change(compound, actor, CARDS, "revoke", household, None, {"address": household.address})
+
+
+def card_in_hand(household):
+    """The household's newest card that is not revoked: the working one, or one of a print run being handed out
+    now (its delivery can be recorded before the run is confirmed). None without a card."""
+    return db.session.scalar(select(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                                         HouseholdCard.revoked_at.is_(None))
+                             .order_by(HouseholdCard.id.desc()).limit(1))
+
+
+def record_delivery(compound, actor, household, delivery, holder, now=None):
+    """Record how the household's card reached it (in person against ID and property certificate, mailbox,
+    other), by whom and when, and whether the owner or a tenant holds it; audited, committee only. Refused
+    ("no_card") when the household has no card, ("delivery") for an unknown way or holder."""
+    if delivery not in set(Delivery) or holder not in set(Holder):
+        raise HouseholdRefused("delivery")
+    card = card_in_hand(household)
+    if card is None:
+        raise HouseholdRefused("no_card", address=household.address)
+    before = card.delivery_snapshot()
+    card.delivery, card.holder = Delivery(delivery).value, Holder(holder).value
+    card.delivered_by, card.delivered_at = actor.id, now or utcnow()
+    record_change(compound, actor, CARDS, "deliver", card, before, card.delivery_snapshot())
+    return card
+
+
+def cards_by_building(compound):
+    """Per building, in natural order: (building, households, with a working card, verified in person, held by a
+    tenant). What the roll shows the committee about how far verification has come."""
+    counts = db.session.execute(
+        select(Household.building, func.count(func.distinct(Household.id)),
+               func.count(func.distinct(HouseholdCard.household_id)),
+               func.count(func.distinct(case((HouseholdCard.delivery == Delivery.in_person.value,
+                                              HouseholdCard.household_id)))),
+               func.count(func.distinct(case((HouseholdCard.holder == Holder.tenant.value,
+                                              HouseholdCard.household_id)))))
+        .outerjoin(HouseholdCard, (HouseholdCard.household_id == Household.id) & live_card())
+        .where(Household.compound_id == compound.id).group_by(Household.building)).all()
+    return sorted((tuple(row) for row in counts), key=lambda row: natural(row[0]))

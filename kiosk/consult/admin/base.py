@@ -10,7 +10,7 @@ from ...compounds.context import bind_compound, get_or_404_in_compound
 from ...extensions import db
 from ...timefmt import format_datetime
 from .. import service, snapshots
-from ..models import Topic
+from ..models import Topic, scope_place
 from ..procedure import explain, is_procedure
 
 admin_bp = bind_compound(Blueprint("consult_admin", __name__, url_prefix="/admin/<compound>/topics"))
@@ -65,7 +65,9 @@ def _refusal(topic, refused):
                                      "#corrections"),
         "deadline_passed": lambda: (_("投票截止时间 %(when)s 已经过了，请先修改时间再发布。",
                                       when=format_datetime(topic.closes_at)), "error", ""),
-        "no_households": lambda: (_("还没有录入住户，不能发布：投票名单要从住户名册里来。"), "error", ""),
+        "no_households": lambda: (_("住户名册里没有%(where)s的住户，不能发布：请修改表决范围。",
+                                    where=scope_place(topic.scope)), "error", "")
+        if detail.get("scoped") else (_("还没有录入住户，不能发布：投票名单要从住户名册里来。"), "error", ""),
         "frozen": lambda: (_("草稿还没有发布，直接修改就行。") if detail.get("draft")
                            else _("投票已截止，议题不能再更正：居民是按当时的内容投票的。"), "info", ""),
         "closed": lambda: (_("投票已于 %(when)s 截止，不能再录入。", when=format_datetime(topic.closes_at)), "error", ""),

@@ -15,6 +15,7 @@ def _summary(topic, fig):
     """The rows every result file has: the topic, its rule and phase, participation against the totals."""
     return [[], [_("项目"), _("数值")],
             [_("议题"), topic.title], [_("通过规则"), str(topic.rule_label)], [_("状态"), str(PHASE_LABELS[topic.phase()])],
+            [_("表决范围"), topic.electorate_label or _("全体业主")],
             [_("总户数"), fig.total_households], [_("参与户数"), fig.part_households],
             [_("总业主人数"), fig.total_heads], [_("参与业主人数"), fig.part_heads],
             [_("总面积（平方米）"), plain_area(fig.total_area_centi)],

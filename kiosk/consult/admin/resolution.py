@@ -29,6 +29,8 @@ def resolution_markdown(topic, fig):
         "",
         _("表决方式：%(kind)s；通过规则：%(rule)s；%(secret)s。", kind=topic.kind_label, rule=topic.rule_label,
           secret=_("无记名投票") if topic.secret else _("记名投票")),
+        *(["", _("表决范围：%(who)s。参与和通过的比例按这一范围的户数、业主人数和面积计算。",
+                 who=topic.electorate_label)] if topic.electorate_label else []),
         "", "## " + _("参与情况"), "",
         table_row(_("项目"), _("参与"), _("总数"), _("占比")), "| --- | --- | --- | --- |",
         table_row(_("户数"), fig.part_households, fig.total_households, fig.households_share),

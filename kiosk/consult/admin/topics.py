@@ -119,7 +119,8 @@ def saved_or_refused(form, topic):
     """Save the form's topic; a refusal of the procedure goes next to its field (nothing is saved) and gives
     None. After saving, a statutory topic held here instead of on the city's platform gets a warning."""
     try:
-        saved = service.save_topic(g.compound, current_user, topic, topic_fields(form), option_lines(form.options.data))
+        fields = {**topic_fields(form), **form.electorate(), "require_verified": form.require_verified.data}
+        saved = service.save_topic(g.compound, current_user, topic, fields, option_lines(form.options.data))
     except service.VoteRefused as refused:
         if not is_procedure(refused):
             raise
@@ -139,6 +140,18 @@ def saved_or_refused(form, topic):
     return saved
 
 
+def electorate_form(form, topic=None):
+    """Offer the roll's buildings and 单元 for the electorate; a new topic requires verified cards by default
+    when the compound has any (a saved topic shows its own choice)."""
+    form.set_places(service.roll_places(g.compound))
+    if request.method == "GET":
+        if topic is not None:
+            form.show_electorate(topic)
+        else:
+            form.require_verified.data = service.has_verified_cards(g.compound)
+    return form
+
+
 def source_proposal():
     """The proposal a new topic is made from (?from_proposal=), or None."""
     proposal_id = request.args.get("from_proposal", type=int)
@@ -150,7 +163,7 @@ def source_proposal():
 def create():
     """Draft a topic; from a resident's proposal, its title and text are filled in and the two are linked."""
     proposal = source_proposal()
-    form = TopicForm()
+    form = electorate_form(TopicForm())
     if request.method == "GET":
         form.rule.data = service.default_rule(g.compound)
         # A day's margin past the notice (from the profile) so the draft can wait a day before it is published.
@@ -179,7 +192,7 @@ def edit(topic_id):
     database refuses it too): a mistake gets a correction note on the topic page instead."""
     topic = load(topic_id)
     service.check_editable(topic)
-    form = TopicForm(obj=topic) if request.method == "GET" else TopicForm()
+    form = electorate_form(TopicForm(obj=topic) if request.method == "GET" else TopicForm(), topic)
     if request.method == "GET":
         form.opens_at.data = local_input(topic.opens_at)
         form.closes_at.data = local_input(topic.closes_at)

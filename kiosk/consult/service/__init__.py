@@ -57,20 +57,24 @@ from .topics import (
     check_editable,
     check_open,
     corrections,
+    has_verified_cards,
+    in_scope,
     owner_group,
     publish,
+    roll_places,
     save_topic,
     visible_topics,
     voting_now,
 )
-from .voting import ballots, cast, clean_choices, current_ballot, is_elector
+from .voting import ballots, card_refusal, cast, clean_choices, current_ballot, is_elector, live_card_of, why_not
 
 __all__ = [
     "OPINIONS_PER_TOPIC", "OPINION_BURST", "OPINION_WINDOW", "PROPOSALS_PER_DAY", "RollRow", "VoteRefused", "YES_NO",
     "add_correction", "all_topics", "answer_proposal", "ballots", "cast", "check_correctable", "check_editable",
     "check_hideable", "check_open", "check_resolvable", "check_updatable", "clean_choices", "close_due", "compute",
     "corrections", "current_ballot", "fingerprint",
-    "hide_opinion", "is_elector", "keep_time", "link_proposal", "live_result", "opinions", "owner_group",
+    "hide_opinion", "is_elector", "has_verified_cards", "in_scope", "roll_places", "card_refusal", "live_card_of",
+    "why_not", "keep_time", "link_proposal", "live_result", "opinions", "owner_group",
     "participation", "post_opinion", "post_update", "proposals", "publish", "publish_resolution", "result_of",
     "results_visible", "roll_call", "save_topic", "submit_proposal", "turnout_by_building", "updates",
     "visible_topics", "voting_now",

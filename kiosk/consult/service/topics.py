@@ -4,7 +4,7 @@ from sqlalchemy import insert, select
 from ...changes import record_change
 from ...database import utcnow
 from ...extensions import db
-from ...households.models import Household, Occupancy
+from ...households.models import Delivery, Household, HouseholdCard, Occupancy, live_card, natural
 from .. import AREA
 from ..models import Elector, Kind, Option, Phase, Status, Topic, TopicCorrection
 from .base import YES_NO, VoteRefused
@@ -18,6 +18,35 @@ def owner_group(household):
     if household.owner_key:
         return "owner:" + household.owner_key
     return f"unit-{household.id}"
+
+
+def in_scope(statement, scope):
+    """Narrow a query of households to a topic's scope (see Topic.scope); None leaves the whole compound."""
+    if scope is None:
+        return statement
+    buildings, entrance = scope
+    statement = statement.where(Household.building.in_(buildings))
+    return statement.where(Household.entrance == entrance) if entrance else statement
+
+
+def roll_places(compound):
+    """The roll's buildings and 单元 in natural order, for choosing a topic's electorate:
+    [(building, [entrance, ...])], entrances without the empty one."""
+    rows = db.session.execute(select(Household.building, Household.entrance).where(
+        Household.compound_id == compound.id).distinct()).all()
+    places = {}
+    for building, entrance in rows:
+        places.setdefault(building, set())
+        if entrance:
+            places[building].add(entrance)
+    return [(b, sorted(places[b], key=natural)) for b in sorted(places, key=natural)]
+
+
+def has_verified_cards(compound):
+    """Whether any live card of the compound was handed over in person against ID and property certificate."""
+    return db.session.scalar(select(HouseholdCard.id).where(
+        HouseholdCard.compound_id == compound.id, live_card(), HouseholdCard.delivery == Delivery.in_person)
+        .limit(1)) is not None
 
 
 def check_editable(topic):
@@ -87,7 +116,8 @@ def corrections(topic):
 
 
 def publish(compound, actor, topic, now=None):
-    """Publish a draft: discussion starts and the electorate is frozen from the roll as it stands now.
+    """Publish a draft: discussion starts and the electorate is frozen from the roll as it stands now: the whole
+    compound, or only the households of the topic's building(s) or 单元.
 
     The topic row is locked first, so two committee phones publishing at once publish it once."""
     now = now or utcnow()
@@ -99,9 +129,10 @@ def publish(compound, actor, topic, now=None):
         raise VoteRefused("deadline_passed")
     # Publishing later than the draft was saved only shortens the notice: check it again.
     check_timing(compound, topic.rule, topic.extraordinary, topic.opens_at, topic.closes_at, now)
-    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)).all()
+    households = db.session.scalars(in_scope(select(Household).where(Household.compound_id == compound.id),
+                                             topic.scope)).all()
     if not households:
-        raise VoteRefused("no_households")
+        raise VoteRefused("no_households", scoped=topic.scope is not None)
     db.session.execute(insert(Elector), [
         {"topic_id": topic.id, "household_id": h.id, "area_centi": h.area_centi, "owner": owner_group(h),
          "building": h.building} for h in households])

@@ -6,13 +6,53 @@ from sqlalchemy.exc import IntegrityError
 from ...changes import record_change
 from ...database import utcnow
 from ...extensions import db
+from ...households.models import HouseholdCard, live_card
 from .. import AREA, kiosk_votes
 from ..models import Ballot, Channel, Elector, Kind, Status, Topic
+from ..tally import Rule
 from .base import VoteRefused
 
 
 def is_elector(topic, household):
     return db.session.get(Elector, (topic.id, household.id)) is not None
+
+
+def live_card_of(household):
+    """The household's card that works now (a confirmed print run replaces the old one), or None."""
+    return db.session.scalar(select(HouseholdCard).where(HouseholdCard.household_id == household.id, live_card())
+                             .order_by(HouseholdCard.id.desc()).limit(1))
+
+
+def card_refusal(topic, household):
+    """Why the household's own card may not vote on this topic, or None. Owners decide: a card held by a tenant
+    votes only in 意见征集 (the informal rule), never in a statutory vote (art. 278) nor in 协商一致, whose
+    "everyone agrees" speaks for the owners too ("tenant"); tenants read and comment everywhere. A statutory
+    topic that requires verified cards refuses a card not handed over in person against ID and property
+    certificate ("unverified"). Paper ballots typed in by the committee are not checked here: checking who
+    filled a paper ballot in is the committee's responsibility."""
+    if topic.rule == Rule.informal:
+        return None
+    card = live_card_of(household)
+    if card is not None and card.tenant:
+        return "tenant"
+    if topic.statutory and topic.require_verified and (card is None or not card.verified):
+        return "unverified"
+    return None
+
+
+def outside_refusal(topic):
+    """The refusal for a household not on the electorate: a scoped topic says whose vote it is."""
+    if topic.scope is not None:
+        return VoteRefused("outside_scope", where=topic.electorate_label)
+    return VoteRefused("not_elector")
+
+
+def why_not(topic, household):
+    """Why this household may not vote on the topic from its phone or the lobby screen (a VoteRefused), or None."""
+    if not is_elector(topic, household):
+        return outside_refusal(topic)
+    reason = card_refusal(topic, household)
+    return VoteRefused(reason) if reason else None
 
 
 def current_ballot(topic, household):
@@ -48,7 +88,11 @@ def _take(compound, topic, household, chosen, channel, entered_by):
     if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
                                                             Elector.household_id == household.id)
                          .with_for_update()) is None:
-        raise VoteRefused("not_elector")
+        raise outside_refusal(topic) if channel != Channel.paper else VoteRefused("not_elector")
+    if channel != Channel.paper:
+        reason = card_refusal(topic, household)
+        if reason:
+            raise VoteRefused(reason)
     previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
                                                             Ballot.household_id == household.id,
                                                             Ballot.current.is_(True)))
@@ -86,8 +130,9 @@ def _commit_keeping_state():
 
 
 def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, step=None):
-    """Record a household's ballot and commit; refuse after close, outside the electorate, or a second ballot
-    when changes are not allowed. A race with the same household's other ballot is retried, so exactly one
+    """Record a household's ballot and commit; refuse after close, outside the electorate, from a tenant's or
+    an unverified card where the topic's rule forbids it (card_refusal), or a second ballot when changes are
+    not allowed. A race with the same household's other ballot is retried, so exactly one
     stays current. With `step` (a lobby screen's keypad step), the step is used up in the same transaction."""
     chosen = clean_choices(topic, choices)
     for attempt in range(3):
