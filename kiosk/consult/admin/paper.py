@@ -59,7 +59,7 @@ def page(topic, status=200, form=None, resolve_forms=None):
         "topic": topic, "printed": service.printed(topic), "summary": service.summary(topic),
         "state_labels": PAPER_STATE_LABELS, "problems": found, "users": users, "form": form,
         "resolve_form": ResolveForm(formdata=None), "resolve_forms": resolve_forms or {},
-        "stage_labels": STAGE_LABELS, "online_rule": str(ONLINE_RULE), "can_edit": can_edit(),
+        "stage_labels": STAGE_LABELS, "online_rule": str(ONLINE_RULE), "editable": can_edit(),
         "voting": topic.phase() == "voting", "open": topic.status == "published",
         "counted": service.paper_ballot_count(topic),
     }

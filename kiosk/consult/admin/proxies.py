@@ -4,7 +4,7 @@ from flask import abort, flash, g, make_response, redirect, render_template, url
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
-from ...auth.access import can_edit, chair_required, editor_required, is_chair
+from ...auth.access import can_edit, chair_required, editor_required
 from ...auth.accounts import display_names
 from ...compounds.context import get_or_404_in_compound
 from ...extensions import db
@@ -50,8 +50,8 @@ def page(topic, status=200, form=None, vote_forms=None, limit_form=None):
                   and current_ballot(topic, p.household) is not None}
     context = {"topic": topic, "proxies": listed, "lapsed": lapsed, "form": form or ProxyForm(formdata=None),
                "vote_forms": vote_forms or {}, "vote_form": PaperBallotForm(formdata=None),
-               "limit": service.limit_for(g.compound), "rules": str(RULES), "can_edit": can_edit(),
-               "is_chair": is_chair(), "recorders": display_names(p.recorded_by for p in listed),
+               "limit": service.limit_for(g.compound), "rules": str(RULES), "editable": can_edit(),
+               "recorders": display_names(p.recorded_by for p in listed),
                "limit_form": limit_form or ProxyLimitForm(formdata=None, max_owners=service.limit_for(g.compound)),
                "open": topic.status == "published" and topic.phase() in ("discussion", "voting"),
                "voting": topic.phase() == "voting", "used": service.proxy_ballot_count(topic)}
