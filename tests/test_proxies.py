@@ -44,10 +44,10 @@ def test_committee_records_a_proxy_with_its_signed_form_seen_by_the_committee_on
                                                                                       homes):
     topic = factories.open_topic(compound, chair, secret=False)
     login_as(client, chair)
-    response = post_form(client, f"{BASE}/{topic.id}/proxies",
+    response = post_form(client, f"{BASE}/{topic.id}/proxies/new",
                          record_form("101", id_last4="123x", phone="13900001111",
                                      scan=(io.BytesIO(factories.jpeg()), "weituo.jpg", "image/jpeg")),
-                         content_type="multipart/form-data")
+                         token_from=f"{BASE}/{topic.id}/proxies", content_type="multipart/form-data")
     assert response.status_code == 302, text_of(response)[:400]
     proxy = db.session.scalar(select(Proxy))
     assert (proxy.name, proxy.id_last4, proxy.phone, proxy.state) == ("王某", "123X", "13900001111", "standing")
@@ -122,15 +122,15 @@ def test_one_proxy_may_represent_at_most_the_limit(app, client, compound, chair,
     topic = factories.open_topic(compound, chair)
     login_as(client, chair)
     for room in ("101", "102", "103", "104", "105"):
-        assert post_form(client, f"{BASE}/{topic.id}/proxies", record_form(room, name="孙某")).status_code == 302
-    response = post_form(client, f"{BASE}/{topic.id}/proxies", record_form("106", name="孙某"))
+        assert post_form(client, f"{BASE}/{topic.id}/proxies/new", record_form(room, name="孙某"), token_from=f"{BASE}/{topic.id}/proxies").status_code == 302
+    response = post_form(client, f"{BASE}/{topic.id}/proxies/new", record_form("106", name="孙某"), token_from=f"{BASE}/{topic.id}/proxies")
     assert response.status_code == 409
     assert "这位受托人在本议题已代表 5 户，本小区规定每位受托人最多代表 5 户" in text_of(response)
     assert db.session.scalar(select(func.count()).select_from(Proxy)) == 5
     assert post_form(client, f"{BASE}/{topic.id}/proxies/limit", {"max_owners": "6"},
                      token_from=f"{BASE}/{topic.id}/proxies").status_code == 302
-    assert post_form(client, f"{BASE}/{topic.id}/proxies", record_form("106", name="孙某")).status_code == 302
-    response = post_form(client, f"{BASE}/{topic.id}/proxies", record_form("106", name="周某"))
+    assert post_form(client, f"{BASE}/{topic.id}/proxies/new", record_form("106", name="孙某"), token_from=f"{BASE}/{topic.id}/proxies").status_code == 302
+    response = post_form(client, f"{BASE}/{topic.id}/proxies/new", record_form("106", name="周某"), token_from=f"{BASE}/{topic.id}/proxies")
     assert response.status_code == 409 and "已经有一份有效的委托" in text_of(response)
 
 

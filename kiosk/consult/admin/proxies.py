@@ -71,7 +71,7 @@ def proxies(topic_id):
     return page(load(topic_id))
 
 
-@admin_bp.route("/<int:topic_id>/proxies", methods=["POST"])
+@admin_bp.route("/<int:topic_id>/proxies/new", methods=["POST"])
 @editor_required
 def record_proxy(topic_id):
     """Record an owner's written proxy, with the signed 委托书's photo or scan."""
