@@ -499,6 +499,7 @@ def load_demo():
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
     db.session.commit()
+    paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     supervisor = _next_signer(compound)
     return {
         "other_screens": [(s.name, s.key) for s in db.session.scalars(
@@ -509,6 +510,7 @@ def load_demo():
         "card_address": sample.address,
         "staff": STAFF, "staff_password": staff_password,
         "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
+        "paper_topic_id": paper_topic_id,
     }
 
 
@@ -546,3 +548,66 @@ def _next_signer(compound):
         if role == Role.supervisor and user is not None and user.id not in signed:
             return username
     return ""
+
+
+LIFT_TITLE = "3栋电梯更新改造"
+
+
+def _lift_topic(compound, chair, now):
+    """The one-building lift vote: found by its title (helper B's scoped-electorate demo may make it), else
+    drafted here with building 3's households as its electorate and published, open for a week."""
+    from .consult import service as consult
+    from .consult.models import Elector, Status, Topic
+
+    topic = db.session.scalar(select(Topic).where(Topic.compound_id == compound.id, Topic.title == LIFT_TITLE))
+    if topic is not None:
+        return topic
+    fields = {"title": LIFT_TITLE, "background": "3 栋的两部电梯已运行 27 年，去年两次困人。委员会提议使用 3 栋的专项"
+              "维修资金更换两部电梯，预算约 56 万元，由 3 栋业主表决。\n\n行动不便的业主可以书面委托亲友代为表决；"
+              "不用手机的业主，委员会已把编号表决票送到家里。",
+              "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live",
+              "allow_change": True, "opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=6)}
+    topic = consult.save_topic(compound, chair, None, fields, [])
+    db.session.flush()
+    building = db.session.scalars(select(Household).where(Household.compound_id == compound.id,
+                                                          Household.building == "3")).all()
+    # Only building 3's owners decide about building 3's lifts (上海 arts. 35, 69): the electorate is theirs.
+    db.session.add_all([Elector(topic_id=topic.id, household_id=h.id, area_centi=h.area_centi,
+                                owner=consult.owner_group(h), building=h.building) for h in building])
+    db.session.flush()
+    topic.status, topic.published_at = Status.published, now - timedelta(days=4)
+    db.session.flush()
+    return topic
+
+
+def _proxies_and_paper(compound, chair, now, sample):
+    """On the lift vote: two written proxies (one used, one standing for the sample card's household, so its
+    phone shows 您已书面委托…), the numbered paper ballots printed, a few phone ballots, papers entered once,
+    confirmed by a second member, and one mismatch for the chair. Returns the topic's id."""
+    from .consult import service as consult
+    from .consult.models import Channel
+    from .consult.service import paper, proxies
+
+    topic = _lift_topic(compound, chair, now)
+    if paper.printed(topic) or topic.phase(now) != "voting":
+        return topic.id
+    member = db.session.scalar(select(User).where(User.username == "demo-member")) or chair
+    vice = db.session.scalar(select(User).where(User.username == "demo-vice")) or chair
+    paper.print_set(compound, member, topic)
+    db.session.commit()
+    papers = paper.papers(topic)
+    homes = [p.household for p in papers if p.household_id != sample.id]
+    used = proxies.record(compound, chair, topic, homes[1], "王建国", "3021", "13807310021")
+    proxies.record(compound, chair, topic, sample, "李秀兰", "", "13907315566")
+    db.session.commit()
+    proxies.cast_by_proxy(compound, member, topic, used, ["yes"])
+    for home, choice in zip(homes[2:8], ["yes", "yes", "no", "yes", "abstain", "yes"]):
+        consult.cast(compound, topic, home, [choice], Channel.phone)
+    by_home = {p.household_id: p for p in papers}
+    returned = [by_home[h.id] for h in homes[8:22]]
+    choices = ["yes", "yes", "no", "yes", "yes", "abstain", "yes", "no", "yes", "yes", "yes", "no", "yes", "yes"]
+    for sheet, choice in zip(returned, choices):
+        paper.enter(compound, member, topic, sheet, "first", [choice])
+    for sheet, choice in zip(returned[:9], choices):  # the vice chair has confirmed nine; one read differently
+        paper.enter(compound, vice, topic, sheet, "confirm", ["no" if sheet is returned[4] else choice])
+    return topic.id
