@@ -338,7 +338,8 @@ def test_the_demo_has_a_vote_in_progress_a_decided_topic_and_proposals(app, clie
 
     load_demo()
     summary = load_demo()  # loading twice keeps one copy (and prints a new card)
-    topics = db.session.scalars(select(Topic).order_by(Topic.id)).all()
+    # The 3栋 lift vote with proxies and paper ballots has its own demo test (test_paper_ballots.py).
+    topics = db.session.scalars(select(Topic).where(Topic.title != "3栋电梯更新改造").order_by(Topic.id)).all()
     assert len(topics) == 3
     decided, voting, discussed = topics
     assert decided.status == Status.done and decided.result["passed"] is True

@@ -304,3 +304,24 @@ def test_secret_topic_entries_write_no_per_ballot_audit_and_hide_choices(app, cl
     login_as(client, chair)
     text = text_of(client.get(f"{BASE}/{topic.id}/paper-ballots"))
     assert "重复交回" in text and "录为" not in text
+
+
+def test_the_demo_shows_the_lift_vote_with_proxies_and_paper_ballots_in_progress(app, client):
+    """kiosk demo: the 3栋 lift vote, only building 3 on its electorate, a used and a standing proxy (the sample
+    card's household can revoke its own), paper ballots entered once, confirmed and one mismatch."""
+    from kiosk.consult.models import Elector, Topic
+    from kiosk.consult.paper_models import Proxy
+    from kiosk.demo import load_demo
+
+    load_demo()
+    summary = load_demo()  # twice: one copy of everything
+    topic = db.session.get(Topic, summary["paper_topic_id"])
+    assert topic.title == "3栋电梯更新改造" and topic.phase() == "voting"
+    assert set(db.session.scalars(select(Elector.building).where(Elector.topic_id == topic.id))) == {"3"}
+    assert sorted(p.state for p in db.session.scalars(select(Proxy).where(Proxy.topic_id == topic.id))) == [
+        "standing", "voted"]
+    counts = paper.summary(topic)
+    assert counts["entered"] > 0 and counts["confirmed"] > 0 and counts["mismatch"] == 1
+    phone = app.test_client()
+    phone.get(f"/h/{summary['card_token']}")
+    assert "您已书面委托 李秀兰 代为表决" in text_of(phone.get(f"/guixiang/topics/{topic.id}"))
