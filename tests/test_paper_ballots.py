@@ -194,6 +194,8 @@ def test_paper_ballot_prevails_over_online_either_way(app, client, compound, mem
     paper.enter(compound, jia, topic, sheet, "first", ["yes"])
     assert paper.enter(compound, yi, topic, sheet, "confirm", ["yes"]).outcome == "confirmed"
     assert [(b.channel, b.choices) for b in current_ballots(topic)] == [("paper", ["yes"])]
+    login_as(client, chair)
+    assert "编号表决票 No. 0001，两人核对 同意" in text_of(client.get(f"{BASE}/{topic.id}"))
     with pytest.raises(consult.VoteRefused) as refused:
         consult.cast(compound, topic, home, ["no"], Channel.phone)
     assert refused.value.reason == "paper_final"
@@ -266,6 +268,7 @@ def test_printed_ballot_qr_names_the_ballot_and_opens_only_the_committee_page(ap
     assert opened.status_code == 302 and f"ballot={first.number}" in opened.headers["Location"]
     page = client.get(opened.headers["Location"])
     assert 'value="1"' in page.get_data(as_text=True)
+    assert f"这是第 1 号票：{first.household.address}" in text_of(page)
     stranger = app.test_client()
     response = stranger.get(path)
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]

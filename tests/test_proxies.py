@@ -101,7 +101,9 @@ def test_proxy_ballot_is_recorded_as_such_and_the_owner_can_no_longer_revoke_or_
     post_form(phone, f"/maple/topics/{topic.id}/vote", {"choice": "yes"}, token_from=f"/maple/topics/{topic.id}")
     assert "以受托人的票为准，不能再投" in text_of(phone.get(f"/maple/topics/{topic.id}"))
     assert db.session.get(Ballot, proxy.ballot_id).current
-    assert "其中书面委托代为表决 1 户" in text_of(client.get(f"{BASE}/{topic.id}"))
+    committee_page = text_of(client.get(f"{BASE}/{topic.id}"))
+    assert "其中书面委托代为表决 1 户" in committee_page
+    assert "3栋102 纸质票（委员代录）" in committee_page and "书面委托，受托人代投 不同意" in committee_page
 
 
 def test_owner_voting_themselves_revokes_the_standing_proxy(app, compound, chair, homes):

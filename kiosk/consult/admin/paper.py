@@ -49,6 +49,15 @@ def refusal_text(topic, refused):
     return texts.get(refused.reason, ("ballot", _("这张票没有录入。")))
 
 
+def recognised(topic, text):
+    """The paper ballot a scanned or typed value names, or None (shown above the choices so the member sees
+    which household's paper the system took it for)."""
+    try:
+        return service.find(g.compound, topic, text) if text else None
+    except VoteRefused:
+        return None
+
+
 def page(topic, status=200, form=None, resolve_forms=None):
     """The paper ballots page of a topic: the set, the entry form, the problems."""
     found = service.problems(topic)
@@ -61,7 +70,7 @@ def page(topic, status=200, form=None, resolve_forms=None):
         "resolve_form": ResolveForm(formdata=None), "resolve_forms": resolve_forms or {},
         "stage_labels": STAGE_LABELS, "online_rule": str(ONLINE_RULE), "editable": can_edit(),
         "voting": topic.phase() == "voting", "open": topic.status == "published",
-        "counted": service.paper_ballot_count(topic),
+        "counted": service.paper_ballot_count(topic), "scanned": recognised(topic, form.ballot.data),
     }
     return make_response(render_template("consult/admin_paper_ballots.html", **context), status)
 

@@ -16,6 +16,7 @@ from ...extensions import db
 from ...htmx import render, wants_fragment
 from ...timefmt import from_local_naive, local_input, now_local
 from .. import integrity, service, snapshots
+from ..service import paper
 from ..forms import CorrectionForm, HideOpinionForm, PaperBallotForm, TopicForm, UpdateForm, option_lines
 from ..models import CHANNEL_LABELS, PHASE_LABELS, Kind, Opinion, Phase, Proposal, ProposalStatus
 from ..present import present
@@ -57,7 +58,8 @@ def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=N
         hide_forms=hide_forms or {}, hide_form=HideOpinionForm(formdata=None),
         public_url=optional_url("consult.topic", topic_id=topic.id),
         print_url=optional_url("consult.resolution_print", topic_id=topic.id) if topic.resolution_notice_id else None,
-        proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)))
+        proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)),
+        origins=paper.ballot_origins(topic) if not topic.secret else {})
     return make_response(render_template("consult/admin_show.html", **context), status)
 
 

@@ -252,3 +252,13 @@ def paper_ballot_count(topic):
     """How many current ballots came from confirmed numbered paper ballots."""
     return db.session.scalar(select(func.count()).select_from(PaperBallot).join(Ballot, Ballot.id == PaperBallot.ballot_id)
                              .where(PaperBallot.topic_id == topic.id, Ballot.current.is_(True))) or 0
+
+
+def ballot_origins(topic):
+    """{ballot id: "proxy" or the paper's number} for a topic's ballots that came by written proxy or from a
+    numbered paper ballot (the committee's roll call of a named topic says so next to each)."""
+    origins = dict(db.session.execute(select(PaperBallot.ballot_id, PaperBallot.number).where(
+        PaperBallot.topic_id == topic.id, PaperBallot.ballot_id.is_not(None))).all())
+    origins.update({ballot_id: "proxy" for ballot_id in db.session.scalars(select(Proxy.ballot_id).where(
+        Proxy.topic_id == topic.id, Proxy.ballot_id.is_not(None)))})
+    return origins
