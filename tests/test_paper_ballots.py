@@ -328,3 +328,34 @@ def test_the_demo_shows_the_lift_vote_with_proxies_and_paper_ballots_in_progress
     phone = app.test_client()
     phone.get(f"/h/{summary['card_token']}")
     assert "您已书面委托 李秀兰 代为表决" in text_of(phone.get(f"/guixiang/topics/{topic.id}"))
+
+
+def test_a_photo_goes_with_the_entry_and_a_refused_entry_keeps_no_photo(app, client, compound, members):
+    """The optional photo of the paper is kept with the entry (committee only); when the entry is refused, neither
+    the photo's row nor its file stays behind."""
+    import io
+
+    from kiosk.uploads import Image, upload_dir
+
+    chair, jia, yi = members
+    factories.households(compound, 1)
+    topic = factories.open_topic(compound, chair, secret=False)
+    paper.print_set(compound, chair, topic)
+    db.session.commit()
+    login_as(client, jia)
+    page = f"{BASE}/{topic.id}/paper-ballots"
+
+    def send(stage):
+        return post_form(client, f"{page}/enter", {"ballot": "1", "stage": stage, "choices": "yes",
+                                                   "photo": (io.BytesIO(factories.jpeg()), "p.jpg", "image/jpeg")},
+                         token_from=page, content_type="multipart/form-data")
+
+    assert send("first").status_code == 302
+    entry_, = db.session.scalars(select(PaperEntry)).all()
+    photo = db.session.get(Image, entry_.image_id)
+    assert client.get(f"/maple/media/{photo.filename}").status_code == 200
+    assert app.test_client().get(f"/maple/media/{photo.filename}").status_code == 404
+    files = set(upload_dir().iterdir())
+    assert send("confirm").status_code == 409  # 甲 cannot confirm their own entry
+    assert db.session.scalar(select(func.count()).select_from(Image)) == 1
+    assert set(upload_dir().iterdir()) == files

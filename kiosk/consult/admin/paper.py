@@ -11,7 +11,7 @@ from ...auth.accounts import display_names
 from ...compounds.context import get_or_404_in_compound
 from ...extensions import db
 from ...qr import public_url, qr_svg
-from ...uploads import ImageRejected, save_image
+from ...uploads import ImageRejected, save_image, upload_dir
 from ...timefmt import format_datetime
 from ..paper_forms import STAGE_LABELS, PaperEntryForm, ResolveForm
 from ..paper_models import PAPER_STATE_LABELS, EntryStage, PaperBallot
@@ -139,6 +139,12 @@ def paper_scan(ballot_token):
     return redirect(url_for(".paper_ballots", topic_id=paper.topic_id, ballot=str(paper.number)) + "#enter")
 
 
+def discard(image):
+    """Remove the file of a photo whose entry was refused (its row went with the rollback): nothing half-saved."""
+    if image is not None:
+        (upload_dir() / image.filename).unlink(missing_ok=True)
+
+
 @admin_bp.route("/<int:topic_id>/paper-ballots/enter", methods=["POST"])
 @editor_required
 def enter_paper(topic_id):
@@ -150,9 +156,9 @@ def enter_paper(topic_id):
     if not form.choices.data:
         form.choices.errors.append(_("请按票上的勾选选择。"))
         return page(topic, 400, form=form)
+    image = None
     try:
         paper = service.find(g.compound, topic, form.ballot.data)
-        image = None
         if form.photo.data and getattr(form.photo.data, "filename", ""):
             try:
                 image = save_image(form.photo.data, g.compound, current_user)
@@ -164,6 +170,7 @@ def enter_paper(topic_id):
         done = service.enter(g.compound, current_user, topic, paper, form.stage.data, form.choices.data, image)
     except VoteRefused as refused:
         db.session.rollback()
+        discard(image)
         name, text = refusal_text(topic, refused)
         getattr(form, name).errors.append(text)
         return page(topic, 409 if refused.reason in ("own_entry", "not_entered") else 400, form=form)

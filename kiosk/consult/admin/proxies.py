@@ -16,6 +16,7 @@ from ..paper_models import Proxy, ProxyState
 from ..service import VoteRefused, current_ballot
 from ..service import proxies as service
 from .ballots import find_household
+from .paper import discard
 from .base import admin_bp, load
 
 RULES = _l("业主可以在受托人投票前随时撤销委托（在手机上点“撤销委托”，或书面告知委员会）。"
@@ -82,8 +83,8 @@ def record_proxy(topic_id):
     household = find_household(form)
     if household is None:
         return page(topic, 400, form=form)
+    scan = None
     try:
-        scan = None
         if form.scan.data and getattr(form.scan.data, "filename", ""):
             scan = save_image(form.scan.data, g.compound, current_user)
         service.record(g.compound, current_user, topic, household, form.name.data.strip(),
@@ -94,6 +95,7 @@ def record_proxy(topic_id):
         return page(topic, 400, form=form)
     except VoteRefused as refused:
         db.session.rollback()
+        discard(scan)
         field = form.name if refused.reason == "proxy_limit" else form.room
         field.errors.append(refusal_text(topic, refused))
         return page(topic, 409, form=form)
