@@ -142,7 +142,7 @@ def paper_scan(ballot_token):
 def discard(image):
     """Remove the file of a photo whose entry was refused (its row went with the rollback): nothing half-saved."""
     if image is not None:
-        (upload_dir() / image.filename).unlink(missing_ok=True)
+        upload_dir().joinpath(image.filename).unlink(missing_ok=True)
 
 
 @admin_bp.route("/<int:topic_id>/paper-ballots/enter", methods=["POST"])
