@@ -501,6 +501,7 @@ def load_demo():
     _procedure(compound, staff, chair, now)
     electorate = _electorate(compound, chair, now, sample)
     db.session.commit()
+    paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     supervisor = _next_signer(compound)
     return {
         "other_screens": [(s.name, s.key) for s in db.session.scalars(
@@ -512,6 +513,7 @@ def load_demo():
         "staff": STAFF, "staff_password": staff_password,
         "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
         "electorate": electorate,
+        "paper_topic_id": paper_topic_id,
     }
 
 
@@ -666,3 +668,41 @@ def _electorate(compound, chair, now, sample):
                     and consult.card_refusal(lift, household) is None:
                 consult.cast(compound, lift, household, [rng.choices(["yes", "no", "abstain"], [80, 12, 8])[0]])
     return lift.id, lift.electorate_label
+
+
+def _proxies_and_paper(compound, chair, now, sample):
+    """On the lift vote: two written proxies (one used, one standing for the sample card's household, so its
+    phone shows 您已书面委托…), the numbered paper ballots printed, a few phone ballots, papers entered once,
+    confirmed by a second member, and one mismatch for the chair. Returns the topic's id."""
+    from .consult import service as consult
+    from .consult.models import Channel, Topic
+    from .consult.service import paper, proxies
+
+    topic = db.session.scalar(select(Topic).where(Topic.compound_id == compound.id, Topic.title == LIFT_VOTE))
+    if topic is None:  # an empty roll: no lift vote to hang them on
+        return None
+    if paper.printed(topic) or topic.phase(now) != "voting":
+        return topic.id
+    member = db.session.scalar(select(User).where(User.username == "demo-member")) or chair
+    vice = db.session.scalar(select(User).where(User.username == "demo-vice")) or chair
+    paper.print_set(compound, member, topic)
+    db.session.commit()
+    papers = paper.papers(topic)
+    # Households that have not voted yet (the lift vote's own demo has a third of building 3 in already).
+    homes = [p.household for p in papers
+             if p.household_id != sample.id and consult.current_ballot(topic, p.household) is None]
+    used = proxies.record(compound, chair, topic, homes[1], "王建国", "3021", "13807310021")
+    proxies.record(compound, chair, topic, sample, "李秀兰", "", "13907315566")
+    db.session.commit()
+    proxies.cast_by_proxy(compound, member, topic, used, ["yes"])
+    online = [h for h in homes[2:12] if consult.card_refusal(topic, h) is None][:6]  # verified cards only
+    for home, choice in zip(online, ["yes", "yes", "no", "yes", "abstain", "yes"]):
+        consult.cast(compound, topic, home, [choice], Channel.phone)
+    by_home = {p.household_id: p for p in papers}
+    returned = [by_home[h.id] for h in homes[8:22]]
+    choices = ["yes", "yes", "no", "yes", "yes", "abstain", "yes", "no", "yes", "yes", "yes", "no", "yes", "yes"]
+    for sheet, choice in zip(returned, choices):
+        paper.enter(compound, member, topic, sheet, "first", [choice])
+    for sheet, choice in zip(returned[:9], choices):  # the vice chair has confirmed nine; one read differently
+        paper.enter(compound, vice, topic, sheet, "confirm", ["no" if sheet is returned[4] else choice])
+    return topic.id

@@ -331,6 +331,42 @@ def _populate_supervisor_election(compound, author, household, values):
     return topic
 
 
+def _populate_paper(compound, author, household, values):
+    """A voting topic of two households with numbered paper ballots and proxies: No. 1 (the world's household)
+    entered twice and mismatched, the other household's proxy standing (issue 14's paper and proxy routes)."""
+    from kiosk.consult.paper_models import EntryStage, PaperBallot, PaperEntry, PaperState, Proxy
+
+    other = Household(compound_id=compound.id, building="2", entrance="1", room="201", area_centi=9000,
+                      occupancy=Occupancy.occupied)
+    topic = Topic(compound_id=compound.id, title="3栋电梯更新改造", background="背景", kind="yesno", rule="ordinary",
+                  secret=False, status=TopicStatus.draft, opens_at=ago(hours=1), closes_at=ahead(days=2),
+                  created_by=author.id)
+    topic.options = [Option(key=k, label=label, position=i) for i, (k, label) in enumerate(consult_service.YES_NO)]
+    db.session.add_all([other, topic])
+    db.session.flush()
+    for home in (household, other):
+        db.session.add(Elector(topic_id=topic.id, household_id=home.id, area_centi=home.area_centi,
+                               owner=f"unit-{home.id}", building=home.building))
+    db.session.flush()
+    topic.status, topic.published_at = TopicStatus.published, ago(days=3)
+    papers = [PaperBallot(compound_id=compound.id, topic_id=topic.id, household_id=home.id, number=number,
+                          token=f"{compound.id:02d}{number:02d}" + "ab" * 14, printed_by=author.id)
+              for number, home in ((1, household), (2, other))]
+    db.session.add_all(papers)
+    db.session.flush()
+    papers[0].state = PaperState.mismatch
+    db.session.add_all([PaperEntry(paper_id=papers[0].id, stage=EntryStage.first, choices=["yes"], entered_by=author.id),
+                        PaperEntry(paper_id=papers[0].id, stage=EntryStage.confirm, choices=["no"],
+                                   entered_by=author.id)])
+    proxy = Proxy(compound_id=compound.id, topic_id=topic.id, household_id=other.id, name="受托人", recorded_by=author.id)
+    db.session.add(proxy)
+    db.session.flush()
+    for endpoint in ("paper_ballots", "ballot_sheets", "receipts", "enter_paper", "resolve_paper", "proxies",
+                     "record_proxy", "proxy_vote", "revoke_proxy", "proxy_limit"):
+        values["topic_id"].by_endpoint[f"consult_admin.{endpoint}"] = topic.id
+    values.update(paper_id=papers[0].id, proxy_id=proxy.id, ballot_token=papers[0].token)
+
+
 def _values(compound, objects, membership_id):
     return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
@@ -370,6 +406,8 @@ def build_world(compound, chair, make_compound, make_user):
     oak_values.update(_populate_ledger(oak, intruder, theirs.household, "9", oak_values))
     _populate_supervisor_election(compound, chair, mine.household, values)
     _populate_supervisor_election(oak, intruder, theirs.household, oak_values)
+    _populate_paper(compound, chair, mine.household, values)
+    _populate_paper(oak, intruder, theirs.household, oak_values)
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -381,7 +419,8 @@ def build_world(compound, chair, make_compound, make_user):
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
-                         "entry_id", "period_id", "question_id", "category_id", "receipt_id"})
+                         "entry_id", "period_id", "question_id", "category_id", "receipt_id", "paper_id", "proxy_id",
+                         "ballot_token"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -407,6 +446,7 @@ EVERY_FORM_FIELD = {
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
     "procedure_profile": "beijing",  # a compound's procedure profile (platform staff only)
     "delivery": "in_person", "holder": "owner",  # how a household card was handed over
+    "ballot": "1", "stage": "first", "max_owners": "6",  # a numbered paper ballot's entry, the proxy limit
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 

@@ -177,6 +177,18 @@ ALLOWED = {
     ("consult_admin.publish", "POST"): EDITORS,
     ("consult_admin.correct", "POST"): LEADERS,  # a correction note during a vote is the committee's word
     ("consult_admin.paper", "POST"): EDITORS,
+    ("consult_admin.paper_ballots", "GET"): EVERYONE,  # supervisors watch the paper count
+    ("consult_admin.paper_scan", "GET"): EVERYONE,
+    ("consult_admin.print_ballots", "POST"): EDITORS,
+    ("consult_admin.ballot_sheets", "GET"): EDITORS,  # addresses on paper: printed by those who deliver them
+    ("consult_admin.receipts", "GET"): EDITORS,
+    ("consult_admin.enter_paper", "POST"): EDITORS,
+    ("consult_admin.resolve_paper", "POST"): LEADERS,  # the chair's third look decides a mismatch
+    ("consult_admin.proxies", "GET"): EVERYONE,
+    ("consult_admin.record_proxy", "POST"): EDITORS,
+    ("consult_admin.proxy_vote", "POST"): EDITORS,
+    ("consult_admin.revoke_proxy", "POST"): EDITORS,
+    ("consult_admin.proxy_limit", "POST"): LEADERS,
     ("consult_admin.hide_opinion", "POST"): EDITORS,
     ("consult_admin.resolution", "GET"): EDITORS,
     ("consult_admin.resolution", "POST"): EDITORS,

@@ -31,6 +31,13 @@ def init_app(app):
         """The decided outcome of a closed topic, or "" while it is open."""
         return present.outcome(topic, topic.result) if topic.result is not None else ""
 
+    def ballot_sources(topic):
+        """How many counted ballots came by written proxy and from numbered paper ballots (counts only)."""
+        from .service import paper, proxies
+
+        return {"proxy": proxies.proxy_ballot_count(topic), "paper": paper.paper_ballot_count(topic)}
+
     areas.template_helpers(app, voting_topics=voting_topics, outcome_of=outcome_of, area=present.area_text,
+                           ballot_sources=ballot_sources,
                            phase_label=lambda phase: models.PHASE_LABELS[models.Phase(phase)],
                            present_pct=present.percent_text)

@@ -397,3 +397,6 @@ class TopicCorrection(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     author = relationship("User")
+
+
+from . import paper_models  # noqa: E402,F401  (proxies and numbered paper ballots join the metadata)

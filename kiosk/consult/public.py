@@ -19,6 +19,7 @@ from ..qr import public_url, qr_svg
 from ..screen.models import Screen
 from ..timefmt import format_datetime
 from . import integrity, kiosk_votes, present, service, snapshots
+from .service import proxies
 from .models import PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic, Visibility
 
 bp = bind_compound(Blueprint("consult", __name__, url_prefix="/<compound>"))
@@ -52,6 +53,10 @@ def refusal(reason, ballot=None, public=False, where=""):
         "choices": _("请选一项再提交。"),
         "too_many": _("选多了：最多只能选规定的项数。"),
         "code": _("这一步已经过期或用过了，请重新输入手机上的投票码，或重新扫住户卡。"),
+        "proxy_voted": _("本户的受托人已经代为表决，以受托人的票为准，不能再投。"),
+        "paper_final": _("本户的纸质表决票已经由委员会确认，以纸质表决票为准，不能再投。"),
+        "proxy_used": _("受托人已经代为表决，委托不能再撤销。"),
+        "proxy_revoked": _("这份委托已经撤销了，您可以自己投票。"),
         "discussion_over": _("讨论已经结束，不能再发表意见。"),
         "opinions_full": _("本户在这个议题下已经发表了 %(n)s 条意见，不能再发了。还有想法，可以当面和委员会说。",
                            n=service.OPINIONS_PER_TOPIC),
@@ -131,8 +136,10 @@ def topic(topic_id):
     topic = _topic(topic_id)
     household = cards.current_household()
     context = _results_context(topic, household)
+    proxy = proxies.standing(topic, household) if household is not None else None
     response = make_response(render_template(
-        "consult/topic.html", household=household, opinions=service.opinions(topic),
+        "consult/topic.html", household=household, opinions=service.opinions(topic), proxy=proxy,
+        ballot_stands=household is not None and _ballot_stands(context["ballot"]),
         updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
         refused=_why_not_sentence(topic, household),
         opinion_max=OPINION_MAX, corrections=service.corrections(topic), **context))
@@ -174,6 +181,35 @@ def vote(topic_id):
         message = _("已投票，%(when)s。", when=format_datetime(ballot.cast_at))
     flash("✓ " + message, "success")
     return redirect(url_for(".topic", topic_id=topic.id), 303)
+
+
+def _ballot_stands(ballot):
+    """Whether the household's current ballot is one its own vote may not replace (its proxy's, or its
+    confirmed numbered paper ballot)."""
+    if ballot is None:
+        return False
+    try:
+        proxies.guard_own_vote(ballot.id)
+    except service.VoteRefused:
+        return True
+    return False
+
+
+@bp.route("/topics/<int:topic_id>/proxy/revoke", methods=["POST"])
+def revoke_proxy(topic_id):
+    """The owner revokes their written proxy from the phone, until the proxy has voted; then votes themselves."""
+    topic = _topic(topic_id)
+    household = cards.current_household()
+    if household is None:
+        return render_template("consult/need_card.html", topic=topic), 403
+    proxy = proxies.standing(topic, household)
+    if proxy is None:
+        flash(_("本户在这个议题没有书面委托。"), "info")
+        return redirect(url_for(".topic", topic_id=topic.id), 303)
+    proxies.revoke(g.compound, topic, proxy, by_owner=True)
+    db.session.commit()
+    flash("✓ " + _("已撤销对 %(name)s 的委托，现在可以自己投票。", name=proxy.name), "success")
+    return redirect(url_for(".topic", topic_id=topic.id, _anchor="vote"), 303)
 
 
 @bp.route("/topics/<int:topic_id>/opinions", methods=["POST"])

@@ -57,6 +57,9 @@ def refusal_text(topic, household, refused):
         "not_open": _("投票还没开始，%(when)s 开始。", when=format_datetime(topic.opens_at)),
         "choices": _("请按选票勾选：同意/不同意/弃权和单选只能选一项。"),
         "too_many": _("最多只能选 %(n)s 项。", n=topic.seats),
+        "proxy_voted": _("%(address)s 的受托人已经代为表决，以受托人的票为准，这张票不能录入。", address=household.address),
+        "paper_final": _("%(address)s 的编号纸质表决票已经确认，以编号表决票为准，这张票不能录入。",
+                         address=household.address),
     }
     return texts.get(refused.reason, _("这张票没有录入。"))
 
@@ -84,7 +87,8 @@ def paper(topic_id):
     except service.VoteRefused as refused:
         field = form.choices if refused.reason in ("choices", "too_many") else form.room
         field.errors.append(refusal_text(topic, household, refused))
-        return show_page(topic, 409 if refused.reason == "already" else 400, paper_form=form)
+        return show_page(topic, 409 if refused.reason in ("already", "proxy_voted", "paper_final") else 400,
+                         paper_form=form)
     message = _("已录入纸质票：%(address)s（由 %(who)s 录入）", address=household.address,
                 who=current_user.display_name)
     if changed:

@@ -26,6 +26,7 @@ from ..forms import (
     option_lines,
 )
 from ..procedure import explain, is_procedure, profile_for
+from ..service import paper
 from ..models import CHANNEL_LABELS, PHASE_LABELS, Kind, Opinion, Phase, Proposal, ProposalStatus
 from ..present import present
 from .base import admin_bp, load, optional_url, sealed_hint
@@ -69,7 +70,8 @@ def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=N
         extendable=extendable(topic, phase), late=service.late_resolution(g.compound, topic), platform_bypassed=service.platform_bypassed(g.compound, topic),
         public_url=optional_url("consult.topic", topic_id=topic.id),
         print_url=optional_url("consult.resolution_print", topic_id=topic.id) if topic.resolution_notice_id else None,
-        proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)))
+        proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)),
+        origins=paper.ballot_origins(topic) if not topic.secret else {})
     return make_response(render_template("consult/admin_show.html", **context), status)
 
 

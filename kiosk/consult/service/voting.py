@@ -97,6 +97,9 @@ def _take(compound, topic, household, chosen, channel, entered_by):
                                                             Ballot.household_id == household.id,
                                                             Ballot.current.is_(True)))
     if previous_id is not None:
+        from .proxies import guard_own_vote  # here, not at the top: proxies.py builds on this module
+
+        guard_own_vote(previous_id)  # a proxy's ballot, or a confirmed numbered paper ballot, stands
         if not topic.allow_change:
             raise VoteRefused("already", db.session.get(Ballot, previous_id))
         moved = db.session.execute(update(Ballot).where(Ballot.id == previous_id, Ballot.current.is_(True))
