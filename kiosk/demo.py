@@ -492,7 +492,8 @@ def load_demo():
     urgent = db.session.scalar(select(Notice).where(Notice.compound_id == compound.id, Notice.urgent.is_(True))
                                .order_by(Notice.id))
     sample = db.session.scalar(select(Household).where(Household.compound_id == compound.id,
-                                                       Household.building == "3", Household.room == "502"))
+                                                       Household.building == "3", Household.room == "502")
+                               .order_by(Household.entrance, Household.id))  # 3栋1单元502, on either engine
     (_household, card_token), = issue_cards(compound, chair, [sample])
     _distribution(compound, chair, now)
     _roster(compound, now)
