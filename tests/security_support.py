@@ -331,6 +331,26 @@ def _populate_supervisor_election(compound, author, household, values):
     return topic
 
 
+def _populate_meetings(compound, chair, member):
+    """Committee meetings in each state a meeting route acts on: planned (edit, record the notice sent), held with
+    minutes not yet confirmed (attendance, decisions, minutes, confirm) and final but not yet posted (post)."""
+    from kiosk.meetings import service as meetings
+
+    planned = meetings.schedule(compound, chair, None, ahead(days=3), "委员会办公室", ["门禁"])
+    held = meetings.schedule(compound, chair, None, ago(hours=3), "委员会办公室", ["保洁"])
+    meetings.record_attendance(compound, chair, held, {chair.id, member.id})
+    meetings.save_minutes(compound, chair, held, "纪要")
+    final = meetings.schedule(compound, chair, None, ago(hours=2), "委员会办公室", ["绿化"])
+    meetings.record_attendance(compound, chair, final, {chair.id, member.id})
+    meetings.save_minutes(compound, chair, final, "纪要")
+    meetings.confirm(compound, chair, final)
+    meetings.confirm(compound, member, final)
+    db.session.flush()
+    return {"meeting_id": ByEndpoint(held.id, {"meetings_admin.edit": planned.id, "meetings_admin.sent": planned.id,
+                                               "meetings_admin.post": final.id}),
+            "agenda_id": held.items[0].id}
+
+
 def _values(compound, objects, membership_id):
     return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,
@@ -369,6 +389,8 @@ def build_world(compound, chair, make_compound, make_user):
     oak_values.update(_populate_ledger(oak, intruder, theirs.household, "9", oak_values))
     _populate_supervisor_election(compound, chair, mine.household, values)
     _populate_supervisor_election(oak, intruder, theirs.household, oak_values)
+    values.update(_populate_meetings(compound, chair, bystander))
+    oak_values.update(_populate_meetings(oak, intruder, make_user("oak-member", oak, Role.member)))
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -380,7 +402,8 @@ def build_world(compound, chair, make_compound, make_user):
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
-                         "entry_id", "period_id", "question_id", "category_id", "receipt_id"})
+                         "entry_id", "period_id", "question_id", "category_id", "receipt_id", "meeting_id",
+                         "agenda_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -403,6 +426,8 @@ EVERY_FORM_FIELD = {
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
     "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
+    "held_at": "2026-01-01T10:00", "agenda": "攻击者的议程", "sent_on": "2026-01-01", "minutes": "攻击者的纪要",
+    "decision": "攻击者的决定",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
@@ -415,6 +440,8 @@ def form_body(values=None, **extra):
         data["household_id"] = str(values["household_id"])
     if values and "category_id" in values:  # the ledger's entry form names one of the compound's categories
         data["category_id"] = str(values["category_id"])
+    if values and "agenda_id" in values:  # a meeting item's decision form is prefixed with the item's id
+        data[f"item{values['agenda_id']}-decision"] = EVERY_FORM_FIELD["decision"]
     if values and "signoff_seen" in values:  # a supervisor's decision names the submission it was shown
         data.update(values["signoff_seen"])
     data.update(extra)

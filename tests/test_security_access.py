@@ -210,6 +210,27 @@ ALLOWED = {
     ("ledger_admin.settings", "GET"): LEADERS,
     ("ledger_admin.settings", "POST"): LEADERS,
     ("ledger_admin.budget", "POST"): LEADERS,
+    # Reminders: who has not voted is on the topic page for every committee account already; the phones of
+    # non-voters leave the system, so only the leaders may take them (each export audited).
+    ("consult_admin.reminders", "GET"): EVERYONE,
+    ("consult_admin.reminder_sheet", "GET"): EVERYONE,
+    ("consult_admin.reminder_slips", "GET"): EVERYONE,
+    ("consult_admin.export_phones", "POST"): LEADERS,
+    # Committee meetings: supervisors read everything (how each member voted too); members run the meeting;
+    # confirming minutes is each member's own act (the service refuses anyone not on the committee).
+    ("meetings_admin.index", "GET"): EVERYONE,
+    ("meetings_admin.show", "GET"): EVERYONE,
+    ("meetings_admin.notice", "GET"): EVERYONE,
+    ("meetings_admin.create", "GET"): EDITORS,
+    ("meetings_admin.create", "POST"): EDITORS,
+    ("meetings_admin.edit", "GET"): EDITORS,
+    ("meetings_admin.edit", "POST"): EDITORS,
+    ("meetings_admin.sent", "POST"): EDITORS,
+    ("meetings_admin.attendance", "POST"): EDITORS,
+    ("meetings_admin.decide", "POST"): EDITORS,
+    ("meetings_admin.minutes", "POST"): EDITORS,
+    ("meetings_admin.confirm", "POST"): EDITORS,
+    ("meetings_admin.post", "POST"): EDITORS,
 }
 # Weakest first: each refused role is tried before the state changes; the weakest allowed role then
 # makes the change.

@@ -34,7 +34,9 @@ def committee(compound):
 
 def is_member(compound, user):
     """Whether the account is on the committee now (supervisors and platform staff are not)."""
-    return user.role_in(compound) in EDITOR_ROLES
+    role = db.session.scalar(select(Membership.role).where(Membership.compound_id == compound.id,
+                                                           Membership.user_id == user.id))
+    return role in EDITOR_ROLES
 
 
 def _changed(compound, actor, action, meeting, before):
