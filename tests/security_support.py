@@ -351,6 +351,19 @@ def _populate_meetings(compound, chair, member):
             "agenda_id": held.items[0].id}
 
 
+def seat_on_roster(meeting_id, users):
+    """Put accounts made after the world (the role walk's) on a held meeting's roster, as members at the meeting
+    (only they may confirm its minutes)."""
+    from kiosk.meetings.models import Attendance, Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    for user in users:
+        meeting.attendance.append(Attendance(user_id=user.id, name=user.display_name, role="member",
+                                             position=len(meeting.attendance)))
+    meeting.members_total += len(users)
+    db.session.commit()
+
+
 def _values(compound, objects, membership_id):
     return {"compound": compound.slug, "notice_id": objects.notice.id, "membership_id": membership_id,
             "name": objects.image.filename, "screen_id": objects.screen.id, "key": objects.screen.key,

@@ -24,7 +24,7 @@ from kiosk.ledger import service as ledger
 from kiosk.ledger.models import Category
 from kiosk.timefmt import now_local
 
-from conftest import ago, ahead
+from conftest import ago, ahead, csrf_token
 
 # What an attacker types into any field that reaches a file: formulas, a DDE call, a tab-led formula.
 POISON = ['=HYPERLINK("http://evil.example","点我")', "@SUM(1+1)*cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
@@ -74,7 +74,10 @@ def poisoned(app, compound, chair):
     household = Household(compound_id=compound.id, building=BUILDING, entrance="", room="101", area_centi=10000,
                           occupancy=Occupancy.occupied, owner_key=POISON[1], contact_name=POISON[0],
                           contact_phone=POISON[2], note=POISON[4])
-    db.session.add(household)
+    # A neighbour who has not voted: the reminders' phone list (non-voters only) gets poisoned fields too.
+    neighbour = Household(compound_id=compound.id, building=BUILDING, entrance="", room="102", area_centi=10000,
+                          occupancy=Occupancy.occupied, contact_name=POISON[0], contact_phone=POISON[2])
+    db.session.add_all([household, neighbour])
     db.session.flush()
     event = distribution.create_event(compound, chair, {"name": POISON[0], "item": POISON[4],
                                                         "starts_at": ago(hours=1), "ends_at": ahead(days=1)},
@@ -113,6 +116,14 @@ def fill(app, rule, values, fixed):
     return app.url_map.bind("localhost").build(rule.endpoint, args)
 
 
+def fetch(client, rule, path, **kwargs):
+    """An export as a person takes it: a GET, or (for an audited export such as non-voters' phones) the form's
+    POST with its CSRF token."""
+    if "GET" in rule.methods:
+        return client.get(path, **kwargs)
+    return client.post(path, data={"csrf_token": csrf_token(client, "/admin/password")}, **kwargs)
+
+
 def cells_of(response):
     """Every cell of a CSV or XLSX answer, as text; and whether an XLSX one holds a live formula."""
     if response.mimetype == "text/csv":
@@ -132,7 +143,7 @@ def test_every_export_route_keeps_formulas_as_text(app, committee_client, poison
     wrong = []
     for rule, fixed in routes:
         path = fill(app, rule, poisoned, fixed)
-        response = committee_client.get(path)
+        response = fetch(committee_client, rule, path)
         if response.status_code != 200:
             wrong.append(f"{path}: {response.status_code}")
             continue
@@ -164,7 +175,7 @@ def test_every_export_inside_wechat_answers_a_calm_page_instead_of_a_file(app, c
     wrong = []
     for rule, fixed in routes:
         path = fill(app, rule, poisoned, fixed)
-        response = committee_client.get(path, headers={"User-Agent": agent,
+        response = fetch(committee_client, rule, path, headers={"User-Agent": agent,
                                                        "Referer": "http://localhost/admin/maple/ledger/"})
         html = response.get_data(as_text=True)
         if (response.status_code != 200 or response.mimetype != "text/html" or "Content-Disposition" in

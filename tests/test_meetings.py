@@ -235,3 +235,30 @@ def test_a_bad_schedule_form_says_what_is_wrong(client, compound, chair):
     text = text_of(response)
     assert "请填写会议时间" in text and "请填写地点" in text and "请至少写一项议程" in text
     assert db.session.scalar(select(Meeting)) is None
+
+
+def test_an_account_added_after_the_meeting_cannot_confirm_its_minutes(app, compound, chair, make_user):
+    """The chair adds accounts; two added after the meeting must not make a majority of a meeting they were never
+    part of: they are refused, and the minutes stay unconfirmed."""
+    members = five_members(compound, chair, make_user)
+    meeting = held_meeting(compound, chair, members, members[:4])
+    service.save_minutes(compound, chair, meeting, "纪要")
+    db.session.commit()
+    page = f"/admin/maple/meetings/{meeting.id}"
+    for name in ("late1", "late2"):
+        client = app.test_client()
+        login_as(client, make_user(name, compound, Role.member))
+        assert "我确认这份纪要" not in text_of(client.get(page))
+        response = post_form(client, f"{page}/confirm", {}, token_from=page, follow_redirects=True)
+        assert "只有开会时在任的委员才能确认这份纪要" in text_of(response)
+    db.session.refresh(meeting)
+    assert meeting.confirmations == [] and meeting.minutes_final_at is None
+
+
+def test_a_meeting_whose_day_passed_without_attendance_is_flagged(client, compound, chair):
+    meeting = service.schedule(compound, chair, None, ago(days=2), "办公室", ["门禁"])
+    db.session.commit()
+    login_as(client, chair)
+    flags = text_of(client.get("/admin/maple/meetings/"))
+    assert "的委员会会议还没有记录出席情况" in flags
+    assert f"/admin/maple/meetings/{meeting.id}" in client.get("/admin/maple/meetings/").get_data(as_text=True)

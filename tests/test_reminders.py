@@ -20,7 +20,7 @@ def world(compound, chair, **fields):
     for n, h in enumerate(made):
         h.contact_name, h.contact_phone = f"住户{n}", f"1380000000{n}" if n != 2 else ""
     db.session.commit()
-    topic = open_topic(compound, chair, secret=False, **fields)
+    topic = open_topic(compound, chair, **dict({"secret": False}, **fields))
     for h in (made[0], made[3]):
         consult.cast(compound, topic, h, ["yes"])
     db.session.commit()
@@ -82,3 +82,29 @@ def test_reminders_only_while_the_vote_is_open(client, compound, chair):
     login_as(client, chair)
     response = client.get(f"/admin/maple/topics/{topic.id}/reminders/sheet", follow_redirects=True)
     assert "投票进行中才能催票" in text_of(response)
+
+
+def test_a_secret_votes_sheet_moves_only_with_its_released_list(client, compound, chair):
+    """On a secret topic the sheet shows what the committee's who-voted list shows (as of the last release): before
+    the first release nobody counts as voted yet, so the two households that voted are still on it and the sheet
+    cannot time anyone's ballot."""
+    from kiosk.consult.service.counting import roll_call
+
+    topic, made = world(compound, chair, secret=True)
+    login_as(client, chair)
+    sheet = text_of(client.get(f"/admin/maple/topics/{topic.id}/reminders/sheet"))
+    assert all(h.address in sheet for h in made)
+    assert {h.address for h in made} == {r.household.address for r in roll_call(topic) if not r.voted}
+    assert "最近投的户可能还在上面" in sheet
+    page = text_of(client.get(f"/admin/maple/topics/{topic.id}/reminders"))
+    assert "还没有公布第一批" in page and "还有 6 户没有投票" in page
+
+
+def test_inside_wechat_the_phone_export_answers_a_page_and_records_nothing(client, compound, chair):
+    topic, _made = world(compound, chair)
+    login_as(client, chair)
+    page = f"/admin/maple/topics/{topic.id}/reminders"
+    response = post_form(client, f"{page}/phones.csv", {}, token_from=page,
+                         headers={"User-Agent": "Mozilla/5.0 MicroMessenger/8.0.33"})
+    assert "微信内无法直接下载文件" in response.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export_phones")) is None

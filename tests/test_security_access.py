@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from conftest import PASSWORD, csrf_token, login_as, post_form
 from security_support import (  # noqa: F401  (app and world are fixtures)
     OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
-    redirect_path, request_as, rule_variants, state, world,
+    redirect_path, request_as, rule_variants, seat_on_roster, state, world,
 )
 
 OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
@@ -245,12 +245,22 @@ def allowed_roles(rule, method):
     return ALLOWED[(endpoint, method)] | {"platform"}
 
 
-def role_clients(app, world, make_user):
-    clients = {}
+def role_clients(app, world, make_user, endpoint=None):
+    clients, users = {}, []
     for role in ROLE_ORDER:
         clients[role] = app.test_client()
-        login_as(clients[role], world.platform if role == "platform" else make_user(f"r-{role}", world.maple, role))
+        if role == "platform":
+            login_as(clients[role], world.platform)
+            continue
+        users.append(make_user(f"r-{role}", world.maple, role))
+        login_as(clients[role], users[-1])
+    if endpoint in ON_THE_ROSTER:  # the action is only for members of the committee at that meeting
+        seat_on_roster(world.values[ON_THE_ROSTER[endpoint]].pick(endpoint), users)
     return clients
+
+
+# Routes whose allowed roles act only as members of a meeting's roster: {endpoint: the URL argument naming it}.
+ON_THE_ROSTER = {"meetings_admin.confirm": "meeting_id"}
 
 
 def test_role_matrix_pages(app, world, make_user):
@@ -284,7 +294,7 @@ def test_role_matrix_changes(app, world, make_user, rule, method, fixed):
     allowed role's request does change something."""
     allowed = allowed_roles(rule, method)
     path = fill(rule, world.values, fixed)
-    clients = role_clients(app, world, make_user)
+    clients = role_clients(app, world, make_user, find_rule(rule).endpoint)
     for role, client in clients.items():
         if role not in allowed:
             before = state()

@@ -34,6 +34,7 @@ def _sentence(refused):
         "not_present": lambda: _("只有出席的委员才能表决，请检查表决情况。"),
         "posted": lambda: _("会议决定已经公告，会议记录不能再改。"),
         "not_member": lambda: _("只有委员会委员本人可以确认会议纪要。"),
+        "not_on_roster": lambda: _("只有开会时在任的委员才能确认这份纪要。"),
         "no_minutes": lambda: _("会议纪要还没有写。"),
         "confirmed": lambda: _("您已经确认过这份纪要。"),
         "not_final": lambda: _("会议纪要要经全体委员过半数确认后，才能公告决定。"),
@@ -123,7 +124,8 @@ def show_page(meeting, status=200, **forms):
                        for item in meeting.items},
         "members": service.committee(g.compound), "confirmed": confirmed,
         "needed": rules.needed(meeting.members_total or 0), "role_label": service.role_label,
-        "can_confirm": service.is_member(g.compound, current_user) and current_user.id not in confirmed,
+        "can_confirm": (service.is_member(g.compound, current_user) and current_user.id not in confirmed
+                        and any(a.user_id == current_user.id for a in meeting.attendance)),
         "late": service.lateness(g.compound, meeting), "deadline": service.deadline(g.compound, meeting),
         "post_days": profile_for(g.compound).decision_post_days,
         "quorate": meeting.held and rules.quorum(len(meeting.present), meeting.members_total),

@@ -163,11 +163,15 @@ def save_minutes(compound, actor, meeting, text):
 
 
 def confirm(compound, user, meeting, now=None):
-    """A committee member confirms the minutes from their own account; final once a majority of all members
-    (as at the meeting) confirmed."""
+    """A committee member of the meeting's roster confirms the minutes from their own account; final once a
+    majority of all members (as at the meeting) confirmed."""
     _check_open(meeting)
     if not is_member(compound, user):
         raise MeetingRefused("not_member")
+    if all(a.user_id != user.id for a in meeting.attendance):
+        # Only members of the committee as it stood at the meeting: accounts added afterwards (by the chair, who
+        # adds accounts) must not make up a majority for minutes of a meeting they were never part of.
+        raise MeetingRefused("not_on_roster")
     if not meeting.held or not meeting.minutes.strip():
         raise MeetingRefused("no_minutes")
     if any(c.user_id == user.id for c in meeting.confirmations):
@@ -256,6 +260,9 @@ def flags(compound, today=None):
     found, last_held = [], None
     for meeting in meetings(compound):
         if not meeting.held:
+            if local_date(meeting.held_at) < today:
+                found.append((_("%(day)s的委员会会议还没有记录出席情况：开过会就请记录，没开成请改期。",
+                                day=format_day(local_date(meeting.held_at))), meeting.id))
             continue
         last_held = max(last_held or local_date(meeting.held_at), local_date(meeting.held_at))
         if meeting.decision_notice_id is None:

@@ -45,9 +45,11 @@ def _open_topic(topic_id):
     return topic, None
 
 
-def _as_of(topic):
-    """The moment a secret topic's who-voted list counts up to, or None for a named one (live)."""
-    return topic.released_at if topic.secret and snapshots.sealed(topic) else None
+def _released(topic):
+    """(sealed, as of): whether the list follows a secret topic's releases, and the moment the last one counts up
+    to (None before the first release, when nobody is counted yet)."""
+    sealed = snapshots.sealed(topic)
+    return sealed, topic.released_at if sealed else None
 
 
 @admin_bp.route("/<int:topic_id>/reminders")
@@ -57,7 +59,8 @@ def reminders(topic_id):
     if away:
         return away
     groups = non_voters(topic)
-    return render_template("consult/reminders.html", topic=topic, groups=groups, as_of=_as_of(topic),
+    sealed, as_of = _released(topic)
+    return render_template("consult/reminders.html", topic=topic, groups=groups, sealed=sealed, as_of=as_of,
                            total=sum(len(hs) for _b, hs in groups), may_export=is_chair())
 
 
@@ -68,8 +71,9 @@ def reminder_sheet(topic_id):
     if away:
         return away
     building = request.args.get("building", "")[:20]
+    sealed, as_of = _released(topic)
     return render_template("consult/reminder_sheet.html", topic=topic, groups=non_voters(topic, building),
-                           as_of=_as_of(topic), printed_on=local_date())
+                           sealed=sealed, as_of=as_of, printed_on=local_date())
 
 
 @admin_bp.route("/<int:topic_id>/reminders/slips")
