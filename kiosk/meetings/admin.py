@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..auth.access import editor_required, require_committee
 from ..consult.procedure import profile_for
 from ..compounds.context import bind_compound, get_or_404_in_compound
+from ..database import utcnow
 from ..extensions import db
 from ..timefmt import format_day, from_local_naive, local_date, local_input
 from . import rules, service
@@ -129,6 +130,7 @@ def show_page(meeting, status=200, **forms):
         "late": service.lateness(g.compound, meeting), "deadline": service.deadline(g.compound, meeting),
         "post_days": profile_for(g.compound).decision_post_days,
         "quorate": meeting.held and rules.quorum(len(meeting.present), meeting.members_total),
+        "started": meeting.held_at <= utcnow(),
     }
     return render_template("meetings/show.html", **page), status
 
