@@ -55,6 +55,11 @@ def _reset_confirmations(compound, actor, meeting, why):
 
 
 def _check_open(meeting):
+    """Lock the meeting's row and read it afresh, then refuse once its decision is posted. Two members confirming
+    at the same moment are taken one after the other, so the one who makes the majority sees every confirmation
+    before theirs (on SQLite, write transactions are serialised by BEGIN IMMEDIATE already)."""
+    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+    db.session.refresh(meeting)
     if meeting.decision_notice_id is not None:
         raise MeetingRefused("posted")
 
@@ -223,8 +228,11 @@ def post_decision(compound, actor, meeting, title):
     if meeting.minutes_final_at is None:
         raise MeetingRefused("not_final")
     before = meeting.snapshot()
+    # A 公示 like the owners' resolutions, but not pinned: the committee meets often, and its decisions would
+    # crowd the owners' resolutions off the top of the list.
     notice = notices.save(compound, actor, None, {"title": title, "body": decision_body(compound, meeting),
-                                                  "category": Category.notice}, publish=True)
+                                                  "category": Category.disclosure, "urgent": False,
+                                                  "pinned": False}, publish=True)
     db.session.flush()
     meeting.decision_notice_id = notice.id
     meeting.decision_posted_at = notice.published_at
