@@ -11,6 +11,7 @@ from kiosk.extensions import db
 from kiosk.meetings import rules, service
 from kiosk.meetings.models import Meeting
 from kiosk.notices.models import Notice
+from kiosk.timefmt import local_date
 
 from conftest import ago, ahead, login_as, post_form
 from factories import text_of
@@ -67,7 +68,7 @@ def test_a_meeting_from_agenda_to_posted_decision(app, client, compound, chair, 
     notice = text_of(client.get(f"/admin/maple/meetings/{meeting.id}/notice"))
     assert "东湖社区居民委员会" in notice and "1. 更换 3 栋单元门禁" not in notice  # an <ol>, read as text
     assert "更换 3 栋单元门禁" in notice and "聘请保洁公司" in notice
-    sent_on = date.today().isoformat()
+    sent_on = local_date().isoformat()
     post_form(client, f"/admin/maple/meetings/{meeting.id}/sent", {"sent_on": sent_on},
               token_from=f"/admin/maple/meetings/{meeting.id}")
     assert "送达居委会" in text_of(client.get(f"/admin/maple/meetings/{meeting.id}"))
@@ -216,7 +217,7 @@ def test_dashboard_flags_a_committee_that_has_not_met(client, compound, chair, m
 
 def test_a_changed_agenda_must_be_sent_again(client, compound, chair):
     meeting = service.schedule(compound, chair, None, ahead(days=5), "办公室", ["门禁"])
-    service.mark_notice_sent(compound, chair, meeting, date.today())
+    service.mark_notice_sent(compound, chair, meeting, local_date())
     db.session.commit()
     login_as(client, chair)
     response = post_form(client, f"/admin/maple/meetings/{meeting.id}/edit", {
@@ -262,3 +263,19 @@ def test_a_meeting_whose_day_passed_without_attendance_is_flagged(client, compou
     flags = text_of(client.get("/admin/maple/meetings/"))
     assert "的委员会会议还没有记录出席情况" in flags
     assert f"/admin/maple/meetings/{meeting.id}" in client.get("/admin/maple/meetings/").get_data(as_text=True)
+
+
+def test_correcting_attendance_voids_confirmations_but_the_same_roll_does_not(client, compound, chair, make_user):
+    members = five_members(compound, chair, make_user)
+    meeting = held_meeting(compound, chair, members, members[:4])
+    service.save_minutes(compound, chair, meeting, "纪要")
+    service.confirm(compound, chair, meeting)
+    db.session.commit()
+    login_as(client, chair)
+    page = f"/admin/maple/meetings/{meeting.id}"
+    post_form(client, f"{page}/attendance", {"present": [str(m.id) for m in members[:4]]}, token_from=page)
+    db.session.refresh(meeting)
+    assert len(meeting.confirmations) == 1
+    post_form(client, f"{page}/attendance", {"present": [str(m.id) for m in members[:3]]}, token_from=page)
+    db.session.refresh(meeting)
+    assert meeting.confirmations == [] and len(meeting.present) == 3

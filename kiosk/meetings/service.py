@@ -107,6 +107,9 @@ def record_attendance(compound, actor, meeting, present_ids):
     _check_open(meeting)
     if meeting.held_at > utcnow():
         raise MeetingRefused("not_yet")
+    if meeting.held and {a.user_id for a in meeting.present} == {a.user_id for a in meeting.attendance
+                                                                  if a.user_id in present_ids}:
+        return  # the same roll again: nothing changes, and the confirmations given stand
     before = meeting.snapshot()
     members = committee(compound)
     if meeting.held:
