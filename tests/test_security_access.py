@@ -217,7 +217,7 @@ ALLOWED = {
     ("consult_admin.reminder_slips", "GET"): EVERYONE,
     ("consult_admin.export_phones", "POST"): LEADERS,
     # Committee meetings: supervisors read everything (how each member voted too); members run the meeting;
-    # confirming minutes is each member's own act (the service refuses anyone not on the committee).
+    # confirming minutes is each member's own act (the service refuses anyone not on the meeting's roster).
     ("meetings_admin.index", "GET"): EVERYONE,
     ("meetings_admin.show", "GET"): EVERYONE,
     ("meetings_admin.notice", "GET"): EVERYONE,
