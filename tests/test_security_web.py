@@ -20,7 +20,7 @@ from kiosk.notices.models import Broadcast, Notice
 from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
 
-from conftest import PASSWORD, ago, csrf_token, login_as, make_app, post_form
+from conftest import PASSWORD, ago, ahead, csrf_token, login_as, make_app, post_form
 from kiosk.timefmt import local_date, now_local
 from security_support import (  # noqa: F401  (app and world are fixtures)
     CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
@@ -467,9 +467,10 @@ def plant(app, payload):
     resident = carry_card(app.test_client(), token)
     consult_values, consult_alternates = plant_consultation(platform, resident, compound, payload, body)
     ledger_values, ledger_alternates = plant_ledger(platform, resident, compound, payload)
-    values.update(consult_values, **ledger_values)
+    meeting_values, meeting_alternates = plant_meeting(compound, chair, payload)
+    values.update(consult_values, **ledger_values, **meeting_values)
     return {"platform": platform, "chair": chair, "resident": resident, "notice": notice, "values": values,
-            "alternates": dict(consult_alternates, **ledger_alternates)}
+            "alternates": dict(consult_alternates, **ledger_alternates, **meeting_alternates)}
 
 
 def newest(model, compound, *where):
@@ -591,6 +592,27 @@ def plant_ledger(platform, resident, compound, payload):
     return values, {"entry_id": [reversal.id], "number": [reversal.number]}
 
 
+def plant_meeting(compound, chair, payload):
+    """A held meeting with the payload as its place, an agenda item, a decision and the minutes, confirmed by the
+    whole committee (the chair and the member planted above); and a planned one, whose edit form shows it.
+    Returns (values, alternates)."""
+    from kiosk.meetings import service as meetings
+
+    db.session.rollback()
+    compound, chair = db.session.get(Compound, compound.id), db.session.get(User, chair.id)
+    held = meetings.schedule(compound, chair, None, ago(hours=3), payload, [payload, "另一项"])
+    members = [user for user, _role in meetings.committee(compound)]
+    meetings.record_attendance(compound, chair, held, {user.id for user in members})
+    meetings.decide(compound, chair, held, held.items[0], payload, {user.id: "yes" for user in members})
+    meetings.save_minutes(compound, chair, held, payload)
+    for user in members:
+        meetings.confirm(compound, user, held)
+    planned = meetings.schedule(compound, chair, None, ahead(days=3), payload, [payload])
+    db.session.commit()
+    values = {"meeting_id": ByEndpoint(held.id, {"meetings_admin.edit": planned.id}), "agenda_id": held.items[0].id}
+    return values, {"meeting_id": [planned.id]}
+
+
 def shows_payload_escaped(html, payload):
     """The payload is visible as text, or sits whole in a form field's value."""
     soup = soup_of(html)
@@ -671,7 +693,9 @@ def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
                 ("GET /admin/<compound>/ledger/entries/<int:entry_id>", False),
                 ("GET /admin/<compound>/ledger/periods/<int:period_id>", False),
                 ("GET /admin/<compound>/ledger/periods/<int:period_id>/print", False),
-                ("GET /admin/<compound>/ledger/questions", False)}
+                ("GET /admin/<compound>/ledger/questions", False),
+                # committee meetings
+                ("GET /admin/<compound>/meetings/<int:meeting_id>", False)}
     assert expected <= shown, sorted(expected - shown)
 
 
@@ -717,7 +741,8 @@ UNKNOWN = {"notice_id": 999999, "membership_id": 999999, "name": "0" * 32 + ".jp
            "key": "no-such-screen", "item_id": 999999, "broadcast_id": 999999, "household_id": 999999,
            "member_id": 999999, "event_id": 999999,
            "topic_id": 999999, "opinion_id": 999999, "proposal_id": 999999, "entry_id": 999999, "period_id": 999999,
-           "question_id": 999999, "category_id": 999999, "receipt_id": 999999, "number": 999999}
+           "question_id": 999999, "category_id": 999999, "receipt_id": 999999, "number": 999999,
+           "meeting_id": 999999, "agenda_id": 999999}
 
 
 def test_unknown_ids_are_a_calm_404(app, world):

@@ -163,7 +163,7 @@ def sent(meeting_id):
 
 def _ids(values):
     """The integer ids among submitted values (anything else ignored)."""
-    return {int(v) for v in values if v.isdigit()}
+    return {int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 12}
 
 
 @bp.route("/<int:meeting_id>/attendance", methods=["POST"])

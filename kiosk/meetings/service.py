@@ -239,7 +239,7 @@ def post_decision(compound, actor, meeting, title):
     db.session.flush()
     meeting.decision_notice_id = notice.id
     meeting.decision_posted_at = notice.published_at
-    _changed(compound, actor, "post", meeting, before)
+    _changed(compound, actor, "resolution", meeting, before)  # the audit log calls it 决议公告, as for topics
     return notice
 
 
