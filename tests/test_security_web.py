@@ -40,6 +40,9 @@ HOUSEHOLD_ENDPOINTS = {"consult.my_code", "consult.propose", "consult.vote", "co
 KIOSK_CODE_ENDPOINTS = {"consult_kiosk.kiosk_start", "consult_kiosk.kiosk_cast"}
 # Only the compound's supervisors sign or return a period (the service refuses everyone else, platform staff too).
 SUPERVISOR_ENDPOINTS = {"ledger_admin.sign", "ledger_admin.refuse"}
+# Confirming a meeting's minutes is a committee member's own act (platform staff are not on any roster): the
+# world's bystander was at its held meeting and has not confirmed yet.
+MEMBER_ENDPOINTS = {"meetings_admin.confirm"}
 NEED_CARD = "请先扫描住户卡上的二维码"
 
 
@@ -209,11 +212,14 @@ def accepted(endpoint, response, before):
 def csrf_client(app, world, make_user, endpoint):
     """A client that may do what the route does but for the CSRF token, and the form fields it then needs.
     Platform staff may do everything on the admin pages; a household's request needs the phone with its
-    card; the kiosk a fresh one-time code; signing a period a supervisor of maple who recorded nothing in it."""
+    card; the kiosk a fresh one-time code; signing a period a supervisor of maple who recorded nothing in it;
+    confirming minutes a member who was at the meeting."""
     client = app.test_client()
     extra = {}
     if endpoint in SUPERVISOR_ENDPOINTS:
         login_as(client, make_user("csrf-supervisor", world.maple, Role.supervisor))
+    elif endpoint in MEMBER_ENDPOINTS:
+        login_as(client, world.bystander)
     else:
         login_as(client, world.platform)
     if endpoint in HOUSEHOLD_ENDPOINTS:
