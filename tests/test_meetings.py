@@ -163,6 +163,8 @@ def test_editing_minutes_after_a_confirmation_resets_them_and_is_audited(app, cl
     assert meeting.confirmations == [] and meeting.minutes_final_at is None
     reset = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "minutes_reset"))
     assert reset.actor_id == chair.id and reset.before["confirmations"] == 3 and reset.after["why"] == "minutes"
+    audit = text_of(client.get("/admin/maple/audit"))
+    assert "纪要确认作废" in audit and "确认纪要" in audit  # in words, for the supervisors who read it
 
 
 def test_each_member_confirms_once_and_supervisors_cannot(app, client, compound, chair, make_user):

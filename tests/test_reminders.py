@@ -73,6 +73,8 @@ def test_phone_export_is_the_chairs_and_audited(app, client, compound, chair, ma
     assert "13800000001" in body and "13800000000" not in body  # 1栋101 voted
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export_phones"))
     assert entry.actor_id == chair.id and entry.after["rows"] == 3
+    audit = text_of(client.get("/admin/maple/audit"))
+    assert "导出未投票住户电话" in audit and "条数" in audit
 
 
 def test_reminders_only_while_the_vote_is_open(client, compound, chair):
