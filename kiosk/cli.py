@@ -167,6 +167,8 @@ def demo_command(host, port, threads, no_serve):
     if summary.get("supervisor"):
         click.echo(f"    supervisor:   {summary['supervisor']}  one-time password: {summary['supervisor_password']}"
                    "  (signs the month waiting for its second signature)")
+    for tip in summary.get("tips", []):  # what areas added to the demo, each with where to try it
+        click.echo("  " + tip.format(url=url))
     click.echo(f"  Platform staff:           {url}/admin/platform/")
     click.echo(f"    staff login:  {summary['staff']}  one-time password: {summary['staff_password']}")
     click.echo("  (one-time passwords are reset each time the demo starts; you will be asked to pick a new one)")

@@ -501,6 +501,10 @@ def load_demo():
     _ledger(compound, chair, now)
     _procedure(compound, staff, chair, now)
     electorate = _electorate(compound, chair, now, sample)
+    from flask import current_app
+    with current_app.test_request_context("/"):  # the posted decision's dates are written in the reader's Chinese
+        tips = _meetings(compound, chair, now)
+        db.session.commit()  # before the request context ends: its teardown rolls back what is not committed
     db.session.commit()
     paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     supervisor = _next_signer(compound)
@@ -515,6 +519,7 @@ def load_demo():
         "supervisor": supervisor, "supervisor_password": passwords.get(supervisor, ""),
         "electorate": electorate,
         "paper_topic_id": paper_topic_id,
+        "tips": tips,
     }
 
 
@@ -707,3 +712,49 @@ def _proxies_and_paper(compound, chair, now, sample):
     for sheet, choice in zip(returned[:9], choices):  # the vice chair has confirmed nine; one read differently
         paper.enter(compound, vice, topic, sheet, "confirm", ["no" if sheet is returned[4] else choice])
     return topic.id
+MEETING_MEMBERS = [("demo-member2", "黄志强", Role.member), ("demo-member3", "吴春花", Role.member)]
+
+
+def _meetings(compound, chair, now):
+    """Made once: two more members (a committee of five), last week's meeting with attendance, two decisions with
+    each member's vote, minutes confirmed by 3 of 5 and its decision posted; next week's meeting with its notice
+    sent to the 居委会. Returns the lines the demo command prints (the open vote's reminder sheet among them)."""
+    from .consult.models import Topic
+    from .meetings import service as meetings
+    from .meetings.models import Meeting
+
+    for username, name, role in MEETING_MEMBERS:
+        user, _password = _account(username, name)
+        if user.role_in(compound) is None:
+            db.session.add(Membership(user_id=user.id, compound_id=compound.id, role=role))
+    db.session.flush()
+    if not db.session.scalar(select(Meeting.id).where(Meeting.compound_id == compound.id).limit(1)):
+        members = [user for user, _role in meetings.committee(compound)]
+        held_at = datetime.combine(local_date(now - timedelta(days=7)), time(19, 30), tzinfo=local_zone())
+        past = meetings.schedule(compound, chair, None, held_at, "3 栋一楼委员会办公室",
+                                 ["更换 3 栋、5 栋单元门禁系统", "聘请新的保洁公司", "端午节礼包剩余物资的处理"])
+        meetings.mark_notice_sent(compound, chair, past, local_date(held_at - timedelta(days=5)))
+        meetings.record_attendance(compound, chair, past, {m.id for m in members[:4]})
+        votes_of = lambda pattern: {m.id: v for m, v in zip(members[:4], pattern)}  # noqa: E731
+        meetings.decide(compound, chair, past, past.items[0], "同意更换，预算不超过 16,000 元，从公共收益列支；"
+                        "先在 3 栋试装一个月。", votes_of(["yes", "yes", "yes", "no"]))
+        meetings.decide(compound, chair, past, past.items[1], "暂不更换，先与现保洁公司谈整改，一个月后再议。",
+                        votes_of(["yes", "yes", "no", "abstain"]))
+        meetings.save_minutes(compound, chair, past, "会议由周建华主持，应到 5 人，实到 4 人（黄志强请假）。\n\n"
+                              "一、门禁：3 栋、5 栋门禁经常失灵，李秀英报了三家报价，最低 15,800 元。\n\n"
+                              "二、保洁：居民反映楼道清扫不及时。李秀英建议先整改，吴春花认为应直接更换。\n\n"
+                              "三、礼包剩余物资：时间不够，下次会议再议。")
+        for member in members[:3]:
+            meetings.confirm(compound, member, past, now=held_at + timedelta(days=1))
+        notice = meetings.post_decision(compound, chair, past, f"{local_date(held_at).month}月{local_date(held_at).day}日"
+                                        "委员会会议决定公告")
+        notice.published_at = past.decision_posted_at = held_at + timedelta(days=2)
+        upcoming = meetings.schedule(compound, chair, None, held_at + timedelta(days=14), "3 栋一楼委员会办公室",
+                                     ["端午节礼包剩余物资的处理", "保洁整改情况", "电动车充电棚表决的后续安排"])
+        meetings.mark_notice_sent(compound, chair, upcoming, local_date(now))
+    open_vote = next((t for t in db.session.scalars(select(Topic).where(Topic.compound_id == compound.id)
+                                                    .order_by(Topic.id)) if t.phase(now) == "voting"), None)
+    lines = [f"Committee meetings (委员会会议): {{url}}/admin/{compound.slug}/meetings/"]
+    if open_vote is not None:
+        lines.append(f"Reminders for the open vote (催票): {{url}}/admin/{compound.slug}/topics/{open_vote.id}/reminders")
+    return lines

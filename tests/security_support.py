@@ -359,12 +359,49 @@ def _populate_paper(compound, author, household, values):
                         PaperEntry(paper_id=papers[0].id, stage=EntryStage.confirm, choices=["no"],
                                    entered_by=author.id)])
     proxy = Proxy(compound_id=compound.id, topic_id=topic.id, household_id=other.id, name="受托人", recorded_by=author.id)
-    db.session.add(proxy)
+    # On the world's voting topic, its own household (the phone's card) has a proxy standing, which the phone may
+    # revoke (recording one on this topic, for the same household, must stay possible).
+    own = Proxy(compound_id=compound.id, topic_id=values["topic_id"].default, household_id=household.id,
+                name="另一位受托人", recorded_by=author.id)
+    db.session.add_all([proxy, own])
     db.session.flush()
     for endpoint in ("paper_ballots", "ballot_sheets", "receipts", "enter_paper", "resolve_paper", "proxies",
                      "record_proxy", "proxy_vote", "revoke_proxy", "proxy_limit"):
         values["topic_id"].by_endpoint[f"consult_admin.{endpoint}"] = topic.id
     values.update(paper_id=papers[0].id, proxy_id=proxy.id, ballot_token=papers[0].token)
+
+
+def _populate_meetings(compound, chair, member):
+    """Committee meetings in each state a meeting route acts on: planned (edit, record the notice sent), held with
+    minutes not yet confirmed (attendance, decisions, minutes, confirm) and final but not yet posted (post)."""
+    from kiosk.meetings import service as meetings
+
+    planned = meetings.schedule(compound, chair, None, ahead(days=3), "委员会办公室", ["门禁"])
+    held = meetings.schedule(compound, chair, None, ago(hours=3), "委员会办公室", ["保洁"])
+    meetings.record_attendance(compound, chair, held, {chair.id, member.id})
+    meetings.save_minutes(compound, chair, held, "纪要")
+    final = meetings.schedule(compound, chair, None, ago(hours=2), "委员会办公室", ["绿化"])
+    meetings.record_attendance(compound, chair, final, {chair.id, member.id})
+    meetings.save_minutes(compound, chair, final, "纪要")
+    meetings.confirm(compound, chair, final)
+    meetings.confirm(compound, member, final)
+    db.session.flush()
+    return {"meeting_id": ByEndpoint(held.id, {"meetings_admin.edit": planned.id, "meetings_admin.sent": planned.id,
+                                               "meetings_admin.post": final.id}),
+            "agenda_id": held.items[0].id}
+
+
+def seat_on_roster(meeting_id, users):
+    """Put accounts made after the world (the role walk's) on a held meeting's roster, as members at the meeting
+    (only they may confirm its minutes)."""
+    from kiosk.meetings.models import Attendance, Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    for user in users:
+        meeting.attendance.append(Attendance(user_id=user.id, name=user.display_name, role="member",
+                                             position=len(meeting.attendance)))
+    meeting.members_total += len(users)
+    db.session.commit()
 
 
 def _values(compound, objects, membership_id):
@@ -408,6 +445,8 @@ def build_world(compound, chair, make_compound, make_user):
     _populate_supervisor_election(oak, intruder, theirs.household, oak_values)
     _populate_paper(compound, chair, mine.household, values)
     _populate_paper(oak, intruder, theirs.household, oak_values)
+    values.update(_populate_meetings(compound, chair, bystander))
+    oak_values.update(_populate_meetings(oak, intruder, make_user("oak-member", oak, Role.member)))
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -420,7 +459,7 @@ def build_world(compound, chair, make_compound, make_user):
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
                          "entry_id", "period_id", "question_id", "category_id", "receipt_id", "paper_id", "proxy_id",
-                         "ballot_token"})
+                         "ballot_token", "meeting_id", "agenda_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -443,6 +482,8 @@ EVERY_FORM_FIELD = {
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
     "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
+    "held_at": "2026-01-01T10:00", "agenda": "攻击者的议程", "sent_on": "2026-01-01", "minutes": "攻击者的纪要",
+    "decision": "攻击者的决定",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)
     "procedure_profile": "beijing",  # a compound's procedure profile (platform staff only)
     "delivery": "in_person", "holder": "owner",  # how a household card was handed over
@@ -458,6 +499,8 @@ def form_body(values=None, **extra):
         data["household_id"] = str(values["household_id"])
     if values and "category_id" in values:  # the ledger's entry form names one of the compound's categories
         data["category_id"] = str(values["category_id"])
+    if values and "agenda_id" in values:  # a meeting item's decision form is prefixed with the item's id
+        data[f"item{values['agenda_id']}-decision"] = EVERY_FORM_FIELD["decision"]
     if values and "signoff_seen" in values:  # a supervisor's decision names the submission it was shown
         data.update(values["signoff_seen"])
     data.update(extra)

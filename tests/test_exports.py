@@ -24,7 +24,7 @@ from kiosk.ledger import service as ledger
 from kiosk.ledger.models import Category
 from kiosk.timefmt import now_local
 
-from conftest import ago, ahead
+from conftest import ago, ahead, csrf_token
 
 # What an attacker types into any field that reaches a file: formulas, a DDE call, a tab-led formula.
 POISON = ['=HYPERLINK("http://evil.example","点我")', "@SUM(1+1)*cmd|' /C calc'!A0", "+cmd|' /C calc'!A0",
@@ -74,7 +74,10 @@ def poisoned(app, compound, chair):
     household = Household(compound_id=compound.id, building=BUILDING, entrance="", room="101", area_centi=10000,
                           occupancy=Occupancy.occupied, owner_key=POISON[1], contact_name=POISON[0],
                           contact_phone=POISON[2], note=POISON[4])
-    db.session.add(household)
+    # A neighbour who has not voted: the reminders' phone list (non-voters only) gets poisoned fields too.
+    neighbour = Household(compound_id=compound.id, building=BUILDING, entrance="", room="102", area_centi=10000,
+                          occupancy=Occupancy.occupied, contact_name=POISON[0], contact_phone=POISON[2])
+    db.session.add_all([household, neighbour])
     db.session.flush()
     event = distribution.create_event(compound, chair, {"name": POISON[0], "item": POISON[4],
                                                         "starts_at": ago(hours=1), "ends_at": ahead(days=1)},
@@ -91,6 +94,13 @@ def poisoned(app, compound, chair):
     consult.cast(compound, topic, household, ["1"], channel=Channel.paper, entered_by=chair)
     consult.close_due(compound, now=ahead(days=2))  # closed, so the platform file (closed votes only) has it too
     db.session.commit()
+    # And one still open, for what only an open vote exports (the non-voters' phones for reminders).
+    still_open = consult.save_topic(compound, chair, None, {
+        "title": POISON[0], "background": "", "kind": "single", "rule": "informal", "seats": 1, "secret": False,
+        "visibility": "live", "allow_change": True, "opens_at": ago(hours=1), "closes_at": ahead(days=1)},
+        [POISON[1], POISON[2]])
+    consult.publish(compound, chair, still_open, now=ago(hours=2))
+    db.session.commit()
 
     month = (now_local().date().replace(day=1) - timedelta(days=40)).replace(day=1)
     ledger.open_book(compound, started_on=month)
@@ -102,7 +112,12 @@ def poisoned(app, compound, chair):
     ledger.post(compound, chair, entry)
     period = ledger.submit(compound, chair, ledger.balance(compound))
     db.session.commit()
-    return {"compound": compound.slug, "event_id": event.id, "topic_id": topic.id, "period_id": period.id}
+    return {"compound": compound.slug, "event_id": event.id, "topic_id": topic.id, "period_id": period.id,
+            "open_topic_id": still_open.id}
+
+
+# Exports of an open vote only: they take the poisoned compound's open topic.
+OPEN_VOTE_EXPORTS = {"consult_admin.export_phones"}
 
 
 def fill(app, rule, values, fixed):
@@ -112,7 +127,17 @@ def fill(app, rule, values, fixed):
         if arg not in fixed and arg not in values:
             pytest.fail(f"{rule.rule}: test_exports.py does not know <{arg}>: teach the poisoned fixture")
         args[arg] = fixed.get(arg, values.get(arg))
+    if rule.endpoint in OPEN_VOTE_EXPORTS and "topic_id" not in fixed:
+        args["topic_id"] = values["open_topic_id"]
     return app.url_map.bind("localhost").build(rule.endpoint, args)
+
+
+def fetch(client, rule, path, **kwargs):
+    """An export as a person takes it: a GET, or (for an audited export such as non-voters' phones) the form's
+    POST with its CSRF token."""
+    if "GET" in rule.methods:
+        return client.get(path, **kwargs)
+    return client.post(path, data={"csrf_token": csrf_token(client, "/admin/password")}, **kwargs)
 
 
 def cells_of(response):
@@ -134,7 +159,7 @@ def test_every_export_route_keeps_formulas_as_text(app, committee_client, poison
     wrong = []
     for rule, fixed in routes:
         path = fill(app, rule, poisoned, fixed)
-        response = committee_client.get(path)
+        response = fetch(committee_client, rule, path)
         if response.status_code != 200:
             wrong.append(f"{path}: {response.status_code}")
             continue
@@ -166,7 +191,7 @@ def test_every_export_inside_wechat_answers_a_calm_page_instead_of_a_file(app, c
     wrong = []
     for rule, fixed in routes:
         path = fill(app, rule, poisoned, fixed)
-        response = committee_client.get(path, headers={"User-Agent": agent,
+        response = fetch(committee_client, rule, path, headers={"User-Agent": agent,
                                                        "Referer": "http://localhost/admin/maple/ledger/"})
         html = response.get_data(as_text=True)
         if (response.status_code != 200 or response.mimetype != "text/html" or "Content-Disposition" in

@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from conftest import PASSWORD, csrf_token, login_as, post_form
 from security_support import (  # noqa: F401  (app and world are fixtures)
     OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
-    redirect_path, request_as, rule_variants, state, world,
+    redirect_path, request_as, rule_variants, seat_on_roster, state, world,
 )
 
 OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
@@ -226,6 +226,27 @@ ALLOWED = {
     ("ledger_admin.settings", "GET"): LEADERS,
     ("ledger_admin.settings", "POST"): LEADERS,
     ("ledger_admin.budget", "POST"): LEADERS,
+    # Reminders: who has not voted is on the topic page for every committee account already; the phones of
+    # non-voters leave the system, so only the leaders may take them (each export audited).
+    ("consult_admin.reminders", "GET"): EVERYONE,
+    ("consult_admin.reminder_sheet", "GET"): EVERYONE,
+    ("consult_admin.reminder_slips", "GET"): EVERYONE,
+    ("consult_admin.export_phones", "POST"): LEADERS,
+    # Committee meetings: supervisors read everything (how each member voted too); members run the meeting;
+    # confirming minutes is each member's own act (the service refuses anyone not on the meeting's roster).
+    ("meetings_admin.index", "GET"): EVERYONE,
+    ("meetings_admin.show", "GET"): EVERYONE,
+    ("meetings_admin.notice", "GET"): EVERYONE,
+    ("meetings_admin.create", "GET"): EDITORS,
+    ("meetings_admin.create", "POST"): EDITORS,
+    ("meetings_admin.edit", "GET"): EDITORS,
+    ("meetings_admin.edit", "POST"): EDITORS,
+    ("meetings_admin.sent", "POST"): EDITORS,
+    ("meetings_admin.attendance", "POST"): EDITORS,
+    ("meetings_admin.decide", "POST"): EDITORS,
+    ("meetings_admin.minutes", "POST"): EDITORS,
+    ("meetings_admin.confirm", "POST"): EDITORS,
+    ("meetings_admin.post", "POST"): EDITORS,
 }
 # Weakest first: each refused role is tried before the state changes; the weakest allowed role then
 # makes the change.
@@ -240,12 +261,22 @@ def allowed_roles(rule, method):
     return ALLOWED[(endpoint, method)] | {"platform"}
 
 
-def role_clients(app, world, make_user):
-    clients = {}
+def role_clients(app, world, make_user, endpoint=None):
+    clients, users = {}, []
     for role in ROLE_ORDER:
         clients[role] = app.test_client()
-        login_as(clients[role], world.platform if role == "platform" else make_user(f"r-{role}", world.maple, role))
+        if role == "platform":
+            login_as(clients[role], world.platform)
+            continue
+        users.append(make_user(f"r-{role}", world.maple, role))
+        login_as(clients[role], users[-1])
+    if endpoint in ON_THE_ROSTER:  # the action is only for members of the committee at that meeting
+        seat_on_roster(world.values[ON_THE_ROSTER[endpoint]].pick(endpoint), users)
     return clients
+
+
+# Routes whose allowed roles act only as members of a meeting's roster: {endpoint: the URL argument naming it}.
+ON_THE_ROSTER = {"meetings_admin.confirm": "meeting_id"}
 
 
 def test_role_matrix_pages(app, world, make_user):
@@ -279,7 +310,7 @@ def test_role_matrix_changes(app, world, make_user, rule, method, fixed):
     allowed role's request does change something."""
     allowed = allowed_roles(rule, method)
     path = fill(rule, world.values, fixed)
-    clients = role_clients(app, world, make_user)
+    clients = role_clients(app, world, make_user, find_rule(rule).endpoint)
     for role, client in clients.items():
         if role not in allowed:
             before = state()

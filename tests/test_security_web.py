@@ -20,7 +20,7 @@ from kiosk.notices.models import Broadcast, Notice
 from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
 
-from conftest import PASSWORD, ago, csrf_token, login_as, make_app, post_form
+from conftest import PASSWORD, ago, ahead, csrf_token, login_as, make_app, post_form
 from kiosk.timefmt import local_date, now_local
 from security_support import (  # noqa: F401  (app and world are fixtures)
     CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
@@ -34,12 +34,16 @@ STATIC_VALUES = {"filename": "css/base.css", "state": "on"}
 
 # What a resident's phone does for its household: only a phone that scanned the household card (and so
 # carries its cookie) may; any other visitor gets a calm 403 that says to scan the card, with a way back.
-HOUSEHOLD_ENDPOINTS = {"consult.my_code", "consult.propose", "consult.vote", "consult.opinion", "ledger.ask"}
+HOUSEHOLD_ENDPOINTS = {"consult.my_code", "consult.propose", "consult.vote", "consult.opinion", "ledger.ask",
+                       "consult.revoke_proxy"}
 # The lobby screen's voting: a one-time code from a resident's phone stands for the household at the keypad,
 # and the keypad step's nonce in the ballot form.
 KIOSK_CODE_ENDPOINTS = {"consult_kiosk.kiosk_start", "consult_kiosk.kiosk_cast"}
 # Only the compound's supervisors sign or return a period (the service refuses everyone else, platform staff too).
 SUPERVISOR_ENDPOINTS = {"ledger_admin.sign", "ledger_admin.refuse"}
+# Confirming a meeting's minutes is a committee member's own act (platform staff are not on any roster): the
+# world's bystander was at its held meeting and has not confirmed yet.
+MEMBER_ENDPOINTS = {"meetings_admin.confirm"}
 NEED_CARD = "请先扫描住户卡上的二维码"
 
 
@@ -209,11 +213,14 @@ def accepted(endpoint, response, before):
 def csrf_client(app, world, make_user, endpoint):
     """A client that may do what the route does but for the CSRF token, and the form fields it then needs.
     Platform staff may do everything on the admin pages; a household's request needs the phone with its
-    card; the kiosk a fresh one-time code; signing a period a supervisor of maple who recorded nothing in it."""
+    card; the kiosk a fresh one-time code; signing a period a supervisor of maple who recorded nothing in it;
+    confirming minutes a member who was at the meeting."""
     client = app.test_client()
     extra = {}
     if endpoint in SUPERVISOR_ENDPOINTS:
         login_as(client, make_user("csrf-supervisor", world.maple, Role.supervisor))
+    elif endpoint in MEMBER_ENDPOINTS:
+        login_as(client, world.bystander)
     else:
         login_as(client, world.platform)
     if endpoint in HOUSEHOLD_ENDPOINTS:
@@ -468,9 +475,11 @@ def plant(app, payload):
     resident = carry_card(app.test_client(), token)
     consult_values, consult_alternates = plant_consultation(platform, resident, compound, payload, body)
     ledger_values, ledger_alternates = plant_ledger(platform, resident, compound, payload)
-    values.update(consult_values, **ledger_values)
+    meeting_values, meeting_alternates = plant_meeting(compound, chair, payload)
+    values.update(consult_values, **ledger_values, **meeting_values)
+    values.update(plant_paper(compound, chair, values["topic_id"].default, payload))
     return {"platform": platform, "chair": chair, "resident": resident, "notice": notice, "values": values,
-            "alternates": dict(consult_alternates, **ledger_alternates)}
+            "alternates": dict(consult_alternates, **ledger_alternates, **meeting_alternates)}
 
 
 def newest(model, compound, *where):
@@ -592,6 +601,44 @@ def plant_ledger(platform, resident, compound, payload):
     return values, {"entry_id": [reversal.id], "number": [reversal.number]}
 
 
+def plant_paper(compound, chair, topic_id, payload):
+    """On the voting topic: its numbered paper ballots printed, No. 1 entered once, and a written proxy whose
+    person is named by the payload (committee-only pages show it). Returns the values of the paper routes."""
+    from kiosk.consult.service import paper, proxies
+
+    db.session.rollback()
+    compound, chair = db.session.get(Compound, compound.id), db.session.get(User, chair.id)
+    topic = db.session.get(Topic, topic_id)
+    paper.print_set(compound, chair, topic)
+    db.session.commit()
+    first = paper.papers(topic)[0]
+    paper.enter(compound, chair, topic, first, "first", [topic.options[0].key])
+    proxy = proxies.record(compound, chair, topic, first.household, payload, "", "")
+    db.session.commit()
+    return {"paper_id": first.id, "proxy_id": proxy.id, "ballot_token": first.token}
+
+
+def plant_meeting(compound, chair, payload):
+    """A held meeting with the payload as its place, an agenda item, a decision and the minutes, confirmed by the
+    whole committee (the chair and the member planted above); and a planned one, whose edit form shows it.
+    Returns (values, alternates)."""
+    from kiosk.meetings import service as meetings
+
+    db.session.rollback()
+    compound, chair = db.session.get(Compound, compound.id), db.session.get(User, chair.id)
+    held = meetings.schedule(compound, chair, None, ago(hours=3), payload, [payload, "另一项"])
+    members = [user for user, _role in meetings.committee(compound)]
+    meetings.record_attendance(compound, chair, held, {user.id for user in members})
+    meetings.decide(compound, chair, held, held.items[0], payload, {user.id: "yes" for user in members})
+    meetings.save_minutes(compound, chair, held, payload)
+    for user in members:
+        meetings.confirm(compound, user, held)
+    planned = meetings.schedule(compound, chair, None, ahead(days=3), payload, [payload])
+    db.session.commit()
+    values = {"meeting_id": ByEndpoint(held.id, {"meetings_admin.edit": planned.id}), "agenda_id": held.items[0].id}
+    return values, {"meeting_id": [planned.id]}
+
+
 def shows_payload_escaped(html, payload):
     """The payload is visible as text, or sits whole in a form field's value."""
     soup = soup_of(html)
@@ -672,7 +719,9 @@ def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
                 ("GET /admin/<compound>/ledger/entries/<int:entry_id>", False),
                 ("GET /admin/<compound>/ledger/periods/<int:period_id>", False),
                 ("GET /admin/<compound>/ledger/periods/<int:period_id>/print", False),
-                ("GET /admin/<compound>/ledger/questions", False)}
+                ("GET /admin/<compound>/ledger/questions", False),
+                # committee meetings
+                ("GET /admin/<compound>/meetings/<int:meeting_id>", False)}
     assert expected <= shown, sorted(expected - shown)
 
 
@@ -718,7 +767,8 @@ UNKNOWN = {"notice_id": 999999, "membership_id": 999999, "name": "0" * 32 + ".jp
            "key": "no-such-screen", "item_id": 999999, "broadcast_id": 999999, "household_id": 999999,
            "member_id": 999999, "event_id": 999999,
            "topic_id": 999999, "opinion_id": 999999, "proposal_id": 999999, "entry_id": 999999, "period_id": 999999,
-           "question_id": 999999, "category_id": 999999, "receipt_id": 999999, "number": 999999}
+           "question_id": 999999, "category_id": 999999, "receipt_id": 999999, "number": 999999,
+           "meeting_id": 999999, "agenda_id": 999999}
 
 
 def test_unknown_ids_are_a_calm_404(app, world):

@@ -20,7 +20,7 @@ SKIP = {"migrations", "translations"}  # Alembic's scripts and the catalogs are 
 FEATURE_AREAS = {"notices", "households", "roster", "distribution", "consult", "supervisors", "ledger",
                  "committee", "platform", "home"}
 PURE = ("kiosk.consult.tally", "kiosk.consult.release_rules", "kiosk.ledger.chain", "kiosk.ledger.integrity",
-        "kiosk.money")
+        "kiosk.money", "kiosk.meetings.rules")
 FRAMEWORKS = ("flask", "flask_babel", "flask_login", "flask_wtf", "flask_sqlalchemy", "sqlalchemy", "werkzeug",
               "jinja2", "wtforms")
 

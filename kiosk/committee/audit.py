@@ -11,7 +11,10 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "delete_draft": _l("删除草稿"), "post": _l("入账"), "reverse": _l("冲销"), "submit": _l("提交审核"),
                  "resubmit": _l("重新提交"), "sign": _l("签字"), "sign_publish": _l("签字并公示"),
                  "refuse": _l("退回"), "question": _l("质询"), "budget": _l("预算"),
-                 "appoint": _l("任命监督委员"), "snapshot": _l("分批公布票数"), "correct": _l("更正说明")}
+                 "appoint": _l("任命监督委员"), "snapshot": _l("分批公布票数"), "correct": _l("更正说明"),
+                 "notice_sent": _l("会议通知送达居委会"), "attendance": _l("记录出席"), "decide": _l("会议决定"),
+                 "minutes": _l("会议纪要"), "minutes_reset": _l("纪要确认作废"), "confirm": _l("确认纪要"),
+                 "export_phones": _l("导出未投票住户电话")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
@@ -38,7 +41,11 @@ FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类
                 "opening_fen": _l("期初（分）"), "income_fen": _l("收入（分）"), "expense_fen": _l("支出（分）"),
                 "closing_fen": _l("期末（分）"), "actual_fen": _l("实存（分）"),
                 "display_name": _l("姓名"), "via": _l("途径"), "source": _l("依据"),
-                "as_of": _l("截至"), "paper": _l("纸质票录入"), "correction": _l("更正说明")}
+                "as_of": _l("截至"), "paper": _l("纸质票录入"), "correction": _l("更正说明"),
+                "held_at": _l("会议时间"), "agenda": _l("议程"), "notice_sent_on": _l("送达居委会的日期"),
+                "members_total": _l("全体委员人数"), "present": _l("出席的委员"), "minutes": _l("会议纪要"),
+                "confirmations": _l("已确认人数"), "final": _l("纪要生效"), "decision_notice_id": _l("公告"),
+                "item": _l("议程事项"), "rows": _l("条数"), "why": _l("原因")}
 
 
 # Recorded values people should read in words: how an account came to be, on whose authority.

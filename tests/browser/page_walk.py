@@ -32,7 +32,8 @@ NOT_PAGES = {
     "card.open": "opens a household card and redirects (the walk opens it first, as a resident does)",
 }
 # Printed sheets (A4, black on white) are read on paper, not on a phone: axe runs, the large-type sizes don't.
-PRINTED = {"screen_admin.poster", "ledger_admin.print_notice", "consult.resolution_print"}
+PRINTED = {"screen_admin.poster", "ledger_admin.print_notice", "consult.resolution_print", "consult_admin.reminder_sheet",
+           "consult_admin.reminder_slips", "meetings_admin.notice"}
 ANONYMOUS_ADMIN = {"auth.login"}  # the committee's login form: for visitors who are not logged in
 KIOSK = re.compile(r"^/<compound>/(screen|kiosk)/")
 
