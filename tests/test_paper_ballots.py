@@ -359,3 +359,25 @@ def test_a_photo_goes_with_the_entry_and_a_refused_entry_keeps_no_photo(app, cli
     assert send("confirm").status_code == 409  # 甲 cannot confirm their own entry
     assert db.session.scalar(select(func.count()).select_from(Image)) == 1
     assert set(upload_dir().iterdir()) == files
+
+
+def test_once_numbered_ballots_are_out_one_member_cannot_type_a_paper_ballot_straight_in(app, client, compound,
+                                                                                        members):
+    """The older quick form (one member types in a household's paper) would skip the second member's blind
+    entry: once the numbered set is printed it is refused with a sentence pointing to the numbered ballots, the
+    topic page offers that page instead of the form, and no ballot is taken."""
+    chair, jia, _yi = members
+    home, = factories.households(compound, 1, building=lambda i: "3", room=lambda i: "502")
+    topic = factories.open_topic(compound, chair, secret=False)
+    paper.print_set(compound, chair, topic)
+    db.session.commit()
+    login_as(client, jia)
+    page = client.get(f"{BASE}/{topic.id}")
+    assert "交回的票请在“编号纸质表决票”页录入" in text_of(page) and "录入这张票" not in text_of(page)
+    response = post_form(client, f"{BASE}/{topic.id}/paper", {"building": "3", "entrance": "", "room": "502",
+                                                            "choices": "yes"}, token_from=f"{BASE}/{topic.id}")
+    assert response.status_code == 409
+    assert "由两位委员核对" in text_of(response)
+    assert current_ballots(topic) == []
+    with pytest.raises(consult.VoteRefused):  # the service refuses it too, whoever calls it
+        consult.cast(compound, topic, home, ["yes"], channel=Channel.paper, entered_by=chair)

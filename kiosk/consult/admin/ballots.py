@@ -58,6 +58,7 @@ def refusal_text(topic, household, refused):
         "choices": _("请按选票勾选：同意/不同意/弃权和单选只能选一项。"),
         "too_many": _("最多只能选 %(n)s 项。", n=topic.seats),
         "proxy_voted": _("%(address)s 的受托人已经代为表决，以受托人的票为准，这张票不能录入。", address=household.address),
+        "numbered": _("本议题已经印发编号纸质表决票，交回的票请在“编号纸质表决票”页录入，由两位委员核对。"),
         "paper_final": _("%(address)s 的编号纸质表决票已经确认，以编号表决票为准，这张票不能录入。",
                          address=household.address),
     }
@@ -87,8 +88,8 @@ def paper(topic_id):
     except service.VoteRefused as refused:
         field = form.choices if refused.reason in ("choices", "too_many") else form.room
         field.errors.append(refusal_text(topic, household, refused))
-        return show_page(topic, 409 if refused.reason in ("already", "proxy_voted", "paper_final") else 400,
-                         paper_form=form)
+        conflict = refused.reason in ("already", "proxy_voted", "paper_final", "numbered")
+        return show_page(topic, 409 if conflict else 400, paper_form=form)
     message = _("已录入纸质票：%(address)s（由 %(who)s 录入）", address=household.address,
                 who=current_user.display_name)
     if changed:

@@ -71,7 +71,7 @@ def show_page(topic, status=200, paper_form=None, update_form=None, hide_forms=N
         public_url=optional_url("consult.topic", topic_id=topic.id),
         print_url=optional_url("consult.resolution_print", topic_id=topic.id) if topic.resolution_notice_id else None,
         proposal=db.session.scalar(select(Proposal).where(Proposal.topic_id == topic.id)),
-        origins=paper.ballot_origins(topic) if not topic.secret else {})
+        origins=paper.ballot_origins(topic) if not topic.secret else {}, numbered=paper.printed(topic))
     return make_response(render_template("consult/admin_show.html", **context), status)
 
 

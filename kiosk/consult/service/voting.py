@@ -73,6 +73,13 @@ def clean_choices(topic, choices):
     return chosen
 
 
+def numbered_ballots_printed(topic):
+    """Whether the topic's numbered paper ballots have been printed (then paper comes in only through them)."""
+    from ..paper_models import PaperBallot  # beside the paper service, which builds on this module
+
+    return db.session.scalar(select(PaperBallot.id).where(PaperBallot.topic_id == topic.id).limit(1)) is not None
+
+
 def _take(compound, topic, household, chosen, channel, entered_by):
     """One attempt at recording a ballot inside the current transaction."""
     locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
@@ -93,6 +100,10 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         reason = card_refusal(topic, household)
         if reason:
             raise VoteRefused(reason)
+    elif numbered_ballots_printed(topic):
+        # Once numbered ballots are out, a paper counts only after two members' blind entries (paper.py): one
+        # member typing a paper ballot straight in would skip that check.
+        raise VoteRefused("numbered")
     previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
                                                             Ballot.household_id == household.id,
                                                             Ballot.current.is_(True)))
