@@ -157,6 +157,9 @@ def demo_command(host, port, threads, no_serve):
         click.echo(f"    card delivery and verification (committee): {url}/admin/{summary['slug']}/cards/delivery?building=3")
     click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
     click.echo(f"  Procedure rules (议事规则, 杭州 profile; an extended vote in the topics): {url}/{summary['slug']}/rules")
+    if summary.get("late_topic_id"):
+        click.echo(f"  Procedure record of a closed vote (表决程序核验单, committee; its resolution is late):"
+                   f" {url}/admin/{summary['slug']}/topics/{summary['late_topic_id']}/procedure-record")
     if summary.get("paper_topic_id"):
         topic_url = f"{url}/admin/{summary['slug']}/topics/{summary['paper_topic_id']}"
         click.echo(f"  Lift vote, 3栋 (committee): written proxies {topic_url}/proxies ,"

@@ -508,6 +508,7 @@ def load_demo():
     db.session.commit()
     paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     supervisor = _next_signer(compound)
+    from .consult.models import Topic
     return {
         "other_screens": [(s.name, s.key) for s in db.session.scalars(
             select(Screen).where(Screen.compound_id == compound.id, Screen.retired.is_(False), Screen.id != screen.id)
@@ -520,6 +521,8 @@ def load_demo():
         "electorate": electorate,
         "paper_topic_id": paper_topic_id,
         "tips": tips,
+        "late_topic_id": db.session.scalar(select(Topic.id).where(Topic.compound_id == compound.id,
+                                                                  Topic.title == LATE_DEMO_TITLE)),
     }
 
 
@@ -560,6 +563,7 @@ def _next_signer(compound):
 
 
 PROCEDURE_DEMO_TITLE = "关于使用维修资金维修 3 栋屋面防水的表决"
+LATE_DEMO_TITLE = "关于更换小区路灯为节能灯的表决"  # closed, its resolution overdue
 
 
 def _procedure(compound, staff, chair, now):
@@ -608,7 +612,7 @@ def _procedure(compound, staff, chair, now):
                    now=now - timedelta(days=1))
 
     closed_at = now - timedelta(days=5)
-    lights = statutory("关于更换小区路灯为节能灯的表决",
+    lights = statutory(LATE_DEMO_TITLE,
                        "小区 24 盏路灯老化，委员会提议从公共收益中列支约 1.1 万元更换为 LED 节能灯。",
                        closed_at - timedelta(days=25), closed_at - timedelta(days=10), closed_at)
     ballots(lights, 0.85, [90, 6, 4], closed_at - timedelta(days=10), closed_at - timedelta(hours=1))

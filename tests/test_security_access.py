@@ -185,6 +185,7 @@ ALLOWED = {
     ("consult_admin.enter_paper", "POST"): EDITORS,
     ("consult_admin.resolve_paper", "POST"): LEADERS,  # the chair's third look decides a mismatch
     ("consult_admin.proxies", "GET"): EVERYONE,
+    ("consult_admin.procedure_record_page", "GET"): EVERYONE,  # the street office and supervisors check the procedure
     ("consult_admin.record_proxy", "POST"): EDITORS,
     ("consult_admin.proxy_vote", "POST"): EDITORS,
     ("consult_admin.revoke_proxy", "POST"): EDITORS,

@@ -4,7 +4,7 @@ result with every figure, the resolution notice, exports, and the answers to res
 Every rule is the service's; these pages parse, call and render, and base.py's error handler turns a refusal
 into a sentence on the topic's page.
 """
-from . import ballots, exports, paper, platform, proposals, proxies, reminders, resolution, topics  # noqa: F401  (their routes join the blueprints)
+from . import ballots, exports, paper, platform, proposals, proxies, record, reminders, resolution, topics  # noqa: F401  (their routes join the blueprints)
 from .base import admin_bp, proposals_bp
 
 

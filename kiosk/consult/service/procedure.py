@@ -132,7 +132,8 @@ def resolution_due(compound, topic):
     """When a closed topic's resolution must be posted, or None while voting is not over."""
     if topic.status == Status.draft:
         return None
-    closed = topic.closed_at or topic.closes_at
+    # Counted from the end of the voting window (the sweeper that marks the topic closed may come later).
+    closed = min(topic.closed_at or topic.closes_at, topic.closes_at)
     return closed + profile_for(compound).decision_post_days * DAY
 
 
