@@ -27,7 +27,7 @@ from .. import AREA
 from ..models import Ballot, Channel, Elector, Status, Topic
 from ..paper_models import EntryStage, PaperBallot, PaperEntry, PaperState, Proxy
 from .base import VoteRefused
-from .voting import clean_choices
+from .voting import clean_choices, lock_open
 
 TOKEN_RE = re.compile(r"/paper/([0-9a-f]{32})(?:[/?#]|$)")
 NUMBER_RE = re.compile(r"^\s*(?:no\.?|№|#)?\s*0*(\d{1,6})\s*$", re.IGNORECASE)
@@ -106,13 +106,7 @@ class Entered:
 
 def _check_open(topic):
     """Paper entries, like every ballot, go in only while the vote is open (the database agrees, 0007)."""
-    locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
-                                .with_for_update(read=True)).one()
-    now = utcnow()
-    if locked.status != Status.published or now >= locked.closes_at:
-        raise VoteRefused("closed")
-    if now < locked.opens_at:
-        raise VoteRefused("not_open")
+    lock_open(topic)
 
 
 def _entry(paper, stage):

@@ -13,10 +13,10 @@ from ...changes import record_change
 from ...database import utcnow
 from ...extensions import db
 from .. import AREA
-from ..models import Ballot, Channel, Elector, Phase, Status, Topic
+from ..models import Ballot, Channel, Elector, Phase, Status
 from ..paper_models import DEFAULT_PROXY_LIMIT, PaperBallot, Proxy, ProxyLimit, ProxyState
 from .base import VoteRefused
-from .voting import clean_choices
+from .voting import clean_choices, lock_open
 
 LIMIT_RANGE = (1, 50)
 
@@ -122,13 +122,7 @@ def cast_by_proxy(compound, actor, topic, proxy, choices):
 
 def _take_for_proxy(compound, actor, topic, proxy, chosen):
     """The proxy's ballot inside the current transaction."""
-    locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
-                                .with_for_update(read=True)).one()
-    now = utcnow()
-    if locked.status != Status.published or now >= locked.closes_at:
-        raise VoteRefused("closed")
-    if now < locked.opens_at:
-        raise VoteRefused("not_open")
+    now = lock_open(topic)
     if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
                                                             Elector.household_id == proxy.household_id)
                          .with_for_update()) is None:

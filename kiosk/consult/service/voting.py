@@ -80,8 +80,9 @@ def numbered_ballots_printed(topic):
     return db.session.scalar(select(PaperBallot.id).where(PaperBallot.topic_id == topic.id).limit(1)) is not None
 
 
-def _take(compound, topic, household, chosen, channel, entered_by):
-    """One attempt at recording a ballot inside the current transaction."""
+def lock_open(topic):
+    """Share-lock the topic's row and refuse outside the voting window ("closed", "not_open"); return now. Every
+    way a ballot goes in (phone, lobby screen, proxy, paper) starts here, so a close cannot slip between."""
     locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
                                 .with_for_update(read=True)).one()
     now = utcnow()
@@ -89,6 +90,12 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         raise VoteRefused("closed")
     if now < locked.opens_at:
         raise VoteRefused("not_open")
+    return now
+
+
+def _take(compound, topic, household, chosen, channel, entered_by):
+    """One attempt at recording a ballot inside the current transaction."""
+    now = lock_open(topic)
     # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
     # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
     # the ballot we waited for committed; a join in the locking statement would see the stale row.
