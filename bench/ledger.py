@@ -345,7 +345,7 @@ def report(args, pairs, facts, failures):
                                                  (f"datasette {d['version']}", d["run"], d["p95"], d["hello_rps"], d["path"])):
             lines.append(f"| {label} | `{path}` | {run.connections} | {run.rps:.1f} | {fmt_ms(run.p50_ms)} | "
                          f"{fmt_ms(p95)} | {fmt_ms(run.p99_ms)} | {hello_rps:.0f} |")
-        lines += ["", f"- kiosk ÷ datasette = **{d['ratio']:.1f}×** (target ≥ {DATASETTE_TARGET:g}×, judged on the "
+        lines += ["", f"- Against datasette: kiosk ÷ datasette = **{d['ratio']:.1f}×** (target ≥ {DATASETTE_TARGET:g}×, judged on the "
                   f"uncached page only: {d['verdict']}); datasette shows 100 rows of the month (its default page), "
                   f"ours the month's first 50 with the month's figures, signatures and QR.",
                   f"- `datasette serve kiosk.sqlite3` with its default settings, on the same file, after kiosk's run "
