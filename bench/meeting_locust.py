@@ -30,6 +30,7 @@ SLIDES = []  # (screen key, received at, turnout shown) each time a screen re-fe
 NEXT_PHONE = iter(range(len(CONFIG["phones"])))
 NEXT_SCREEN = iter(range(len(CONFIG["screens"])))
 NEXT_MEMBER = iter(range(len(CONFIG["committee"])))
+HOSTS = {"next": 0}
 
 
 @events.test_start.add_listener
@@ -55,6 +56,13 @@ class Browser(FastHttpUser):
     insecure = True  # the bench's own throwaway certificate behind nginx
     network_timeout = 60.0
     connection_timeout = 60.0
+
+    def __init__(self, environment):
+        # Without a balancer (meeting.py --no-nginx) users take the processes in turn, as a DNS round robin would.
+        if CONFIG.get("hosts"):
+            self.host = CONFIG["hosts"][HOSTS["next"] % len(CONFIG["hosts"])]
+            HOSTS["next"] += 1
+        super().__init__(environment)
 
     def headers(self, extra=None, referer=None):
         found = dict(extra or {})

@@ -86,9 +86,10 @@ def grow_roll(compound, chair, wanted, rng):
     return len(added)
 
 
-def meeting(slug, households_wanted, screens_wanted, committee_wanted):
+def meeting(slug, households_wanted, screens_wanted, committee_wanted, secret=False):
     """The meeting: the roll grown to `households_wanted`, cards for all, lobby screens, committee accounts with
-    known passwords, and a named (non-secret) yes/no topic open now whose live figures move with every ballot."""
+    known passwords, and a yes/no topic open now: named, so its live figures move with every ballot (or, with
+    `secret`, secret, so they move in released batches)."""
     from sqlalchemy import select
 
     from kiosk.auth.models import Membership, Role, User
@@ -124,7 +125,7 @@ def meeting(slug, households_wanted, screens_wanted, committee_wanted):
     now = utcnow()
     topic = consult.save_topic(compound, chair, None, {
         "title": "业主大会：是否同意用公共收益更换 1–10 栋电梯", "background": "压测用的议题：实名表决，结果实时公布。",
-        "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": False, "visibility": "live",
+        "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": secret, "visibility": "live",
         "allow_change": True, "opens_at": now - timedelta(minutes=30), "closes_at": now + timedelta(days=1)}, [])
     db.session.flush()
     consult.publish(compound, chair, topic)
@@ -166,13 +167,14 @@ def main(argv=None):
     parser.add_argument("--screens", type=int, default=2)
     parser.add_argument("--committee", type=int, default=3)
     parser.add_argument("--topic", type=int)
+    parser.add_argument("--secret", action="store_true", help="meeting: a secret topic instead of a named one")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     with app().app_context():
         if args.what == "cards":
             found = cards(args.slug)
         elif args.what == "meeting":
-            found = meeting(args.slug, args.households, args.screens, args.committee)
+            found = meeting(args.slug, args.households, args.screens, args.committee, args.secret)
         else:
             found = recount(args.topic)
     Path(args.out).write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
