@@ -29,9 +29,12 @@ import csv
 import datetime
 import json
 import os
+import re
+import resource
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +52,7 @@ PG_SCHEMA = "bench_meeting"
 NGINX_ADDRESS = "127.0.0.2"
 HOST_NAME = "kiosk.example.org"
 MAX_P95_MS, MAX_SLIDE_S, MAX_RSS_MIB = 150.0, 2.5, harness.MAX_RSS_MIB
+TURNOUT = re.compile(r"已投\s*(\d+)\s*/\s*(\d+)\s*户".encode())  # the slide's "voted N / M households"
 MIN_JUDGED = 20  # a class with fewer requests (the three log-ins) is shown, not judged
 
 
@@ -106,7 +110,6 @@ def start_nginx(instance, ports, env):
     conf = nginx_config(folder, ports, port, cert, key)
     proc = harness.start([nginx, "-c", str(conf), "-p", str(folder)], env, folder / "nginx.log")
     deadline = time.monotonic() + 20
-    import socket
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise harness.BenchError("nginx exited:\n" + harness.log_tail(folder / "error.log"))
@@ -133,7 +136,7 @@ def seed(env, instance, args):
 
 
 def links(base, slug, pattern):
-    import re
+    """The ids linked as /<slug>/<pattern>/<id> from the phone home (notices) or the ledger home (periods)."""
     page = {"n": f"/{slug}/", "ledger": f"/{slug}/ledger/"}[pattern]
     status, body = harness.get(base + page, timeout=30)
     found = sorted({int(m) for m in re.findall(rf'/{slug}/{pattern}/(\d+)"'.encode(), body)})
@@ -375,7 +378,6 @@ def main(argv=None):
         harness.stop(hello)
         print(f"the meeting: {users} users for {args.duration} s ...", flush=True)
         prefix = instance / "locust"
-        import resource
         cpu_before = [cpu_seconds(p.pid) for p in kiosks]
         busy_before, children_before = machine_busy(), resource.getrusage(resource.RUSAGE_CHILDREN)
         locust_env = {**os.environ, "MEETING_CONFIG": str(instance / "meeting-config.json"),
@@ -426,9 +428,8 @@ def main(argv=None):
         fresh = json.loads(out.read_text(encoding="utf-8"))
         voted, counts = expected_tally(record)
         shown_status, shown_body = harness.get(f"{direct}/{slug}/screen/{config['screens'][0]['key']}", timeout=30)
-        import re
         mark = shown_body.find(f'data-slide-id="consult-{seeded["topic_id"]}"'.encode())
-        shown = re.compile(r"已投\s*(\d+)\s*/\s*(\d+)\s*户".encode()).search(shown_body, max(mark, 0))
+        shown = TURNOUT.search(shown_body, max(mark, 0))
         shown_count = int(shown.group(1)) if shown else None
         fresh_counts = dict(sorted((k, v) for k, v in fresh["options"].items() if v))
         counts = dict(sorted(counts.items()))
