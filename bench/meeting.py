@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,7 +49,8 @@ from bench import run as harness  # noqa: E402
 
 LOCUSTFILE = ROOT / "bench" / "meeting_locust.py"
 NGINX_SITE = ROOT / "docs" / "nginx-kiosk.conf"
-PG_SCHEMA = "bench_meeting"
+PG_SCHEMA = f"bench_meeting_{os.getpid()}"  # its own per run: two runs at once never share one
+APPLICATION_NAME = f"kiosk-bench-meeting-{os.getpid()}"  # the kiosk processes' PostgreSQL connections, for WaitSampler
 NGINX_ADDRESS = "127.0.0.2"
 HOST_NAME = "kiosk.example.org"
 MAX_P95_MS, MAX_SLIDE_S, MAX_RSS_MIB = 150.0, 2.5, harness.MAX_RSS_MIB
@@ -143,6 +145,45 @@ def links(base, slug, pattern):
     if status != 200 or not found:
         raise harness.BenchError(f"no /{pattern}/<id> links on {page} (status {status})")
     return found
+
+
+class WaitSampler(threading.Thread):
+    """Samples pg_stat_activity every second for the kiosk processes' connections (by application_name): whether
+    each was running a statement, waiting for a lock or for I/O, or idle in a transaction (waiting for Python)."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url, self.counts, self.halt = url, {}, threading.Event()
+
+    def run(self):
+        from sqlalchemy import create_engine, text
+        engine = create_engine(self.url)
+        query = text("SELECT state, wait_event_type FROM pg_stat_activity WHERE application_name = :name")
+        try:
+            with engine.connect() as conn:
+                while not self.halt.wait(1.0):
+                    for state, wait in conn.execute(query, {"name": APPLICATION_NAME}):
+                        kind = {"idle": "idle", "idle in transaction": "idle in a transaction (waiting for the "
+                                                                        "app)"}.get(state)
+                        if kind is None:
+                            kind = f"waiting for {wait}" if wait and wait != "Client" else "running a statement"
+                        self.counts[kind] = self.counts.get(kind, 0) + 1
+                    conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - a diagnostic: never let it fail the run
+            self.counts[f"sampling stopped: {type(exc).__name__}"] = 1
+        finally:
+            engine.dispose()
+
+    def stop(self):
+        """End the sampling; return the shares of the busy samples (all but idle), as text."""
+        self.halt.set()
+        self.join(timeout=10)
+        busy = {k: v for k, v in self.counts.items() if k != "idle"}
+        total = sum(busy.values())
+        if not total:
+            return "no busy connection seen"
+        return "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(busy.items(), key=lambda kv: -kv[1])) + \
+            f" (of {total} busy samples; {self.counts.get('idle', 0)} idle)"
 
 
 # --- figures ----------------------------------------------------------------------------------------------------
@@ -256,6 +297,8 @@ def report(args, facts, rows, failures):
               f"- CPU during the meeting ({args.duration} s on {len(os.sched_getaffinity(0))} cores): kiosk "
               f"process(es) {facts['cpu']}; locust {facts['locust_cpu']:.1f} s; the whole machine was busy "
               f"{facts['busy']:.0%} of the time (everyone's work on it included, PostgreSQL's too)",
+              *([f"- PostgreSQL, what the kiosk processes' connections were doing (pg_stat_activity sampled every "
+                 f"second during the meeting): {facts['waits']}"] if facts["waits"] else []),
               f"- Machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}, "
               f"waitress {harness.package_version('waitress')}",
               f"- Load average before / after: {facts['load_before']} / {facts['load_after']}",
@@ -321,7 +364,9 @@ def main(argv=None):
     env["KIOSK_SECRET_KEY"] = secrets.token_urlsafe(48)
     if args.database_url:
         from bench.votes import pg_schema_url
-        env["KIOSK_DATABASE_URL"] = pg_schema_url(args.database_url, PG_SCHEMA)
+        from sqlalchemy import make_url
+        env["KIOSK_DATABASE_URL"] = make_url(pg_schema_url(args.database_url, PG_SCHEMA)).update_query_dict(
+            {"application_name": APPLICATION_NAME}).render_as_string(hide_password=False)
         env["KIOSK_TRUSTED_PROXIES"] = "1"
         env["KIOSK_UPLOAD_DIR"] = str(instance / "uploads")
     procs, failures = [], []
@@ -382,11 +427,15 @@ def main(argv=None):
         busy_before, children_before = machine_busy(), resource.getrusage(resource.RUSAGE_CHILDREN)
         locust_env = {**os.environ, "MEETING_CONFIG": str(instance / "meeting-config.json"),
                       "PYTHONPATH": str(ROOT)}
+        sampler = WaitSampler(args.database_url) if args.database_url else None
+        if sampler:
+            sampler.start()
         done = subprocess.run([str(locust), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r",
                                str(args.spawn_rate), "-t", f"{args.duration}s", "--host", host, "--csv", str(prefix),
                                "--only-summary", "--reset-stats", "--stop-timeout", "10", "--loglevel", "WARNING"],
                               cwd=ROOT, env=locust_env, capture_output=True, text=True, timeout=args.duration + 300)
         children_after, busy_after = resource.getrusage(resource.RUSAGE_CHILDREN), machine_busy()
+        waits = sampler.stop() if sampler else ""
         cpu = [cpu_seconds(p.pid) - before for p, before in zip(kiosks, cpu_before)]
         locust_cpu = (children_after.ru_utime + children_after.ru_stime
                       - children_before.ru_utime - children_before.ru_stime)
@@ -456,7 +505,7 @@ def main(argv=None):
                  "latency": lat, "tally": tally, "recount": fresh, "votes": len(record["votes"]),
                  "firsts": sum(1 for v in record["votes"] if v[3]), "hello": hello_run,
                  "rss": ", ".join(f"{r:.1f} MiB" for r in rss), "rss_verdict": "met" if rss_ok else "**MISSED**",
-                 "cpu": ", ".join(f"{c:.1f} s" for c in cpu), "locust_cpu": locust_cpu, "busy": busy,
+                 "waits": waits, "cpu": ", ".join(f"{c:.1f} s" for c in cpu), "locust_cpu": locust_cpu, "busy": busy,
                  "users": users, "load_before": load_before, "load_after": load_after, "saturated": saturated}
         text = report(args, facts, stats, failures)
         print()
