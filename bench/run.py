@@ -131,13 +131,18 @@ def log_tail(path, lines=30):
         return "(no log)"
 
 
-def get(url, timeout=5, headers=None):
+def get(url, timeout=5):
     """GET url, return (status, body); never through a proxy."""
-    status, _, body = get_full(url, timeout, headers)
-    return status, body
+    try:
+        with _NO_PROXY.open(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand a redirect back to the caller instead of following it (a card page must answer 200 itself)."""
+
     def redirect_request(self, *args, **kwargs):
         return None
 
