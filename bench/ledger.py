@@ -18,6 +18,7 @@ Target (issue 6, "Scale"): a period page renders in ≤ 100 ms at p95. Exit stat
 import argparse
 import calendar
 import datetime
+import json
 import os
 import platform
 import random
@@ -36,11 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import (HOST, RESULTS, WRK_THREADS, BenchError, Run, fmt_ms, free_port, get,  # noqa: E402
-                       git_revision, kiosk_command, memory, package_version, parse_wrk, server_env, start, stop,
-                       wait_ready, wrk_version)
+                       git_revision, kiosk_command, memory, package_version, parse_wrk, server_env, start,
+                       stop, wait_ready, wrk_version)
 
 SLUG = "fengshu"
 TARGET_P95_MS = 100.0
+DATASETTE_TARGET = 50.0  # issue 16: our uncached period page ≥ 50 × datasette's table page of the same month
 P95_LUA = """
 done = function(summary, latency, requests)
   io.write(string.format("LATENCY_US p50=%d p95=%d p99=%d\\n",
@@ -273,9 +275,27 @@ def wrk95(url, connections, duration, script):
     return run, p95
 
 
+def start_datasette(exe, database, port, log_path):
+    """datasette serving the same SQLite file as a peer, with its default settings."""
+    return start([exe, "serve", str(database), "--host", HOST, "--port", str(port)], os.environ.copy(), log_path)
+
+
+def datasette_path(month_start, month_end):
+    """datasette's table page of ledger_entry: the month's posted entries of the compound, 100 rows, by number."""
+    return (f"/kiosk/ledger_entry?compound_id={{cid}}&posted=1&occurred_on__gte={month_start:%Y-%m-%d}"
+            f"&occurred_on__lte={month_end:%Y-%m-%d}&_sort=number&_size=100")
+
+
 def judged(pair):
     """The target is judged on the middle month's pages; the latest month is shown for how cost grows."""
     return not pair.name.startswith("latest")
+
+
+def verify_summary(output):
+    """`kiosk verify`'s first line, and how many per-period lines followed it (the report stays short)."""
+    lines = output.strip().splitlines() or ["(no output)"]
+    ok = sum(1 for line in lines[1:] if line.rstrip().endswith("OK"))
+    return f"{lines[0].strip()}; then {len(lines) - 1} period lines, {ok} of them OK"
 
 
 def timed_get(url, timeout=120):
@@ -318,6 +338,19 @@ def report(args, pairs, facts, failures):
               f"Python {platform.python_version()}, waitress {package_version('waitress')}, {facts['wrk']}",
               f"- Load average before / after: {facts['load_before']} / {facts['load_after']}",
               f"- Code: {facts['git']}", ""]
+    if facts.get("datasette"):
+        d = facts["datasette"]
+        lines += ["## The same month in datasette (a peer that renders SQLite tables), same run", "",
+                  "| server | page | conns | req/s | p50 | p95 | p99 | hello req/s |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for label, run, p95, hello_rps, path in (("kiosk (this run)", d["ours"], d["ours_p95"], d["hello_rps"], d["ours_path"]),
+                                                 (f"datasette {d['version']}", d["run"], d["p95"], d["hello_rps"], d["path"])):
+            lines.append(f"| {label} | `{path}` | {run.connections} | {run.rps:.1f} | {fmt_ms(run.p50_ms)} | "
+                         f"{fmt_ms(p95)} | {fmt_ms(run.p99_ms)} | {hello_rps:.0f} |")
+        lines += ["", f"- Against datasette: kiosk ÷ datasette = **{d['ratio']:.1f}×** (target ≥ {DATASETTE_TARGET:g}×, judged on the "
+                  f"uncached page only: {d['verdict']}); datasette shows 100 rows of the month (its default page), "
+                  f"ours the month's first 50 with the month's figures, signatures and QR.",
+                  f"- `datasette serve kiosk.sqlite3` with its default settings, on the same file, after kiosk's run "
+                  f"at the same connection count; {d['errors']} error lines in its log", ""]
     lines += ["## Query plans (the period page's aggregates, one call each, warm)", ""]
     for name, (took, plans) in facts["plans"].items():
         lines.append(f"- `service.{name}`: {took:.1f} ms")
@@ -325,6 +358,48 @@ def report(args, pairs, facts, failures):
     if failures:
         lines += ["", "## FAILED RUNS", ""] + [f"- {f}" for f in failures]
     return "\n".join(lines) + "\n"
+
+
+def compare_datasette(args, instance, base, hello_url, script, counts, middle, pairs, failures):
+    """Load datasette's table page of the middle month right after our period page at the largest connection
+    count (their hello run is the one before ours); return the facts for the report, with "proc" to stop."""
+    from sqlalchemy import create_engine, text
+    database = instance / "kiosk.sqlite3"
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        compound_id = conn.execute(text("SELECT id FROM compound WHERE slug = :s"), {"s": SLUG}).scalar()
+    engine.dispose()
+    start_on = month_add(counts["first"], middle)
+    end_on = month_add(counts["first"], middle + 1) - datetime.timedelta(days=1)
+    path = datasette_path(start_on, end_on).format(cid=compound_id)
+    port = free_port()
+    log_path = instance / "datasette.log"
+    proc = start_datasette(args.datasette, database, port, log_path)
+    url = f"http://{HOST}:{port}"
+    wait_ready(url + "/-/versions.json", proc, log_path)
+    status, body = get(url + path, timeout=60)
+    if status != 200 or b"ledger_entry" not in body:
+        raise BenchError(f"datasette answered {status} for {path}")
+    _, versions = get(url + "/-/versions.json")
+    version = json.loads(versions).get("datasette", {}).get("version", "?")
+    connections = max(int(c) for c in args.connections.split(","))
+    ours = [p for p in pairs if p.connections == connections and p.name == "period page, first page"][-1]
+    if args.warmup:
+        wrk95(url + path, connections, args.warmup, script)
+    print(f"datasette, the same month @ {connections} conns, {args.duration} s ...", flush=True)
+    run, p95 = wrk95(url + path, connections, args.duration, script)
+    if not run.ok:
+        failures.append(f"datasette @ {connections}: {run.failure}")
+    ratio = ours.page.rps / run.rps if run.rps else float("nan")
+    if not args.no_page_cache:
+        verdict = "not judged: our page came from the page cache in this run"
+    else:
+        verdict = "met" if ratio >= DATASETTE_TARGET else "**MISSED**"
+    errors = sum(1 for line in log_path.read_text(errors="replace").splitlines()
+                 if "Traceback" in line or " 500 " in line or "ERROR" in line)
+    return {"proc": proc, "version": version, "path": path, "run": run, "p95": p95, "ours": ours.page,
+            "ours_p95": ours.page_p95, "ours_path": ours.path, "hello_rps": ours.hello.rps, "ratio": ratio,
+            "verdict": verdict, "errors": errors}
 
 
 def main(argv=None):
@@ -340,6 +415,9 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the instance folder and print where it is")
     parser.add_argument("--no-page-cache", action="store_true",
                         help="serve with KIOSK_PAGE_CACHE_SECONDS=0, so every request renders the page")
+    parser.add_argument("--datasette", metavar="EXE",
+                        help="also load datasette (this executable) on the same SQLite file, showing the middle "
+                             "month's 100 rows, right after our period page at the largest connection count")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
@@ -356,8 +434,10 @@ def main(argv=None):
         env["KIOSK_PAGE_CACHE_SECONDS"] = "0"
     script = instance / "p95.lua"
     script.write_text(P95_LUA)
-    kiosk = hello = None
+    kiosk = hello = peer = None
     failures = []
+    if args.datasette and args.database_url:
+        parser.error("--datasette compares on the SQLite file only (leave out --database-url)")
     try:
         print(f"building {args.entries:,} entries over {args.years} years in {instance} ...", flush=True)
         period_ids, build_s, counts = build(url, instance, args.entries, args.years)
@@ -417,16 +497,20 @@ def main(argv=None):
                         raise BenchError(f"the {server} server died during the load")
                 pairs.append(Pair(name, path, connections, hello_run, page_run, hello_p95, page_p95))
         rss, _ = memory(kiosk.pid)
+        peer_facts = None
+        if args.datasette:
+            peer_facts = compare_datasette(args, instance, base, hello_url, script, counts, middle, pairs, failures)
+            peer = peer_facts.pop("proc")
 
         now = datetime.datetime.now().astimezone()
         facts = dict(date=now.strftime("%Y-%m-%d %H:%M:%S %z"), build=build_s, backend=url.split(":", 1)[0],
                      verify_s=verify_s, verify_rc=verified.returncode,
-                     verify_out=verified.stdout.strip().replace("\n", "; "),
+                     verify_out=verify_summary(verified.stdout),
                      verify_page_ms=verify_ms, verify_page_status=verify_status, index_ms=index_ms,
                      index_status=index_status, rss=rss or float("nan"), nproc=len(os.sched_getaffinity(0)),
                      wrk=wrk_version(), load_before=load_before,
                      load_after=" ".join(f"{x:.2f}" for x in os.getloadavg()), git=git_revision(), plans=plans,
-                     middle=middle, middle_count=counts["per_month"][middle],
+                     middle=middle, middle_count=counts["per_month"][middle], datasette=peer_facts,
                      middle_start=f"{month_add(counts['first'], middle):%Y-%m}", **counts)
         text = report(args, pairs, facts, failures)
         print()
@@ -438,13 +522,15 @@ def main(argv=None):
         if failures:
             print("FAILED: some runs did not answer cleanly; their figures are not trustworthy.", file=sys.stderr)
             return 1
-        return 2 if any(judged(p) and not p.page_p95 <= TARGET_P95_MS for p in pairs) else 0
+        peer_missed = bool(peer_facts) and peer_facts["verdict"].endswith("**MISSED**")
+        return 2 if peer_missed or any(judged(p) and not p.page_p95 <= TARGET_P95_MS for p in pairs) else 0
     except BenchError as exc:
         print(f"benchmark aborted: {exc}", file=sys.stderr)
         return 1
     finally:
         stop(kiosk)
         stop(hello)
+        stop(peer)
         if args.keep:
             print(f"kept {instance}")
         else:

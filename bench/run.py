@@ -11,6 +11,7 @@ bench/results/<timestamp>.md and bench/results/latest.md. Exit status: 0 all run
 import argparse
 import ctypes
 import datetime
+import json
 import os
 import platform
 import re
@@ -40,20 +41,35 @@ class Endpoint:
     connections: int
     min_ratio: float | None = None  # target: app req/s / hello req/s at these connections
     max_p99_ms: float | None = None  # target: p99 latency at these connections
+    max_p99_hello: float | None = None  # target: p99 ≤ this × hello's p99 in the run just before
+    card: bool = False  # every request carries another household's card cookie (and that phone's session)
+    header: str | None = None  # one more request header, e.g. "HX-Request: true" for an htmx fragment
 
 
 # One line per endpoint; later issues add theirs here (e.g. the pulse and the screen page at 64 connections).
+# Card holders (issue 16): a household that opened its card keeps the cookie for two years, so every resident who
+# votes sends it; those requests rotate over every demo household's card (bench/cards.lua).
+CARD_TARGET = dict(min_ratio=0.25, max_p99_ms=50)
+HTMX = "HX-Request: true"
 ENDPOINTS = [
     Endpoint("phone page", "/{slug}/", 16, min_ratio=0.40, max_p99_ms=50),
     Endpoint("notice page", "/{slug}/n/{notice_id}", 16),
     Endpoint("healthz", "/healthz", 16),
-    Endpoint("pulse, nothing changed", "/{slug}/pulse?v={version}", 64, min_ratio=0.70, max_p99_ms=20),
+    Endpoint("pulse, nothing changed", "/{slug}/pulse?v={version}", 64, min_ratio=0.90, max_p99_hello=1.5),
     Endpoint("screen page", "/{slug}/screen/{screen_key}", 16, min_ratio=0.25),
     Endpoint("consultations list", "/{slug}/topics", 16),
     Endpoint("topic page, vote open (live tally)", "/{slug}/topics/{topic_id}", 16),
     Endpoint("ledger home", "/{slug}/ledger/", 16),
     Endpoint("ledger period page", "/{slug}/ledger/{period_id}", 16),
+    Endpoint("card: phone page", "/{slug}/", 16, card=True, **CARD_TARGET),
+    Endpoint("card: topic page, vote open", "/{slug}/topics/{topic_id}", 16, card=True, **CARD_TARGET),
+    Endpoint("card: results fragment (polled every 5 s)", "/{slug}/topics/{topic_id}/results", 16, card=True,
+             header=HTMX, min_ratio=0.40),
+    Endpoint("card: ledger home", "/{slug}/ledger/", 16, card=True, **CARD_TARGET),
+    Endpoint("card: ledger period page", "/{slug}/ledger/{period_id}", 16, card=True, **CARD_TARGET),
 ]
+MAX_RSS_MIB = 120  # per process, after the load (issue 16)
+CARDS_LUA = ROOT / "bench" / "cards.lua"
 
 WRK_THREADS = 2
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -122,6 +138,51 @@ def get(url, timeout=5):
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Hand a redirect back to the caller instead of following it (a card page must answer 200 itself)."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_PLAIN = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def get_full(url, timeout=5, headers=None):
+    """GET url with headers, no proxy and no redirect followed; return (status, response headers, body)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _PLAIN.open(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def card_cookies(base, slug, topic_id, instance, env):
+    """Cards for every household of the compound (bench/seed.py), then one visit per card to the open topic as
+    its phone would make: returns the Cookie headers those phones send from then on (session + card)."""
+    out = instance / "cards.json"
+    done = subprocess.run([sys.executable, "-m", "bench.seed", "cards", "--slug", slug, "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise BenchError(f"issuing cards failed:\n{done.stdout}\n{done.stderr}")
+    issued = json.loads(out.read_text(encoding="utf-8"))
+    lines = []
+    for card in issued["cards"]:
+        jar = {issued["cookie"]: card["token"]}
+        status, headers, body = get_full(f"{base}/{slug}/topics/{topic_id}",
+                                         headers={"Cookie": f"{issued['cookie']}={card['token']}"})
+        if status != 200 or "csrf_token" not in body.decode("utf-8", "replace"):
+            raise BenchError(f"a card holder's topic page answered {status} without the ballot form")
+        for header in headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            jar.setdefault(name.strip(), rest.split(";", 1)[0])
+        lines.append("; ".join(f"{k}={v}" for k, v in jar.items()))
+    path = instance / "cards.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, len(lines)
 
 
 def page_weight(page_url, base):
@@ -208,9 +269,16 @@ def parse_wrk(text, run):
     return run
 
 
-def wrk(url, connections, duration):
-    """Load url with wrk; return a Run whose failure names anything but clean 2xx answers."""
-    cmd = ["wrk", f"-t{min(WRK_THREADS, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", url]
+def wrk(url, connections, duration, cookies=None, header=None):
+    """Load url with wrk; return a Run whose failure names anything but clean 2xx answers. With `cookies` (a
+    file of Cookie headers) every request carries the next line's (bench/cards.lua), and `header` besides."""
+    threads = min(WRK_THREADS, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if cookies is not None:
+        cmd[-1:-1] = ["-s", str(CARDS_LUA)]
+        cmd += ["--", str(cookies), str(threads)] + ([header] if header else [])
+    elif header:
+        cmd[-1:-1] = ["-H", header]
     run = Run(url, connections)
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
@@ -227,6 +295,12 @@ def wrk(url, connections, duration):
         problems.append(f"{run.non_2xx} non-2xx/3xx answers")
     if run.socket_errors:
         problems.append(f"socket errors: {run.socket_errors}")
+    if cookies is not None:
+        match = re.search(r"not 200: (\d+) of (\d+)", done.stdout)
+        if not match:
+            problems.append("the Lua script reported nothing")
+        elif int(match.group(1)):
+            problems.append(f"{match.group(1)} of {match.group(2)} answers were not 200")
     run.failure = "; ".join(problems)
     return run
 
@@ -242,15 +316,17 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def judge(endpoint, connections, ratio, p99):
+def judge(endpoint, connections, ratio, p99, hello_p99=float("nan")):
     """Return (text, missed) for the endpoint's targets; targets only apply at the table's connection count."""
-    if endpoint.min_ratio is None and endpoint.max_p99_ms is None:
+    if endpoint.min_ratio is None and endpoint.max_p99_ms is None and endpoint.max_p99_hello is None:
         return "", False
     wanted = []
     if endpoint.min_ratio is not None:
         wanted.append(f"ratio ≥ {endpoint.min_ratio:.2f}")
     if endpoint.max_p99_ms is not None:
         wanted.append(f"p99 ≤ {endpoint.max_p99_ms:g} ms")
+    if endpoint.max_p99_hello is not None:
+        wanted.append(f"p99 ≤ {endpoint.max_p99_hello:g} × hello's p99")
     target = ", ".join(wanted) + f" at {endpoint.connections} conns"
     if connections != endpoint.connections:
         return f"{target}: not judged (ran at {connections})", False
@@ -259,6 +335,8 @@ def judge(endpoint, connections, ratio, p99):
         misses.append(f"ratio {ratio:.2f}")
     if endpoint.max_p99_ms is not None and not p99 <= endpoint.max_p99_ms:
         misses.append(f"p99 {p99:.1f} ms")
+    if endpoint.max_p99_hello is not None and not p99 <= endpoint.max_p99_hello * hello_p99:
+        misses.append(f"p99 {p99:.1f} ms = {p99 / hello_p99:.2f} × hello's")
     return (f"{target}: **MISSED** ({', '.join(misses)})", True) if misses else (f"{target}: met", False)
 
 
@@ -303,7 +381,11 @@ def report(args, rows, facts, failures):
         f"- Kiosk screen first load, gzip as a browser asks: {facts['first_load'][0] / 1024:.1f} KB in "
         f"{facts['first_load'][1]} responses (target ≤ 80 KB; no web fonts)",
         f"- Server RSS: idle {facts['rss_idle']:.1f} MiB; right after the load {facts['rss_after']:.1f} MiB "
-        f"(peak {facts['hwm_after']:.1f} MiB). Hello baseline RSS after the load: {facts['hello_rss']:.1f} MiB",
+        f"(peak {facts['hwm_after']:.1f} MiB; target ≤ {MAX_RSS_MIB} MiB per process: {facts['rss_verdict']}). "
+        f"Hello baseline RSS after the load: {facts['hello_rss']:.1f} MiB",
+        f"- Card holders: {facts['cards']} households' phones (every demo household got a card and opened the "
+        f"vote once, keeping the session cookie it was given); each request of a `card:` row carries the next "
+        f"one's cookies (bench/cards.lua), so no per-household cache answers twice in a row",
         f"- Settings: waitress threads={args.threads} for both servers, wrk -t{WRK_THREADS}, "
         f"{args.duration} s per run, {args.warmup} s warm-up per URL, {args.rounds} round(s), 127.0.0.1 only",
         f"- Machine: nproc {facts['nproc']}, {facts['machine']}, Python {platform.python_version()}, "
@@ -377,7 +459,6 @@ def main(argv=None):
                        f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env, hello_log)
         wait_ready(hello_url, hello, hello_log)
 
-        fill["version"] = current_version(kiosk_base, fill["slug"])
         # The vote in progress is first on the phone home; the latest disclosed period first on the ledger home.
         _, home = get(f"{kiosk_base}/{fill['slug']}/")
         _, ledger_home = get(f"{kiosk_base}/{fill['slug']}/ledger/")
@@ -386,19 +467,44 @@ def main(argv=None):
         if not topic or not period:
             raise BenchError("the demo has no open vote on its phone home or no disclosed period")
         fill["topic_id"], fill["period_id"] = topic.group(1).decode(), period.group(1).decode()
+        # Cards change the compound's version: issue them before reading the version the pulse is asked with.
+        cookie_file, cards = card_cookies(kiosk_base, fill["slug"], fill["topic_id"], instance, env)
+        status, body = get(f"{kiosk_base}/{fill['slug']}/pulse?v=-1")
+        version = re.search(rb'data-version="(\d+)"', body)
+        if status != 200 or not version:
+            raise BenchError(f"the pulse did not tell the compound's version (status {status})")
+        fill["version"] = version.group(1).decode()
         first_load = page_weight(f"{kiosk_base}/{fill['slug']}/screen/{fill['screen_key']}", kiosk_base)
         urls = {e: kiosk_base + e.path.format(**fill) for e in endpoints}
         for endpoint, url in urls.items():
+            if endpoint.card:
+                continue  # checked below, with a card
             status, _ = get(url)
             if status != 200:
                 raise BenchError(f"{endpoint.name}: GET {url} answered {status}, not 200; nothing loaded")
+        for endpoint, url in urls.items():
+            if endpoint.card:
+                with open(cookie_file, encoding="utf-8") as lines:
+                    headers = {"Cookie": lines.readline().strip()}
+                if endpoint.header:
+                    name, _, value = endpoint.header.partition(":")
+                    headers[name] = value.strip()
+                status, _, _ = get_full(url, headers=headers)
+                if status != 200:
+                    raise BenchError(f"{endpoint.name}: GET {url} with a card answered {status}, not 200")
         time.sleep(1)
         rss_idle, _ = memory(kiosk.pid)
 
+        def load(endpoint, url, conns, seconds):
+            if endpoint.card:
+                return wrk(url, conns, seconds, cookie_file, endpoint.header)
+            return wrk(url, conns, seconds, header=endpoint.header)
+
         if args.warmup:
             print(f"warming up ({args.warmup} s per URL) ...", flush=True)
-            for url, conns in [(hello_url, 16)] + [(u, e.connections) for e, u in urls.items()]:
-                wrk(url, args.connections or conns, args.warmup)
+            wrk(hello_url, args.connections or 16, args.warmup)
+            for endpoint, url in urls.items():
+                load(endpoint, url, args.connections or endpoint.connections, args.warmup)
 
         results = {e: [] for e in endpoints}
         for round_no in range(1, args.rounds + 1):
@@ -412,7 +518,8 @@ def main(argv=None):
                 for label, target in (("hello", hello_url), (endpoint.name, url)):
                     print(f"[round {round_no}/{args.rounds}] {label} @ {conns} conns, {args.duration} s ...",
                           flush=True)
-                    run = wrk(target, conns, args.duration)
+                    run = wrk(target, conns, args.duration) if label == "hello" else \
+                        load(endpoint, target, conns, args.duration)
                     if not run.ok:
                         failures.append(f"{label} ({target}, round {round_no}): {run.failure}")
                         print(f"  FAILED: {run.failure}", flush=True)
@@ -433,14 +540,18 @@ def main(argv=None):
             conns = args.connections or endpoint.connections
             ratio = median([app.rps / base.rps if base.rps else float("nan") for base, app in pairs])
             p99 = median([app.p99_ms for _, app in pairs])
-            target, miss = judge(endpoint, conns, ratio, p99)
+            target, miss = judge(endpoint, conns, ratio, p99, median([base.p99_ms for base, _ in pairs]))
             missed |= miss
-            rows.append(dict(name=endpoint.name, path=endpoint.path.format(**fill), conns=conns,
+            rows.append(dict(name=endpoint.name, path=endpoint.path.format(**fill) + (
+                f" + {endpoint.header}" if endpoint.header else ""), conns=conns,
                              rps=median([a.rps for _, a in pairs]), p50=median([a.p50_ms for _, a in pairs]),
                              p99=p99, hello_rps=median([b.rps for b, _ in pairs]),
                              hello_p99=median([b.p99_ms for b, _ in pairs]), ratio=ratio, target=target))
+        rss_ok = (rss_after or 0) <= MAX_RSS_MIB and (hwm_after or 0) <= MAX_RSS_MIB
+        missed |= not rss_ok
         now = datetime.datetime.now().astimezone()
-        facts = dict(date=now.strftime("%Y-%m-%d %H:%M:%S %z"), startup=startup, rss_idle=rss_idle or float("nan"),
+        facts = dict(date=now.strftime("%Y-%m-%d %H:%M:%S %z"), startup=startup, cards=cards,
+                     rss_verdict="met" if rss_ok else "**MISSED**", rss_idle=rss_idle or float("nan"),
                      rss_after=rss_after or float("nan"), hwm_after=hwm_after or float("nan"),
                      hello_rss=hello_rss or float("nan"), nproc=len(os.sched_getaffinity(0)),
                      machine=f"{platform.system()} {platform.machine()}", load_before=load_before,
