@@ -45,10 +45,20 @@ def blueprints():
     return [bp]
 
 
+@bp.before_request
+def _choose_book():
+    """The page's book: the one of the period it shows, else ?book=, else public income (old links)."""
+    service.adopt_from_view_args(g.compound, request.view_args)
+
+
+bp.url_defaults(service.book_url_defaults)
+
+
 def _period(period_id):
     period = db.session.get(Period, period_id)
     if period is None or period.compound_id != g.compound.id:
         abort(404)
+    service.adopt_book(period)
     return period
 
 
@@ -177,9 +187,12 @@ def _by_code(code):
     """The published period whose head hash starts with a typed code (hex only: no LIKE wildcards)."""
     if not CODE.fullmatch(code):
         return None
-    return db.session.scalar(select(Period).where(
+    found = db.session.scalar(select(Period).where(
         Period.compound_id == g.compound.id, Period.status == PeriodStatus.published,
         Period.head_hash.startswith(code.lower(), autoescape=True)).order_by(Period.starts_on).limit(1))
+    if found is not None:  # a printed code names its book too
+        service.adopt_book(found)
+    return found
 
 
 @bp.route("/verify")

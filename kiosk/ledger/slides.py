@@ -6,11 +6,12 @@ from ..extensions import db
 from ..screen.registry import Slide
 from . import AREA
 from .models import Period, PeriodStatus
+from .service import in_book
 
 
 
 def _latest(compound):
-    return db.session.scalar(select(Period).where(Period.compound_id == compound.id,
+    return db.session.scalar(select(Period).where(in_book(Period, compound),
                                                   Period.status == PeriodStatus.published)
                              .order_by(Period.ends_on.desc()).limit(1))
 

@@ -36,11 +36,18 @@ platform_bp.context_processor(_template_helpers)
 
 @admin_bp.before_request
 def _open_book():
-    """The first visit opens the compound's book with the default categories (the chair adjusts it in 设置)."""
-    if db.session.scalar(select(Book.id).where(Book.compound_id == g.compound.id)) is None:
+    """The page's book (named with ?book=, or the one of the period, entry or category it shows; else public
+    income); the first visit opens it with its default categories (the chair adjusts them in 设置)."""
+    service.adopt_from_view_args(g.compound, request.view_args)
+    kind = service.current_kind()
+    if db.session.scalar(select(Book.id).where(Book.compound_id == g.compound.id, Book.kind == kind)) is None:
         with writing():
             service.open_book(g.compound)
     g.book = service.book(g.compound)
+    g.books = service.books(g.compound)
+
+
+admin_bp.url_defaults(service.book_url_defaults)
 
 
 def is_supervisor():

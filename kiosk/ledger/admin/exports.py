@@ -19,7 +19,7 @@ from .sentences import period_words
 
 def _all_entries(period):
     return db.session.scalars(select(Entry).options(joinedload(Entry.category), joinedload(Entry.topic)).where(
-        Entry.compound_id == period.compound_id, Entry.posted.is_(True), Entry.occurred_on >= period.starts_on,
+        Entry.book_id == period.book_id, Entry.posted.is_(True), Entry.occurred_on >= period.starts_on,
         Entry.occurred_on <= period.ends_on).order_by(Entry.occurred_on, Entry.number)).all()
 
 

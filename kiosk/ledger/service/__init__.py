@@ -23,7 +23,21 @@ from .balances import (
     period_end,
     periods,
 )
-from .base import FieldsRefused, LedgerRefused, book, open_book, supervisors
+from .base import (
+    FieldsRefused,
+    LedgerRefused,
+    adopt_book,
+    adopt_from_view_args,
+    book_url_defaults,
+    book,
+    book_kind,
+    books,
+    current_kind,
+    in_book,
+    open_book,
+    supervisors,
+    using_book,
+)
 from .budgets import budgeted_topics, decided_topics, over_budget, set_budget, spent_on
 from .closing import current_signoffs, decide, earlier_waiting, may_sign, recorders_in, signers, still_matches, submit
 from .entries import (
@@ -66,14 +80,14 @@ from .settings import (
 
 __all__ = [
     "ANSWER_WITHIN_DAYS", "DISCLOSE_WITHIN_DAYS", "Cadence", "EntryCheck", "Figures", "FieldsRefused", "LedgerRefused",
-    "add_category", "add_receipts", "answer", "ask", "balance", "book", "budgeted_topics", "cadence", "categories",
-    "chain_head", "change_signoffs", "check_entry", "current_signoffs", "decide", "decided_topics", "delete_draft",
-    "drafts", "drafts_in", "earlier_waiting", "entries_in", "entry_by_number", "figures", "is_overdue",
+    "add_category", "add_receipts", "adopt_book", "adopt_from_view_args", "book_url_defaults", "answer", "ask", "balance", "book", "book_kind", "books", "budgeted_topics", "cadence", "categories",
+    "chain_head", "change_signoffs", "check_entry", "current_kind", "current_signoffs", "decide", "decided_topics", "delete_draft",
+    "drafts", "drafts_in", "earlier_waiting", "entries_in", "in_book", "entry_by_number", "figures", "is_overdue",
     "locked_period", "may_sign", "next_period", "open_book", "open_questions", "opening_balance",
     "opening_from_entries", "over_budget", "overdue_questions", "period_end", "periods", "post", "questions_for",
     "recent", "recorders_in", "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "save_draft",
     "save_settings", "set_budget", "settings_fixed", "signers", "signoffs_problem", "spent_on", "still_matches",
-    "submit", "supervisors", "toggle_archived", "toggle_receipt", "used_categories", "verify",
+    "submit", "supervisors", "toggle_archived", "toggle_receipt", "used_categories", "using_book", "verify",
 ]
 
 
