@@ -130,3 +130,14 @@ class AnswerForm(FlaskForm):
 
 class BudgetForm(FlaskForm):
     budget = YuanField(_l("批准预算（元）"), description=_l("按决议写明的金额上限填写。"))
+
+
+class TransferForm(FlaskForm):
+    """Money moved from one of the compound's books to another (both sides posted at once)."""
+
+    source = SelectField(_l("从哪个账本转出"), choices=[], validate_choice=False)
+    target = SelectField(_l("转入哪个账本"), choices=[], validate_choice=False)
+    amount = YuanField(_l("金额（元）"), description=_l("例如：上季度公共收益净收入的一半以上转入维修资金。"))
+    occurred_on = DateField(_l("日期"), validators=[InputRequired(_l("请填写日期。"))])
+    purpose = StringField(_l("用途"), validators=[Length(max=120, message=_l("最多 120 个字。"))],
+                          description=_l("例如：2026年第3季度公共收益按规定转入专项维修资金。"))

@@ -71,6 +71,8 @@ class BookKind(enum.StrEnum):
 BOOK_KINDS = list(BookKind)
 BOOK_NAMES = {BookKind.public_income: "公共收益", BookKind.maintenance_fund: "专项维修资金",
               BookKind.working_funds: "委员会工作经费"}
+BOOK_LABELS = {BookKind.public_income: _l("公共收益"), BookKind.maintenance_fund: _l("专项维修资金"),
+               BookKind.working_funds: _l("委员会工作经费")}
 BOOK_SOURCES = {BookKind.public_income: "小区公共收益", BookKind.maintenance_fund: "专项维修资金",
                 BookKind.working_funds: "委员会工作经费"}
 BOOK_CADENCES = {BookKind.public_income: Cadence.monthly, BookKind.maintenance_fund: Cadence.half_yearly,
@@ -100,6 +102,12 @@ class Book(db.Model):
     @property
     def cadence_label(self):
         return CADENCE_LABELS[Cadence(self.cadence)]
+
+    @property
+    def label(self):
+        """The book's shown name: its default translated, or the name the committee gave it."""
+        kind = BookKind(self.kind or BookKind.public_income)
+        return BOOK_LABELS[kind] if (self.name or BOOK_NAMES[kind]) == BOOK_NAMES[kind] else self.name
 
 
 class Category(db.Model):

@@ -96,7 +96,8 @@ def index():
     figures = service.figures(g.compound, latest.starts_on, latest.ends_on) if latest else None
     report, _checked_at = evidence.cached_check(g.compound)
     return render_template("ledger/index.html", latest=latest, figures=figures, published=published,
-                           months=month_chart(published),
+                           months=month_chart(published), cards=service.overview(g.compound),
+                           kind=service.current_kind(),
                            categories=category_chart(figures) if figures else [],
                            cadence=service.cadence(g.compound), book=service.book(g.compound), report=report,
                            waiting=[p for p in service.periods(g.compound) if p.status != PeriodStatus.published])

@@ -13,7 +13,7 @@ from ...money import format_yuan, uppercase
 from ...security import local_path
 from ...timefmt import format_day
 from .. import service
-from ..models import KIND_LABELS, Book, Kind, PeriodStatus
+from ..models import BOOK_LABELS, KIND_LABELS, Book, Kind, PeriodStatus
 from .sentences import REFUSAL_STATUS, period_label, refusal_sentence
 
 admin_bp = bind_compound(Blueprint("ledger_admin", __name__, url_prefix="/admin/<compound>/ledger"))
@@ -27,6 +27,7 @@ REVIEW_OPINION = "经审核，账目清楚，同意公示"
 
 def _template_helpers():
     return {"yuan": format_yuan, "daxie": uppercase, "cn_date": format_day, "period_label": period_label,
+            "book_labels": BOOK_LABELS,
             "kind_label": lambda kind: KIND_LABELS[Kind(kind)], "Kind": Kind, "PeriodStatus": PeriodStatus}
 
 

@@ -10,6 +10,7 @@ reversals, receipts), balances (figures, periods, cadence), closing (submitting,
 """
 from .balances import (
     DISCLOSE_WITHIN_DAYS,
+    BookCard,
     Cadence,
     Figures,
     balance,
@@ -20,9 +21,11 @@ from .balances import (
     next_period,
     opening_balance,
     opening_from_entries,
+    overview,
     period_end,
     periods,
 )
+from ..models import BookKind
 from .base import (
     FieldsRefused,
     LedgerRefused,
@@ -66,6 +69,7 @@ from .questions import (
     overdue_questions,
     questions_for,
 )
+from .transfers import broken_transfers, reverse_transfer, transfer, transfer_label, transfers
 from .settings import (
     add_category,
     categories,
@@ -79,15 +83,15 @@ from .settings import (
 )
 
 __all__ = [
-    "ANSWER_WITHIN_DAYS", "DISCLOSE_WITHIN_DAYS", "Cadence", "EntryCheck", "Figures", "FieldsRefused", "LedgerRefused",
+    "ANSWER_WITHIN_DAYS", "BookCard", "BookKind", "DISCLOSE_WITHIN_DAYS", "Cadence", "EntryCheck", "Figures", "FieldsRefused", "LedgerRefused",
     "add_category", "add_receipts", "adopt_book", "adopt_from_view_args", "book_url_defaults", "answer", "ask", "balance", "book", "book_kind", "books", "budgeted_topics", "cadence", "categories",
     "chain_head", "change_signoffs", "check_entry", "current_kind", "current_signoffs", "decide", "decided_topics", "delete_draft",
     "drafts", "drafts_in", "earlier_waiting", "entries_in", "in_book", "entry_by_number", "figures", "is_overdue",
-    "locked_period", "may_sign", "next_period", "open_book", "open_questions", "opening_balance",
+    "locked_period", "may_sign", "next_period", "open_book", "open_questions", "opening_balance", "overview",
     "opening_from_entries", "over_budget", "overdue_questions", "period_end", "periods", "post", "questions_for",
     "recent", "recorders_in", "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "save_draft",
     "save_settings", "set_budget", "settings_fixed", "signers", "signoffs_problem", "spent_on", "still_matches",
-    "submit", "supervisors", "toggle_archived", "toggle_receipt", "used_categories", "using_book", "verify",
+    "submit", "supervisors", "toggle_archived", "toggle_receipt", "transfer", "transfer_label", "transfers", "broken_transfers", "reverse_transfer", "used_categories", "using_book", "verify",
 ]
 
 

@@ -88,10 +88,12 @@ def _month_end(day):
 
 
 def period_end(start, cadence):
-    """The last day of the month (or quarter) that starts at `start`."""
+    """The last day of the month (or quarter, or half-year) that starts at `start`."""
     if cadence == "quarterly":
         month = ((start.month - 1) // 3) * 3 + 3
         return _month_end(date(start.year, month, 1))
+    if cadence == "half_yearly":  # January to June, July to December
+        return _month_end(date(start.year, 6 if start.month <= 6 else 12, 1))
     return _month_end(start)
 
 
@@ -141,3 +143,25 @@ def cadence(compound, on=None):
         start, end = oldest.starts_on, oldest.ends_on
     due = end + timedelta(days=DISCLOSE_WITHIN_DAYS)
     return Cadence(published[0] if published else None, start, end, due, on > due, waiting)
+
+
+@dataclass
+class BookCard:
+    """One book at a glance (the residents' ledger home, the committee's switcher, the district's view)."""
+
+    book: object
+    balance: int
+    cadence: Cadence
+
+
+def overview(compound, on=None):
+    """Each of the compound's opened books (at least public income, opened or not) with its balance and
+    where it stands with its disclosures."""
+    from .base import books, using_book
+
+    opened = books(compound) or [book(compound, "public_income")]
+    cards = []
+    for each in opened:
+        with using_book(each.kind):
+            cards.append(BookCard(each, balance(compound), cadence(compound, on)))
+    return cards

@@ -170,10 +170,13 @@ def post(compound, actor, entry):
     return entry
 
 
-def reverse(compound, actor, entry, reason, on=None):
-    """Post a reversing entry for a posted one (dated today by default); a second reversal is refused."""
+def reverse(compound, actor, entry, reason, on=None, pair=False):
+    """Post a reversing entry for a posted one (dated today by default); a second reversal is refused, and so is
+    one side of a transfer alone (transfers.reverse_transfer reverses both, `pair`)."""
     if not entry.posted:
         raise LedgerRefused("not_posted")
+    if not pair and entry.transfer is not None:
+        raise LedgerRefused("transfer_side", number=entry.transfer.number)
     if entry.reverses_id is not None:
         raise LedgerRefused("is_reversal")
     already = db.session.scalar(select(Entry).where(Entry.reverses_id == entry.id))
@@ -183,7 +186,7 @@ def reverse(compound, actor, entry, reason, on=None):
                      category_id=entry.category_id, amount_fen=-entry.amount_fen,
                      description=f"冲销第 {entry.number} 号：{reason}"[:200], counterparty=entry.counterparty,
                      counterparty_is_person=entry.counterparty_is_person, method=entry.method,
-                     topic_id=entry.topic_id, reverses_id=entry.id, recorded_by=actor.id)
+                     topic_id=entry.topic_id, reverses_id=entry.id, recorded_by=actor.id, building=entry.building)
     db.session.add(reversal)
     _seal(compound, actor, reversal)
     record_change(compound, actor, AREA, "reverse", reversal, None,
