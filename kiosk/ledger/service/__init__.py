@@ -69,7 +69,7 @@ from .questions import (
     overdue_questions,
     questions_for,
 )
-from .transfers import broken_transfers, reverse_transfer, transfer, transfer_label, transfers
+from .book_transfers import broken_transfers, reverse_transfer, transfer, transfer_label, transfers
 from .settings import (
     add_category,
     categories,

@@ -20,7 +20,7 @@ PURPOSE_MAX = 120
 
 def transfer_label(number, source, target):
     """What both sides of a transfer say first: "转账 第3号 · 公共收益 → 专项维修资金"."""
-    return f"转账 第{number}号 · {source.label} → {target.label}"
+    return f"转账 第{number}号 · {source.name} → {target.name}"
 
 
 def _category(compound, kind, name):
@@ -102,11 +102,10 @@ def transfer(compound, actor, source, target, amount_fen, on, purpose):
               or 0) + 1
     source_book, target_book = book(compound, source), book(compound, target)
     text = f"{transfer_label(number, source_book, target_book)}：{purpose.strip()[:PURPOSE_MAX]}"
-    sent = _side(compound, actor, source, Kind.expense, f"转入{target_book.label}", text, str(target_book.label),
+    sent = _side(compound, actor, source, Kind.expense, f"转入{target_book.name}", text, target_book.name,
                  amount_fen, on, number)
     _between_sides()
-    received = _side(compound, actor, target, Kind.income, f"{source_book.label}转入", text,
-                     str(book(compound, source).label), amount_fen, on, number)
+    received = _side(compound, actor, target, Kind.income, f"{source_book.name}转入", text, source_book.name, amount_fen, on, number)
     found = Transfer(compound_id=compound.id, number=number, from_entry_id=sent.id, to_entry_id=received.id,
                      amount_fen=amount_fen, created_by=actor.id)
     db.session.add(found)

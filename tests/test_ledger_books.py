@@ -1,0 +1,188 @@
+"""Several books per compound (issue 15): public income, the maintenance fund and working funds each number,
+chain, close and sign on their own; transfers between them are one action that can't be half-posted; old links
+keep meaning the public income book; residents see the books side by side, the lobby one slide per book."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from kiosk.auth.models import Role
+from kiosk.extensions import db
+from kiosk.ledger import chain, evidence, service
+from kiosk.ledger.models import Category, Entry, PeriodStatus, Transfer
+from kiosk.ledger.service import book_transfers as transfer_service
+
+from conftest import login_as, post_form
+
+START = date(2026, 1, 1)
+FUND = "maintenance_fund"
+
+
+@pytest.fixture
+def books(app, compound, chair):
+    service.open_book(compound, started_on=START)
+    with service.using_book(FUND):
+        service.open_book(compound, started_on=START)
+    db.session.commit()
+    return compound
+
+
+def record(compound, actor, name, fen, day, book="public_income", **extra):
+    with service.using_book(book):
+        current = service.book(compound)
+        cat = db.session.scalar(select(Category).where(Category.book_id == current.id, Category.name == name))
+        entry = service.save_draft(compound, actor, None, {
+            "kind": cat.kind, "occurred_on": day, "category_id": cat.id, "amount_fen": fen,
+            "description": f"{name} {day:%m-%d}", **extra})
+        service.post(compound, actor, entry)
+    db.session.commit()
+    return entry
+
+
+def test_each_book_numbers_and_chains_its_own_entries(books, chair):
+    parking = record(books, chair, "停车费", 120000, date(2026, 1, 5))
+    deposit = record(books, chair, "业主续筹", 500000, date(2026, 1, 6), book=FUND)
+    rent = record(books, chair, "场地租金", 30000, date(2026, 1, 7))
+    assert (parking.number, deposit.number, rent.number) == (1, 1, 2)
+    assert deposit.prev_hash == chain.GENESIS and rent.prev_hash == parking.hash
+    # The fund's entry says which book it is in; a public income entry seals exactly what it did before.
+    assert chain.fields_of(deposit)["book"] == FUND and "book" not in chain.fields_of(parking)
+    assert service.balance(books) == 150000
+    with service.using_book(FUND):
+        assert service.balance(books) == 500000
+        assert evidence.check(books).ok and evidence.check(books).head_number == 1
+    assert evidence.check(books).ok and evidence.check(books).head_number == 2
+
+
+def test_each_book_closes_and_is_signed_on_its_own_cadence(books, chair, make_user):
+    sups = [make_user(f"sup{i}", books, role=Role.supervisor) for i in range(2)]
+    record(books, chair, "业主续筹", 500000, date(2026, 2, 6), book=FUND)
+    with service.using_book(FUND):
+        assert service.book(books).cadence == "half_yearly"
+        assert service.next_period(books) == (date(2026, 1, 1), date(2026, 6, 30))
+        period = service.submit(books, chair, 500000)
+        for sup in sups:
+            service.decide(books, sup, period, True)
+        db.session.commit()
+        assert period.status == PeriodStatus.published and period.head_number == 1
+    assert service.periods(books) == []  # public income has closed nothing
+    assert service.next_period(books) == (date(2026, 1, 1), date(2026, 1, 31))
+
+
+def test_a_transfer_posts_both_sides_with_one_number_and_seals_it(books, chair):
+    record(books, chair, "停车费", 900000, date(2026, 3, 2))
+    found = service.transfer(books, chair, "public_income", FUND, 600000, date(2026, 3, 31), "一季度公共收益转入")
+    db.session.commit()
+    sent, received = found.from_entry, found.to_entry
+    label = "转账 第1号 · 公共收益 → 专项维修资金"
+    assert sent.description.startswith(label) and received.description.startswith(label)
+    assert (sent.kind, received.kind, sent.amount_fen, received.amount_fen) == ("expense", "income", 600000, 600000)
+    assert (sent.posted, received.posted, sent.number, received.number) == (True, True, 2, 1)
+    assert chain.fields_of(sent)["transfer"] == 1 and chain.fields_of(received)["transfer"] == 1
+    assert service.balance(books) == 300000
+    with service.using_book(FUND):
+        assert service.balance(books) == 600000
+        assert evidence.check(books).ok
+    assert evidence.check(books).ok
+
+
+def test_a_transfer_failing_between_its_two_sides_leaves_neither(books, chair, monkeypatch):
+    record(books, chair, "停车费", 900000, date(2026, 3, 2))
+
+    def power_cut():
+        raise RuntimeError("the server died between the two sides")
+
+    monkeypatch.setattr(transfer_service, "_between_sides", power_cut)
+    with pytest.raises(RuntimeError):
+        service.transfer(books, chair, "public_income", FUND, 600000, date(2026, 3, 31), "一季度")
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Entry)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+    assert service.balance(books) == 900000
+
+
+def test_the_database_refuses_a_transfer_whose_sides_disagree(books, chair):
+    income = record(books, chair, "停车费", 900000, date(2026, 3, 2))
+    fund_side = record(books, chair, "业主续筹", 500000, date(2026, 3, 2), book=FUND)
+    with pytest.raises(Exception):  # one income and another income, of different amounts
+        db.session.add(Transfer(compound_id=books.id, number=1, from_entry_id=income.id, to_entry_id=fund_side.id,
+                                amount_fen=500000, created_by=chair.id))
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_a_transfer_is_reversed_only_as_a_pair(books, chair):
+    record(books, chair, "停车费", 900000, date(2026, 3, 2))
+    found = service.transfer(books, chair, "public_income", FUND, 600000, date(2026, 3, 31), "一季度")
+    db.session.commit()
+    with pytest.raises(service.LedgerRefused) as refused:
+        service.reverse(books, chair, found.from_entry, "只冲一边")
+    assert refused.value.reason == "transfer_side"
+    db.session.rollback()
+    reversals = service.reverse_transfer(books, chair, found, "金额错了")
+    db.session.commit()
+    assert [r.amount_fen for r in reversals] == [-600000, -600000]
+    assert service.balance(books) == 900000
+    with service.using_book(FUND):
+        assert service.balance(books) == 0
+
+
+def test_a_transfer_refuses_more_than_the_source_holds_and_the_same_book(books, chair):
+    record(books, chair, "停车费", 100000, date(2026, 3, 2))
+    with pytest.raises(service.FieldsRefused) as refused:
+        service.transfer(books, chair, "public_income", "public_income", 200000, date(2026, 3, 31), "")
+    assert set(refused.value.problems) == {"target", "amount", "purpose"}
+
+
+def test_the_committee_switches_books_and_transfers_from_the_phone(client, books, chair):
+    record(books, chair, "停车费", 900000, date(2026, 3, 2))
+    login_as(client, chair)
+    page = client.get("/admin/maple/ledger/?book=maintenance_fund").get_data(as_text=True)
+    assert "专项维修资金" in page and "每半年公示" in page
+    response = post_form(client, "/admin/maple/ledger/transfers", {
+        "source": "public_income", "target": FUND, "amount": "4,500.00", "occurred_on": "2026-03-31",
+        "purpose": "一季度公共收益过半转入"})
+    assert response.status_code == 302
+    listing = client.get("/admin/maple/ledger/transfers").get_data(as_text=True)
+    assert "转账 第1号" in listing and "¥4,500.00" in listing
+    refused = post_form(client, "/admin/maple/ledger/transfers", {
+        "source": "public_income", "target": FUND, "amount": "99,999.00", "occurred_on": "2026-03-31",
+        "purpose": "太多"})
+    assert refused.status_code == 400 and "不够转" in refused.get_data(as_text=True)
+
+
+def test_residents_see_the_books_side_by_side_and_old_links_keep_working(client, books, chair, make_user):
+    sups = [make_user(f"sup{i}", books, role=Role.supervisor) for i in range(2)]
+    record(books, chair, "停车费", 900000, date(2026, 1, 2))
+    january = service.submit(books, chair, 900000)
+    for sup in sups:
+        service.decide(books, sup, january, True)
+    found = service.transfer(books, chair, "public_income", FUND, 500000, date(2026, 2, 2), "转入维修资金")
+    db.session.commit()
+    home = client.get("/maple/ledger/").get_data(as_text=True)
+    assert "公共收益收支公示" in home and "专项维修资金 · 每半年公示 · 下次 2026年7月" in home
+    assert client.get(f"/maple/ledger/{january.id}").status_code == 200  # a printed QR's link, no book named
+    assert client.get("/maple/ledger/entries/1").status_code == 200
+    fund_entry = client.get(f"/maple/ledger/entries/{found.to_entry.number}?book={FUND}").get_data(as_text=True)
+    assert "转账 第1号" in fund_entry and "book=public_income" in fund_entry  # links to its other side
+    fund_home = client.get(f"/maple/ledger/?book={FUND}").get_data(as_text=True)
+    assert "专项维修资金收支公示" in fund_home
+
+
+def test_the_lobby_shows_one_slide_per_book(app, books, chair, make_user):
+    from kiosk.ledger import slides
+
+    sups = [make_user(f"sup{i}", books, role=Role.supervisor) for i in range(2)]
+    record(books, chair, "停车费", 900000, date(2026, 1, 2))
+    record(books, chair, "业主续筹", 500000, date(2026, 1, 3), book=FUND)
+    for book, end in (("public_income", 900000), (FUND, 500000)):
+        with service.using_book(book):
+            period = service.submit(books, chair, end)
+            for sup in sups:
+                service.decide(books, sup, period, True)
+    db.session.commit()
+    with app.test_request_context():
+        found = slides.slides(books, None)
+    assert [s.context["book"].kind for s in found] == ["public_income", FUND]
+    assert found[1].context["cadence"].next_start == date(2026, 7, 1)
