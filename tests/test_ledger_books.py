@@ -186,3 +186,108 @@ def test_the_lobby_shows_one_slide_per_book(app, books, chair, make_user):
         found = slides.slides(books, None)
     assert [s.context["book"].kind for s in found] == ["public_income", FUND]
     assert found[1].context["cadence"].next_start == date(2026, 7, 1)
+
+
+# --- the maintenance fund: buildings, decided resolutions, statements ---------------------------------------
+
+def lift_topic(compound, chair, rule="ordinary", passed=True, buildings=("3",), title="3栋电梯维修"):
+    from datetime import timedelta
+
+    from kiosk.consult.models import Topic
+    from kiosk.database import utcnow
+
+    topic = Topic(compound_id=compound.id, title=title, kind="yesno", rule=rule, status="closed",
+                  opens_at=utcnow() - timedelta(days=20), closes_at=utcnow() - timedelta(days=5),
+                  created_by=chair.id, result={"passed": passed}, scope_buildings=list(buildings) or None)
+    db.session.add(topic)
+    db.session.commit()
+    return topic
+
+
+@pytest.fixture
+def fund(books, chair):
+    from factories import households
+
+    households(books, 6, building=lambda i: ["3", "5", "10"][i % 3])
+    record(books, chair, "业主续筹", 800000, date(2026, 1, 6), book=FUND, building="3")
+    record(books, chair, "业主续筹", 600000, date(2026, 1, 6), book=FUND, building="5")
+    return books
+
+
+def spend(compound, chair, fen, **extra):
+    with service.using_book(FUND):
+        cat = db.session.scalar(select(Category).where(Category.book_id == service.book(compound).id,
+                                                       Category.name == "电梯维修"))
+        return service.save_draft(compound, chair, None, {"kind": "expense", "occurred_on": date(2026, 2, 3),
+                                                          "category_id": cat.id, "amount_fen": fen,
+                                                          "description": "3栋电梯主板更换", **extra})
+
+
+def test_spending_the_fund_needs_a_decided_statutory_resolution(fund, chair):
+    with pytest.raises(service.FieldsRefused) as refused:
+        spend(fund, chair, 300000, building="3")
+    assert refused.value.problems["topic_id"].reason == "fund_topic"
+    db.session.rollback()
+    survey = lift_topic(fund, chair, rule="informal", title="问卷")  # an opinion survey decides nothing
+    failed = lift_topic(fund, chair, passed=False, title="没通过的")
+    for topic in (survey, failed):
+        with pytest.raises(service.FieldsRefused):
+            spend(fund, chair, 300000, building="3", topic_id=topic.id)
+        db.session.rollback()
+    decided = lift_topic(fund, chair)
+    entry = spend(fund, chair, 300000, building="3", topic_id=decided.id)
+    with service.using_book(FUND):
+        service.post(fund, chair, entry)
+    db.session.commit()
+    assert chain.fields_of(entry)["building"] == "3"
+
+
+def test_a_one_building_resolution_pays_for_that_building_only(fund, chair):
+    decided = lift_topic(fund, chair)
+    for building in ("5", None):
+        with pytest.raises(service.FieldsRefused) as refused:
+            spend(fund, chair, 300000, building=building, topic_id=decided.id)
+        assert refused.value.problems["building"].reason == "fund_building"
+        db.session.rollback()
+    with pytest.raises(service.FieldsRefused) as refused:
+        spend(fund, chair, 300000, building="99", topic_id=decided.id)  # not on the roll
+    assert refused.value.problems["building"].reason == "no_building"
+
+
+def test_the_committee_sees_the_sentence_next_to_the_topic_field(client, fund, chair):
+    login_as(client, chair)
+    with service.using_book(FUND):
+        cat = db.session.scalar(select(Category).where(Category.book_id == service.book(fund).id,
+                                                       Category.name == "电梯维修"))
+    response = post_form(client, f"/admin/maple/ledger/entries/new?book={FUND}", {
+        "occurred_on": "2026-02-03", "flow": "expense", "category_id": str(cat.id), "amount": "3000",
+        "description": "电梯", "method": "bank", "topic_id": "0", "building": "3"})
+    assert response.status_code == 400
+    assert "动用专项维修资金须经业主共同决定，请选择已表决通过的议题。" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Entry).where(Entry.posted.is_(False))) == 0
+
+
+def test_each_buildings_balance_and_statement(client, fund, chair, make_user):
+    sups = [make_user(f"sup{i}", fund, role=Role.supervisor) for i in range(2)]
+    decided = lift_topic(fund, chair)
+    entry = spend(fund, chair, 300000, building="3", topic_id=decided.id)
+    with service.using_book(FUND):
+        service.post(fund, chair, entry)
+        lines = {line.building: line.balance for line in service.building_lines(fund)}
+        assert lines == {"3": 500000, "5": 600000, "10": 0, None: 0}
+        period = service.submit(fund, chair, 1100000)
+        for sup in sups:
+            service.decide(fund, sup, period, True)
+    db.session.commit()
+    page = client.get(f"/maple/ledger/?book={FUND}").get_data(as_text=True)
+    assert "各楼栋维修资金" in page and "全小区共用部分" in page and "没有按面积分摊" in page
+    statement = client.get("/maple/ledger/buildings/3").get_data(as_text=True)
+    assert "3栋电梯维修" in statement and "¥5,000.00" in statement and "¥8,000.00" in statement
+    assert client.get("/maple/ledger/buildings/99").status_code == 404
+    login_as(client, chair)
+    csv = client.get(f"/admin/maple/ledger/buildings/3.csv?book={FUND}").get_data(as_text=True)
+    assert "支出,电梯维修,3000.00,3栋电梯主板更换,,3栋电梯维修" in csv  # the spending and the vote behind it
+    assert "3000.00" in csv and "8000.00" in csv and "5000.00" in csv  # spent, deposited, left
+    assert client.get(f"/admin/maple/ledger/buildings/3/print?book={FUND}").status_code == 200
+    assert client.get("/admin/maple/ledger/buildings/3.csv").status_code == 200  # the fund's, whatever the book
+    assert client.get("/admin/maple/ledger/buildings/99.csv").status_code == 404

@@ -71,6 +71,8 @@ class EntryForm(FlaskForm):
     topic_id = SelectField(_l("关联决议"), coerce=bounded_int, choices=[], default=0, validate_choice=False,
                            description=_l("这笔支出是在落实哪一项议事决议（有批准预算的）。"))
     over_budget_ok = BooleanField(_l("我知道已超出预算"))
+    building = SelectField(_l("楼栋"), choices=[], default="", validate_choice=False,
+                           description=_l("这笔钱记在哪一栋楼的维修资金上；留空表示全小区共用部分。"))
     receipts = MultipleFileField(_l("收据照片"), render_kw={"accept": "image/*", "multiple": True},
                                  description=_l("可以一次选几张。拍清楚金额、日期和盖章。"))
     receipts_public = BooleanField(_l("这些收据公开（居民可以看到照片）"), default=True)

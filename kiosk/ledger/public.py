@@ -100,6 +100,8 @@ def index():
                            kind=service.current_kind(),
                            categories=category_chart(figures) if figures else [],
                            cadence=service.cadence(g.compound), book=service.book(g.compound), report=report,
+                           buildings=service.building_lines(g.compound, until=latest.ends_on if latest else None)
+                           if service.is_fund(g.compound) else [],
                            waiting=[p for p in service.periods(g.compound) if p.status != PeriodStatus.published])
 
 
@@ -126,6 +128,21 @@ def period(period_id):
         receipts=_public_receipts(entries),
         qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
     return response
+
+
+@bp.route("/buildings/<building>")
+def building(building):
+    """One building's maintenance-fund statement as disclosed: its deposits and transfers in, its spending with
+    the resolution that decided each, and its balance, up to the end of the last published period."""
+    with service.using_book(service.BookKind.maintenance_fund):
+        if building not in service.fund_buildings(g.compound):
+            abort(404)
+        published = service.periods(g.compound, published_only=True)
+        until = published[0].ends_on if published else None
+        entries = service.building_entries(g.compound, building, until) if until else []
+        lines = service.building_lines(g.compound, until) if until else []
+        line = next((x for x in lines if x.building == building), service.BuildingLine(building, 0, 0))
+        return render_template("ledger/building.html", building=building, entries=entries, line=line, until=until)
 
 
 def shows_receipt(image):

@@ -21,6 +21,7 @@ def index():
                            open_count=len(service.open_questions(compound)), drafts=service.drafts(compound),
                            recent=service.recent(compound), periods=service.periods(compound),
                            supervisors=service.supervisors(compound), report=report,
+                           buildings=service.building_lines(compound) if service.is_fund(compound) else [],
                            intact=evidence.chain_intact(report))
 
 

@@ -69,6 +69,8 @@ from .questions import (
     overdue_questions,
     questions_for,
 )
+from .fund import BuildingLine, building_entries, building_lines, fund_topics, is_fund, topic_buildings
+from .fund import buildings as fund_buildings
 from .book_transfers import broken_transfers, reverse_transfer, transfer, transfer_label, transfers
 from .settings import (
     add_category,
@@ -91,7 +93,8 @@ __all__ = [
     "opening_from_entries", "over_budget", "overdue_questions", "period_end", "periods", "post", "questions_for",
     "recent", "recorders_in", "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "save_draft",
     "save_settings", "set_budget", "settings_fixed", "signers", "signoffs_problem", "spent_on", "still_matches",
-    "submit", "supervisors", "toggle_archived", "toggle_receipt", "transfer", "transfer_label", "transfers", "broken_transfers", "reverse_transfer", "used_categories", "using_book", "verify",
+    "submit", "supervisors", "toggle_archived", "toggle_receipt", "BuildingLine", "building_entries", "building_lines", "fund_topics", "is_fund", "topic_buildings",
+    "fund_buildings", "transfer", "transfer_label", "transfers", "broken_transfers", "reverse_transfer", "used_categories", "using_book", "verify",
 ]
 
 

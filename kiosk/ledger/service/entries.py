@@ -12,6 +12,7 @@ from ...uploads import save_image
 from .. import AREA, chain
 from ..models import Category, Entry, Kind, Period, PeriodStatus, Receipt
 from .base import FieldsRefused, LedgerRefused, book, in_book, lock_chain
+from . import fund
 from .budgets import budgeted_topics, over_budget
 
 RECENT = 20
@@ -44,11 +45,12 @@ def check_entry(compound, entry, fields, over_budget_ok=False):
     """Every rule a draft's fields must meet, all at once: a category of the compound that is in use (an archived
     one only if the draft already has it) and of the entry's kind; a date from the book's start, not in the
     future and not in a period that is closed or before a published one; a resolution with a budget, and going
-    over that budget only when acknowledged."""
-    values = {"topic_id": None, "amount_fen": 0}
+    over that budget only when acknowledged; in the maintenance fund, a building of the roll (or none) and, for
+    spending, a decided statutory resolution covering that building (_check_fund)."""
+    values = {"topic_id": None, "amount_fen": 0, "building": None}
     if entry is not None:
         values.update(kind=entry.kind, category_id=entry.category_id, occurred_on=entry.occurred_on,
-                      amount_fen=entry.amount_fen, topic_id=entry.topic_id)
+                      amount_fen=entry.amount_fen, topic_id=entry.topic_id, building=entry.building)
     values.update(fields)
     found = EntryCheck()
     category = db.session.get(Category, values.get("category_id") or 0)
@@ -67,16 +69,37 @@ def check_entry(compound, entry, fields, over_budget_ok=False):
             found.problems["occurred_on"] = LedgerRefused("future")
         elif locked is not None:
             found.problems["occurred_on"] = LedgerRefused("locked", period=locked, day=day)
-    if values.get("topic_id"):
+    if fund.is_fund(compound):
+        _check_fund(compound, values, found)
+    elif values.get("topic_id"):
         found.topic = next((t for t in budgeted_topics(compound) if t.id == values["topic_id"]), None)
         if found.topic is None:
             found.problems["topic_id"] = LedgerRefused("no_topic")
-        elif values.get("kind") == Kind.expense and values.get("amount_fen"):
-            found.overspend = over_budget(found.topic, values["amount_fen"])
-            if found.overspend and not over_budget_ok:
-                found.problems["over_budget_ok"] = LedgerRefused("over_budget", topic=found.topic,
-                                                                 over=found.overspend)
+    if found.topic is not None and values.get("kind") == Kind.expense and values.get("amount_fen"):
+        found.overspend = over_budget(found.topic, values["amount_fen"])
+        if found.overspend and not over_budget_ok:
+            found.problems["over_budget_ok"] = LedgerRefused("over_budget", topic=found.topic,
+                                                             over=found.overspend)
     return found
+
+
+def _check_fund(compound, values, found):
+    """The maintenance fund's rules: a building from the roll (or none: the shared parts); spending names a
+    decided statutory resolution, and one building's resolution pays for that building only."""
+    building = values.get("building") or None
+    if building is not None and building not in fund.buildings(compound):
+        found.problems["building"] = LedgerRefused("no_building")
+    if values.get("kind") != Kind.expense:
+        if values.get("topic_id"):
+            found.topic = next((t for t in fund.fund_topics(compound) if t.id == values["topic_id"]), None)
+        return
+    found.topic = next((t for t in fund.fund_topics(compound) if t.id == values.get("topic_id")), None)
+    if found.topic is None:
+        found.problems["topic_id"] = LedgerRefused("fund_topic")
+        return
+    scope = fund.topic_buildings(found.topic)
+    if scope and building not in scope and "building" not in found.problems:
+        found.problems["building"] = LedgerRefused("fund_building", scope=[f"{b}栋" for b in scope])
 
 
 def save_draft(compound, actor, entry, fields, over_budget_ok=False):
