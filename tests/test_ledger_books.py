@@ -291,3 +291,20 @@ def test_each_buildings_balance_and_statement(client, fund, chair, make_user):
     assert client.get(f"/admin/maple/ledger/buildings/3/print?book={FUND}").status_code == 200
     assert client.get("/admin/maple/ledger/buildings/3.csv").status_code == 200  # the fund's, whatever the book
     assert client.get("/admin/maple/ledger/buildings/99.csv").status_code == 404
+
+
+def test_the_district_sees_each_books_disclosures_and_the_late_one_in_red(app, client, make_compound, make_user):
+    from kiosk.timefmt import local_date
+
+    late = make_compound("oak", "橡树小区")
+    service.open_book(late, started_on=local_date().replace(day=1))  # public income: nothing due yet
+    with service.using_book(FUND):
+        service.open_book(late, started_on=date(2025, 7, 1))  # its first half-year was due by 2026-01-10
+    db.session.commit()
+    login_as(client, make_user("staff", platform_admin=True))
+    html = client.get("/admin/platform/ledger/").get_data(as_text=True)
+    row = html[html.index("橡树小区"):]
+    row = row[:row.index("</tr>")]
+    assert "公共收益" in row and "专项维修资金</strong>（每半年）：2025年下半年" in row
+    assert '<strong class="ledger-late">逾期（应在 2026年1月10日 前）' in row
+    assert 'class="ledger-overdue"' in html[:html.index("橡树小区")].rsplit("<tr", 1)[1]
