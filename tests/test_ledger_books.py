@@ -132,7 +132,7 @@ def test_a_transfer_refuses_more_than_the_source_holds_and_the_same_book(books, 
     record(books, chair, "停车费", 100000, date(2026, 3, 2))
     with pytest.raises(service.FieldsRefused) as refused:
         service.transfer(books, chair, "public_income", "public_income", 200000, date(2026, 3, 31), "")
-    assert set(refused.value.problems) == {"target", "amount", "purpose"}
+    assert set(refused.value.problems) == {"to_book", "amount", "purpose"}
 
 
 def test_the_committee_switches_books_and_transfers_from_the_phone(client, books, chair):
@@ -141,13 +141,13 @@ def test_the_committee_switches_books_and_transfers_from_the_phone(client, books
     page = client.get("/admin/maple/ledger/?book=maintenance_fund").get_data(as_text=True)
     assert "专项维修资金" in page and "每半年公示" in page
     response = post_form(client, "/admin/maple/ledger/transfers", {
-        "source": "public_income", "target": FUND, "amount": "4,500.00", "occurred_on": "2026-03-31",
+        "from_book": "public_income", "to_book": FUND, "amount": "4,500.00", "occurred_on": "2026-03-31",
         "purpose": "一季度公共收益过半转入"})
     assert response.status_code == 302
     listing = client.get("/admin/maple/ledger/transfers").get_data(as_text=True)
     assert "转账 第1号" in listing and "¥4,500.00" in listing
     refused = post_form(client, "/admin/maple/ledger/transfers", {
-        "source": "public_income", "target": FUND, "amount": "99,999.00", "occurred_on": "2026-03-31",
+        "from_book": "public_income", "to_book": FUND, "amount": "99,999.00", "occurred_on": "2026-03-31",
         "purpose": "太多"})
     assert refused.status_code == 400 and "不够转" in refused.get_data(as_text=True)
 

@@ -137,8 +137,8 @@ class BudgetForm(FlaskForm):
 class TransferForm(FlaskForm):
     """Money moved from one of the compound's books to another (both sides posted at once)."""
 
-    source = SelectField(_l("从哪个账本转出"), choices=[], validate_choice=False)
-    target = SelectField(_l("转入哪个账本"), choices=[], validate_choice=False)
+    from_book = SelectField(_l("从哪个账本转出"), choices=[], validate_choice=False)
+    to_book = SelectField(_l("转入哪个账本"), choices=[], validate_choice=False)
     amount = YuanField(_l("金额（元）"), description=_l("例如：上季度公共收益净收入的一半以上转入维修资金。"))
     occurred_on = DateField(_l("日期"), validators=[InputRequired(_l("请填写日期。"))])
     purpose = StringField(_l("用途"), validators=[Length(max=120, message=_l("最多 120 个字。"))],

@@ -19,10 +19,10 @@ from .sentences import field_errors, refusal_sentence
 def _form():
     form = TransferForm()
     choices = [SelectChoice(kind.value, label) for kind, label in BOOK_LABELS.items()]
-    form.source.choices, form.target.choices = choices, choices
+    form.from_book.choices, form.to_book.choices = choices, choices
     if request.method == "GET":
-        form.source.data = BookKind.public_income.value
-        form.target.data = BookKind.maintenance_fund.value
+        form.from_book.data = BookKind.public_income.value
+        form.to_book.data = BookKind.maintenance_fund.value
         form.occurred_on.data = local_date()
     return form
 
@@ -45,7 +45,7 @@ def transfers():
         abort(403)
     if form.validate_on_submit():
         try:
-            found = service.transfer(g.compound, current_user, form.source.data, form.target.data, form.amount.fen,
+            found = service.transfer(g.compound, current_user, form.from_book.data, form.to_book.data, form.amount.fen,
                                      form.occurred_on.data, form.purpose.data or "")
             db.session.commit()
         except service.FieldsRefused as problems:

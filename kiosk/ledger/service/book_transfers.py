@@ -41,16 +41,16 @@ def check_transfer(compound, source, target, amount_fen, on, purpose):
     """{field: LedgerRefused} for everything wrong with a transfer's fields, all at once."""
     problems = {}
     if source not in BOOK_KINDS:
-        problems["source"] = LedgerRefused("no_book")
+        problems["from_book"] = LedgerRefused("no_book")
     if target not in BOOK_KINDS or target == source:
-        problems["target"] = LedgerRefused("same_book")
+        problems["to_book"] = LedgerRefused("same_book")
     if not amount_fen or amount_fen <= 0:
         problems["amount"] = LedgerRefused("transfer_amount")
     if not (purpose or "").strip():
         problems["purpose"] = LedgerRefused("transfer_purpose")
     if on is None or on > local_date():
         problems["occurred_on"] = LedgerRefused("future")
-    elif not problems.get("source") and not problems.get("target"):
+    elif not problems.get("from_book") and not problems.get("to_book"):
         for kind in (source, target):
             with using_book(kind):
                 current = book(compound)
@@ -59,7 +59,7 @@ def check_transfer(compound, source, target, amount_fen, on, purpose):
                     problems["occurred_on"] = LedgerRefused("before_start", started_on=current.started_on)
                 elif locked is not None:
                     problems["occurred_on"] = LedgerRefused("locked", period=locked, day=on)
-    if not problems.get("amount") and not problems.get("source") and source in BOOK_KINDS:
+    if not problems.get("amount") and not problems.get("from_book"):
         from .balances import balance
 
         with using_book(source):
