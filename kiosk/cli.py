@@ -156,6 +156,9 @@ def demo_command(host, port, threads, no_serve):
                    f"{url}/{summary['slug']}/topics/{lift_id}")
         click.echo(f"    card delivery and verification (committee): {url}/admin/{summary['slug']}/cards/delivery?building=3")
     click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
+    click.echo(f"  Three books (公共收益 / 专项维修资金 / 工作经费; per building, transfers): "
+               f"{url}/{summary['slug']}/ledger/?book=maintenance_fund , committee: "
+               f"{url}/admin/{summary['slug']}/ledger/transfers")
     click.echo(f"  Procedure rules (议事规则, 杭州 profile; an extended vote in the topics): {url}/{summary['slug']}/rules")
     if summary.get("late_topic_id"):
         click.echo(f"  Procedure record of a closed vote (表决程序核验单, committee; its resolution is late):"
