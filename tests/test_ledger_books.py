@@ -168,6 +168,9 @@ def test_residents_see_the_books_side_by_side_and_old_links_keep_working(client,
     assert "转账 第1号" in fund_entry and "book=public_income" in fund_entry  # links to its other side
     fund_home = client.get(f"/maple/ledger/?book={FUND}").get_data(as_text=True)
     assert "专项维修资金收支公示" in fund_home
+    # A phone remembers each book's chain head apart (a fund head is no "deleted" public income entry).
+    assert 'data-compound="maple:maintenance_fund"' in fund_home and "head.json?book=maintenance_fund" in fund_home
+    assert 'data-compound="maple"' in home
 
 
 def test_the_lobby_shows_one_slide_per_book(app, books, chair, make_user):

@@ -9,3 +9,12 @@ def cadence_line(book, cadence):
     disclosure is due (the month of its deadline)."""
     return _("%(book)s · %(cadence)s公示 · 下次 %(month)s", book=book.label, cadence=book.cadence_label,
              month=format_month(cadence.due_on))
+
+
+def memory_suffix():
+    """What a phone's remembered chain head is filed under besides the compound: nothing for public income (the
+    heads phones remembered before there were books stay theirs), ":<book>" for another book's own chain."""
+    from .service import current_kind
+
+    kind = current_kind()
+    return "" if kind == "public_income" else f":{kind}"
