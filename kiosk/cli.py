@@ -445,6 +445,10 @@ def verify_command(slug):
                 for line in verify_report.lines(label, report, service.periods(compound)):
                     click.echo(line)
             bad += not report.ok
+        for transfer in service.broken_transfers(compound):  # both sides posted, one amount, two books
+            click.echo(f"{compound.slug}: MISMATCH: transfer #{transfer.number}'s two sides no longer agree "
+                       "(a side missing, unposted, of another amount, or both in one book)")
+            bad += 1
     sys.exit(1 if bad else 0)
 
 

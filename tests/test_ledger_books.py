@@ -311,3 +311,21 @@ def test_the_district_sees_each_books_disclosures_and_the_late_one_in_red(app, c
     assert "公共收益" in row and "专项维修资金</strong>（每半年）：2025年下半年" in row
     assert '<strong class="ledger-late">逾期（应在 2026年1月10日 前）' in row
     assert 'class="ledger-overdue"' in html[:html.index("橡树小区")].rsplit("<tr", 1)[1]
+
+
+def test_kiosk_verify_names_a_transfer_whose_sides_were_changed_behind_the_apps_back(app, books, chair):
+    from ledger_tamper import tamper
+    from sqlalchemy import text
+
+    record(books, chair, "停车费", 900000, date(2026, 3, 2))
+    found = service.transfer(books, chair, "public_income", FUND, 600000, date(2026, 3, 31), "一季度")
+    db.session.commit()
+    assert service.broken_transfers(books) == []
+    received = found.to_entry_id
+    tamper(lambda connection: connection.execute(text("UPDATE ledger_entry SET amount_fen = 60000 WHERE id = :id"),
+                                                 {"id": received}))
+    assert [t.number for t in service.broken_transfers(books)] == [1]
+    result = app.test_cli_runner().invoke(args=["verify", "maple"])
+    assert result.exit_code == 1
+    assert "maple: MISMATCH: transfer #1's two sides no longer agree" in result.output
+    assert "maple/maintenance_fund: MISMATCH" in result.output  # and the fund's chain shows the edit itself
