@@ -329,3 +329,20 @@ def test_kiosk_verify_names_a_transfer_whose_sides_were_changed_behind_the_apps_
     assert result.exit_code == 1
     assert "maple: MISMATCH: transfer #1's two sides no longer agree" in result.output
     assert "maple/maintenance_fund: MISMATCH" in result.output  # and the fund's chain shows the edit itself
+
+
+def test_a_printed_code_of_the_fund_is_checked_against_the_funds_own_chain(client, books, chair, make_user):
+    from ledger_tamper import set_entry, tamper
+
+    sups = [make_user(f"sup{i}", books, role=Role.supervisor) for i in range(2)]
+    record(books, chair, "业主续筹", 500000, date(2026, 1, 6), book=FUND)
+    with service.using_book(FUND):
+        half = service.submit(books, chair, 500000)
+        for sup in sups:
+            service.decide(books, sup, half, True)
+    db.session.commit()
+    code = half.code
+    ok = client.get(f"/maple/ledger/verify?code={code}").get_data(as_text=True)
+    tamper(set_entry(1, description="改过"))  # only the fund has an entry numbered 1
+    changed = client.get(f"/maple/ledger/verify?code={code}").get_data(as_text=True)
+    assert "现在的记录与之不一致" not in ok and "现在的记录与之不一致" in changed

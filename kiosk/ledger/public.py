@@ -217,9 +217,9 @@ def _by_code(code):
 def verify():
     """Anyone can have the server recompute the chain: a verdict per disclosed period; with ?code= from a
     printed notice, that period's verdict."""
-    report, checked_at = evidence.cached_check(g.compound)
     code = (request.args.get("code") or "").strip().upper()[:64]
-    period = _by_code(code) if code else None
+    period = _by_code(code) if code else None  # first: a printed code picks its book, the check is that book's
+    report, checked_at = evidence.cached_check(g.compound)
     published = service.periods(g.compound, published_only=True)
     response = make_response(render_template("ledger/verify.html", report=report, code=code, period=period,
                                              published=published, checked_at=checked_at))
