@@ -185,10 +185,15 @@ def test_the_lobby_shows_one_slide_per_book(app, books, chair, make_user):
             for sup in sups:
                 service.decide(books, sup, period, True)
     db.session.commit()
+    from flask import g, render_template
+
     with app.test_request_context():
+        g.compound = books
         found = slides.slides(books, None)
+        shown = render_template("ledger/_slide.html", slide=found[1])
     assert [s.context["book"].kind for s in found] == ["public_income", FUND]
     assert found[1].context["cadence"].next_start == date(2026, 7, 1)
+    assert "专项维修资金" in shown and "专项维修资金 · 每半年公示 · 下次 2027年1月" in shown and "¥5,000.00" in shown
 
 
 # --- the maintenance fund: buildings, decided resolutions, statements ---------------------------------------

@@ -20,5 +20,6 @@ def init_app(app):
     media.register_public_images(app, AREA, public.shows_receipt)
     pagecache.register_cacheable(app, AREA, "ledger.index", "ledger.period")
     areas.template_filters(app, yuan=money.format_yuan, daxie=money.uppercase)
-    areas.template_helpers(app, ledger_cadence_line=lines.cadence_line, ledger_memory_suffix=lines.memory_suffix)
+    areas.template_helpers(app, ledger_cadence_line=lines.cadence_line, ledger_memory_suffix=lines.memory_suffix,
+                          ledger_book_label=lines.book_label)
     register_landing(app, AREA, waiting.period_to_sign)

@@ -11,6 +11,15 @@ def cadence_line(book, cadence):
              month=format_month(cadence.due_on))
 
 
+def book_label():
+    """The shown name of the book the page is about (the request's)."""
+    from flask import g
+
+    from .service import book
+
+    return book(g.compound).label
+
+
 def memory_suffix():
     """What a phone's remembered chain head is filed under besides the compound: nothing for public income (the
     heads phones remembered before there were books stay theirs), ":<book>" for another book's own chain."""
