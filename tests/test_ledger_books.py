@@ -133,6 +133,11 @@ def test_a_transfer_refuses_more_than_the_source_holds_and_the_same_book(books, 
     with pytest.raises(service.FieldsRefused) as refused:
         service.transfer(books, chair, "public_income", "public_income", 200000, date(2026, 3, 31), "")
     assert set(refused.value.problems) == {"to_book", "amount", "purpose"}
+    db.session.rollback()
+    record(books, chair, "业主续筹", 500000, date(2026, 3, 2), book=FUND)
+    with pytest.raises(service.FieldsRefused) as refused:  # the owners' fund is not the committee's to move
+        service.transfer(books, chair, FUND, "public_income", 100000, date(2026, 3, 31), "借用")
+    assert refused.value.problems["from_book"].reason == "fund_out"
 
 
 def test_the_committee_switches_books_and_transfers_from_the_phone(client, books, chair):
@@ -248,6 +253,9 @@ def test_spending_the_fund_needs_a_decided_statutory_resolution(fund, chair):
         service.post(fund, chair, entry)
     db.session.commit()
     assert chain.fields_of(entry)["building"] == "3"
+    with pytest.raises(service.FieldsRefused) as refused:  # money in may name a resolution, but a real one
+        record(fund, chair, "业主续筹", 1000, date(2026, 2, 4), book=FUND, building="3", topic_id=survey.id)
+    assert refused.value.problems["topic_id"].reason == "no_topic"
 
 
 def test_a_one_building_resolution_pays_for_that_building_only(fund, chair):

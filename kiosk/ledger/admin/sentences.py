@@ -101,6 +101,7 @@ SENTENCES = {
     "transfer_purpose": lambda d: _("请写明这笔转账的用途。"),
     "transfer_over_balance": lambda d: _("转出的账本现在只有 %(b)s，不够转。", b=format_yuan(d["available"])),
     "transfer_side": lambda d: _("这是转账 第%(n)s号的一边。转账只能在“转账”页整笔冲销（两个账本一起冲销）。", n=d["number"]),
+    "fund_out": lambda d: _("专项维修资金属于业主共有，只能经业主共同决定用于维修，不能转到其他账本。"),
     "fund_topic": lambda d: _("动用专项维修资金须经业主共同决定，请选择已表决通过的议题。"),
     "fund_building": lambda d: _("这项决议只由 %(scope)s 的业主表决，只能用于这些楼栋的维修；请选择其中一栋。",
                                  scope="、".join(d["scope"])),

@@ -11,7 +11,7 @@ from ...changes import record_change
 from ...extensions import db
 from ...timefmt import local_date
 from .. import AREA
-from ..models import BOOK_KINDS, Category, Entry, Kind, Method, Transfer
+from ..models import BOOK_KINDS, BookKind, Category, Entry, Kind, Method, Transfer
 from .base import FieldsRefused, LedgerRefused, book, lock_chain, open_book, using_book
 from .entries import _seal, locked_period
 
@@ -42,6 +42,8 @@ def check_transfer(compound, source, target, amount_fen, on, purpose):
     problems = {}
     if source not in BOOK_KINDS:
         problems["from_book"] = LedgerRefused("no_book")
+    elif source == BookKind.maintenance_fund:  # the owners' money leaves it only as repairs they decided
+        problems["from_book"] = LedgerRefused("fund_out")
     if target not in BOOK_KINDS or target == source:
         problems["to_book"] = LedgerRefused("same_book")
     if not amount_fen or amount_fen <= 0:
@@ -94,10 +96,10 @@ def _side(compound, actor, kind, flow, category_name, description, counterparty,
 def transfer(compound, actor, source, target, amount_fen, on, purpose):
     """Move money from one book to another: both sides posted, one transfer row tying them (the caller commits
     once). Refused field by field (FieldsRefused) when anything is wrong."""
+    lock_chain(compound)  # first: the balance checked is the one the transfer draws on
     problems = check_transfer(compound, source, target, amount_fen, on, purpose)
     if problems:
         raise FieldsRefused(problems)
-    lock_chain(compound)
     number = (db.session.scalar(select(func.max(Transfer.number)).where(Transfer.compound_id == compound.id))
               or 0) + 1
     source_book, target_book = book(compound, source), book(compound, target)

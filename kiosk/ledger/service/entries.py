@@ -90,8 +90,10 @@ def _check_fund(compound, values, found):
     if building is not None and building not in fund.buildings(compound):
         found.problems["building"] = LedgerRefused("no_building")
     if values.get("kind") != Kind.expense:
-        if values.get("topic_id"):
+        if values.get("topic_id"):  # optional on money coming in, but then one of the fund's resolutions
             found.topic = next((t for t in fund.fund_topics(compound) if t.id == values["topic_id"]), None)
+            if found.topic is None:
+                found.problems["topic_id"] = LedgerRefused("no_topic")
         return
     found.topic = next((t for t in fund.fund_topics(compound) if t.id == values.get("topic_id")), None)
     if found.topic is None:
