@@ -18,7 +18,16 @@ from ...compounds.models import Compound
 from ...extensions import db
 from ...refusals import Refused
 from ...timefmt import local_date
-from ..models import BOOK_CADENCES, BOOK_KINDS, BOOK_NAMES, BOOK_SOURCES, DEFAULT_CATEGORIES, Book, BookKind, Category
+from ..models import (
+    BOOK_CADENCES,
+    BOOK_KINDS,
+    BOOK_NAMES,
+    BOOK_SOURCES,
+    DEFAULT_CATEGORIES,
+    Book,
+    BookKind,
+    Category,
+)
 
 MAINTENANCE_CATEGORIES = {
     "income": ["业主续筹", "公共收益转入", "利息收入", "其他收入"],
