@@ -359,3 +359,13 @@ def test_a_printed_code_of_the_fund_is_checked_against_the_funds_own_chain(clien
     tamper(set_entry(1, description="改过"))  # only the fund has an entry numbered 1
     changed = client.get(f"/maple/ledger/verify?code={code}").get_data(as_text=True)
     assert "现在的记录与之不一致" not in ok and "现在的记录与之不一致" in changed
+
+
+def test_the_chair_names_a_book_and_residents_see_the_name(client, books, chair):
+    login_as(client, chair)
+    response = post_form(client, f"/admin/maple/ledger/settings?book={FUND}", {
+        "opening": "0", "started_on": "2026-01-01", "cadence": "half_yearly", "signoffs_required": "2",
+        "disclosure_days": "15", "source": "专项维修资金", "book_name": "住宅专项维修资金"})
+    assert response.status_code == 302
+    assert "住宅专项维修资金 · 每半年公示" in client.get("/maple/ledger/").get_data(as_text=True)
+    assert service.book(books).name == "公共收益"  # the other books keep theirs

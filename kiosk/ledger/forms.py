@@ -109,6 +109,8 @@ class SettingsForm(FlaskForm):
     source = StringField(_l("资金来源"), validators=[
         DataRequired(_l("请填写资金来源。")), Length(max=80, message=_l("最多 80 个字。"))],
         description=_l("印在公示表上，例如：小区公共收益（停车、场地租金、广告）。"))
+    book_name = StringField(_l("账本名称"), validators=[Optional(), Length(max=30, message=_l("最多 30 个字。"))],
+                            description=_l("居民看到的账本名字；留空不改。"))
 
 
 class CountedForm(FlaskForm):

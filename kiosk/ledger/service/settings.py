@@ -42,12 +42,12 @@ def _snapshot(book):
     return {"opening_fen": book.opening_fen, "started_on": book.started_on.isoformat(), "cadence": book.cadence,
             "signoffs_required": book.signoffs_required,
             "signoffs_since": book.signoffs_since.isoformat() if book.signoffs_since else None,
-            "disclosure_days": book.disclosure_days, "source": book.source}
+            "disclosure_days": book.disclosure_days, "source": book.source, "name": book.name}
 
 
 def save_settings(compound, actor, values):
     """Change the book's settings from `values` (opening_fen, started_on, cadence, signoffs_required,
-    disclosure_days, source; any may be left out). Refused field by field (FieldsRefused): the opening and the
+    disclosure_days, source, name: the book's shown name; any may be left out). Refused field by field (FieldsRefused): the opening and the
     start once fixed, a start after the earliest entry, and a number of signatures signoffs_problem forbids."""
     current = book(compound)
     problems = {}
@@ -71,7 +71,7 @@ def save_settings(compound, actor, values):
         current.opening_fen = values["opening_fen"]
     if values.get("started_on") is not None:
         current.started_on = values["started_on"]
-    for name in ("cadence", "disclosure_days", "source"):
+    for name in ("cadence", "disclosure_days", "source", "name"):
         if name in values:
             setattr(current, name, values[name])
     if wanted != current.signoffs_required:
