@@ -156,6 +156,9 @@ def demo_command(host, port, threads, no_serve):
                    f"{url}/{summary['slug']}/topics/{lift_id}")
         click.echo(f"    card delivery and verification (committee): {url}/admin/{summary['slug']}/cards/delivery?building=3")
     click.echo(f"  Ledger (收支公示):        {url}/{summary['slug']}/ledger")
+    click.echo(f"  Three books (公共收益 / 专项维修资金 / 工作经费; per building, transfers): "
+               f"{url}/{summary['slug']}/ledger/?book=maintenance_fund , committee: "
+               f"{url}/admin/{summary['slug']}/ledger/transfers")
     click.echo(f"  Procedure rules (议事规则, 杭州 profile; an extended vote in the topics): {url}/{summary['slug']}/rules")
     if summary.get("late_topic_id"):
         click.echo(f"  Procedure record of a closed vote (表决程序核验单, committee; its resolution is late):"
@@ -434,10 +437,18 @@ def verify_command(slug):
         sys.exit(2)
     bad = 0
     for compound in compounds:
-        report = evidence.check(compound)
-        for line in verify_report.lines(compound.slug, report, service.periods(compound)):
-            click.echo(line)
-        bad += not report.ok
+        kinds = [b.kind for b in service.books(compound)] or [service.BookKind.public_income]
+        for kind in kinds:  # each book is its own chain; the public income book keeps the compound's name
+            with service.using_book(kind):
+                report = evidence.check(compound)
+                label = compound.slug if kind == service.BookKind.public_income else f"{compound.slug}/{kind}"
+                for line in verify_report.lines(label, report, service.periods(compound)):
+                    click.echo(line)
+            bad += not report.ok
+        for transfer in service.broken_transfers(compound):  # both sides posted, one amount, two books
+            click.echo(f"{compound.slug}: MISMATCH: transfer #{transfer.number}'s two sides no longer agree "
+                       "(a side missing, unposted, of another amount, or both in one book)")
+            bad += 1
     sys.exit(1 if bad else 0)
 
 

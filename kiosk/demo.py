@@ -421,6 +421,7 @@ def _ledger(compound, chair, now):
             entry = book_entry(day, name, fen, what, who, by=by, **extra)
             if name == "福利发放":
                 gift_entry = entry
+        _books_quarter_end(compound, chair, start, end, first)  # issue 15: the quarter's transfers, before closing
         db.session.flush()
         closed = end + timedelta(days=1)
         period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing,
@@ -499,6 +500,7 @@ def load_demo():
     _roster(compound, now)
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
+    _books(compound, chair, now)
     _procedure(compound, staff, chair, now)
     electorate = _electorate(compound, chair, now, sample)
     from flask import current_app
@@ -762,3 +764,146 @@ def _meetings(compound, chair, now):
     if open_vote is not None:
         lines.append(f"Reminders for the open vote (催票): {{url}}/admin/{compound.slug}/topics/{open_vote.id}/reminders")
     return lines
+
+
+# --- issue 15: the compound's three books ------------------------------------------------------------------
+
+FUND_REPAIR_VOTE = "关于使用3栋专项维修资金应急维修3栋1号电梯的表决"
+
+
+def _half_year_start(day):
+    """The first day of the half-year (January or July) holding `day`."""
+    return day.replace(month=1 if day.month <= 6 else 7, day=1)
+
+
+def _books_quarter_end(compound, chair, start, end, first):
+    """Called by _ledger as each month closes: at a quarter's end, more than half of the quarter's net public
+    income goes to the maintenance fund (上海 style) and ¥3,000 to the committee's working funds, each as one
+    transfer (both sides posted at once), before the month is closed."""
+    from datetime import date
+
+    from .ledger import service as ledger
+
+    if end.month % 3:
+        return
+    with ledger.using_book("maintenance_fund"):
+        fund = ledger.open_book(compound, started_on=_half_year_start(first))
+        fund.opening_fen = 128_640_000  # handed over by the housing authority when the ledger went online
+    with ledger.using_book("working_funds"):
+        working = ledger.open_book(compound, started_on=first)
+        working.opening_fen = working.opening_fen or 200_000  # the cash box the committee started with
+    quarter_start = max(date(end.year, end.month - 2, 1), first)
+    numbers = ledger.figures(compound, quarter_start, end)
+    net = numbers.income - numbers.expense
+    if net > 0:
+        share = net * 55 // 100 // 100 * 100  # 55%, in whole yuan: "more than half"
+        ledger.transfer(compound, chair, "public_income", "maintenance_fund", share, end,
+                        f"按规定将本季度公共收益净收入的 55% 转入专项维修资金（净收入 {net // 100:,} 元）")
+    ledger.transfer(compound, chair, "public_income", "working_funds", 300_000, end, "本季度委员会工作经费")
+
+
+def _books(compound, chair, now):
+    """Made once, after _ledger: the maintenance fund's deposits by building (业主续筹, by area), a decided vote of
+    3栋's owners and the lift repair it paid from 3栋's fund, the working funds' small spending, and the
+    supervisors' sign-offs on every complete half-year of the fund and quarter of the working funds."""
+    import calendar
+    from datetime import date, timezone
+
+    from .consult import AREA as CONSULT
+    from .consult import service as consult
+    from .consult.models import Ballot, Channel
+    from .ledger import service as ledger
+    from .ledger.models import Category as LedgerCategory, Entry, Method, PeriodStatus
+
+    with ledger.using_book("maintenance_fund"):
+        fund = ledger.book(compound)
+        if fund.id is None or db.session.scalar(select(Entry.id).where(
+                Entry.book_id == fund.id, Entry.building.is_not(None)).limit(1)):
+            return  # no ledger to add to, or made already
+    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
+        [username for username, _name, _role in COMMITTEE])))}
+    vice = users.get("demo-vice", chair)
+    sups = [users[name] for name in ("demo-supervisor", "demo-supervisor2", "demo-supervisor3") if name in users]
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
+                                    .order_by(Household.id)).all()
+    rng, zone, today = random.Random(281), local_zone(), local_date()
+
+    def at(day, hour):
+        moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(timezone.utc)
+        return min(moment, now - timedelta(minutes=5))
+
+    def post(kind_of_book, day, name, fen, description, counterparty="", building=None, topic=None, by=chair):
+        with ledger.using_book(kind_of_book):
+            cat = db.session.scalar(select(LedgerCategory).where(
+                LedgerCategory.book_id == ledger.book(compound).id, LedgerCategory.name == name))
+            entry = ledger.save_draft(compound, by, None, {
+                "kind": cat.kind, "occurred_on": day, "category_id": cat.id, "amount_fen": fen,
+                "description": description, "counterparty": counterparty, "method": Method.bank,
+                "building": building, "topic_id": topic.id if topic is not None else None})
+            return ledger.post(compound, by, entry)
+
+    def close_all(kind_of_book):
+        """Close and have two supervisors sign every complete period of the book, oldest first."""
+        with ledger.using_book(kind_of_book):
+            for index in range(12):
+                start, end = ledger.next_period(compound)
+                if end >= today:
+                    return
+                period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing,
+                                       at=at(end + timedelta(days=2), 20))
+                for signer, days in zip([sups[index % len(sups)], sups[(index + 1) % len(sups)]], (3, 5)):
+                    ledger.decide(compound, signer, period, True, at=at(end + timedelta(days=days), 10))
+                assert period.status == PeriodStatus.published
+                db.session.flush()
+
+    # The owners' deposits (业主续筹, 25 元/m²), once, in the fund's first half-year, per building.
+    areas = {}
+    for household in households:
+        areas[household.building] = areas.get(household.building, 0) + household.area_centi
+    deposit_day = fund.started_on + timedelta(days=75)
+    for building in ledger.fund_buildings(compound):
+        post("maintenance_fund", deposit_day, "业主续筹", areas[building] * 25,
+             f"{building}栋业主续筹维修资金（按面积 25 元/平方米）", "湘江区住房维修资金管理中心", building=building)
+
+    # 3栋's owners decide an emergency lift repair from their own fund; the repair is paid under it.
+    opens = datetime(2026, 3, 2, 8, 0, tzinfo=zone)
+    closes = datetime(2026, 3, 9, 20, 0, tzinfo=zone)
+    vote = consult.save_topic(compound, chair, None, {
+        "title": FUND_REPAIR_VOTE, "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": True,
+        "visibility": "live", "allow_change": True, "opens_at": opens, "closes_at": closes,
+        "scope_buildings": ["3"], "scope_entrance": "",
+        "background": "3 栋 1 号电梯主板老化，一个月内两次停梯。委员会提议从 3 栋的专项维修资金中支出不超过"
+                      "5 万元，更换主板和制动器。按《民法典》第二百七十八条，使用维修资金由 3 栋业主表决（一般事项）。"},
+        [], now=opens - timedelta(days=16))
+    db.session.flush()
+    consult.publish(compound, chair, vote, now=opens - timedelta(days=16))
+    owners = [h for h in households if h.building == "3" and h.occupancy != Occupancy.developer]
+    span = (closes - opens).total_seconds()
+    for household in owners:
+        if rng.random() < 0.88:
+            db.session.add(Ballot(topic_id=vote.id, household_id=household.id,
+                                  choices=[rng.choices(["yes", "no", "abstain"], [86, 8, 6])[0]],
+                                  channel=Channel.phone, cast_at=opens + timedelta(seconds=rng.random() * span)))
+    record_change(compound, chair, CONSULT, "ballot", vote, None, {"demo": True, "ballots": len(owners)})
+    db.session.flush()
+    consult.close_due(compound, now=closes)
+    db.session.refresh(vote)
+    if isinstance(vote.result, dict) and vote.result.get("passed"):
+        post("maintenance_fund", date(2026, 4, 16), "电梯维修", 4_860_000, "3 栋 1 号电梯主板及制动器更换",
+             "湘电电梯工程有限公司", building="3", topic=vote, by=vice)
+
+    # The working funds: office supplies and printing the notices, each quarter.
+    with ledger.using_book("working_funds"):
+        month = ledger.book(compound).started_on
+    while month < today.replace(day=1):
+        last = calendar.monthrange(month.year, month.month)[1]
+        if month.month % 3 == 2 or month == ledger.book(compound, "working_funds").started_on:
+            post("working_funds", month.replace(day=min(12, last)), "办公用品", rng.randrange(20_000, 60_001, 100),
+                 "委员会办公用品（纸张、墨盒）", "东门文具店", by=vice)
+            post("working_funds", month.replace(day=min(20, last)), "印刷公示", rng.randrange(15_000, 40_001, 100),
+                 "公示表、决议公告打印张贴", "社区打印店", by=vice)
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    db.session.flush()
+    close_all("maintenance_fund")
+    close_all("working_funds")
+    db.session.commit()

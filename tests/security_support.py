@@ -262,7 +262,7 @@ def _populate_ledger(compound, author, household, letter, values):
     ledger_service.open_book(compound, started_on=date(2025, 12, 1))
     # December, published without a line: written by hand, as the world has no supervisors yet (the role
     # walk makes its own); it gives the public routes that serve only disclosed periods one to serve.
-    december = Period(compound_id=compound.id, starts_on=date(2025, 12, 1), ends_on=date(2025, 12, 31),
+    december = Period(compound_id=compound.id, book_id=ledger_service.book(compound).id, starts_on=date(2025, 12, 1), ends_on=date(2025, 12, 31),
                       status=PeriodStatus.published, head_number=0, head_hash="0" * 64, submitted_by=author.id,
                       submitted_at=ago(days=300), published_at=ago(days=295), disclosure_ends_on=date(2026, 1, 20))
     db.session.add(december)
@@ -294,6 +294,10 @@ def _populate_ledger(compound, author, household, letter, values):
     db.session.flush()
     if isinstance(values.get("topic_id"), ByEndpoint):
         values["topic_id"].by_endpoint["ledger_admin.budget"] = topic.id
+    # A second book (the maintenance fund) and a transfer into it, for the transfer and building routes.
+    ledger_service.open_book(compound, started_on=date(2025, 12, 1), kind="maintenance_fund")
+    transfer = ledger_service.transfer(compound, author, "public_income", "maintenance_fund", 50000,
+                                       date(2026, 6, 11), "公共收益转入维修资金")
     return {"entry_id": ByEndpoint(posted.id, {"ledger_admin.edit_entry": draft.id, "ledger_admin.post_entry": draft.id,
                                                "ledger_admin.delete_entry": draft.id}),
             "period_id": ByEndpoint(submitted.id, {"ledger_admin.resubmit": returned.id,
@@ -302,6 +306,7 @@ def _populate_ledger(compound, author, household, letter, values):
             "signoff_seen": {f"seen_{name}": str(value) for name, value in submitted.seen().items()},
             "later_period_id": returned.id,
             "question_id": question.id, "category_id": category("维修").id, "receipt_id": receipt.id,
+            "transfer_id": transfer.id, "building": household.building,
             "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
 
 
@@ -459,7 +464,7 @@ def build_world(compound, chair, make_compound, make_user):
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
                          "entry_id", "period_id", "question_id", "category_id", "receipt_id", "paper_id", "proxy_id",
-                         "ballot_token", "meeting_id", "agenda_id"})
+                         "ballot_token", "meeting_id", "agenda_id", "transfer_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -482,6 +487,7 @@ EVERY_FORM_FIELD = {
     "flow": "expense", "occurred_on": "2026-06-15", "amount": "12.50", "description": "攻击者的摘要",
     "actual": "1000.00", "budget": "9000.00", "cadence": "monthly", "signoffs_required": "2",
     "disclosure_days": "15", "source": "攻击者的资金来源",
+    "from_book": "public_income", "to_book": "maintenance_fund", "purpose": "攻击者的转账",  # a transfer
     "held_at": "2026-01-01T10:00", "agenda": "攻击者的议程", "sent_on": "2026-01-01", "minutes": "攻击者的纪要",
     "decision": "攻击者的决定",
     "confirmed": "y", "winner": "王监督",  # applying the world's supervisors' election (platform staff only)

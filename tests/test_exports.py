@@ -111,9 +111,17 @@ def poisoned(app, compound, chair):
         "description": POISON[0], "counterparty": POISON[2], "counterparty_is_person": False, "method": "cash"})
     ledger.post(compound, chair, entry)
     period = ledger.submit(compound, chair, ledger.balance(compound))
+    with ledger.using_book("maintenance_fund"):  # a building's maintenance-fund statement
+        ledger.open_book(compound, started_on=month)
+        deposit = db.session.scalar(db.select(Category).where(Category.book_id == ledger.book(compound).id,
+                                                              Category.kind == "income"))
+        ledger.post(compound, chair, ledger.save_draft(compound, chair, None, {
+            "kind": "income", "occurred_on": month + timedelta(days=4), "category_id": deposit.id,
+            "amount_fen": 50000, "description": POISON[0], "counterparty": POISON[2], "method": "bank",
+            "building": BUILDING}))
     db.session.commit()
     return {"compound": compound.slug, "event_id": event.id, "topic_id": topic.id, "period_id": period.id,
-            "open_topic_id": still_open.id}
+            "open_topic_id": still_open.id, "building": BUILDING}
 
 
 # Exports of an open vote only: they take the poisoned compound's open topic.

@@ -156,3 +156,35 @@ def test_the_head_a_phone_remembers(client, months):
     assert head["number"] == 3 and head["hash"] == service.entry_by_number(compound, 3).hash
     assert head["at"] == {"number": 2, "hash": entry.hash}
     assert "at" not in client.get("/maple/ledger/head.json").get_json()
+
+
+def test_a_residents_own_checker_follows_the_maintenance_funds_own_chain(client, months):
+    """A second book numbers from 1 and chains from the genesis hash; its sealed fields name the book, the
+    building and the transfer; the same checker, written from the page, reaches its signed code."""
+    from factories import households
+
+    compound, chair, sups, january = months
+    households(compound, 2, building=lambda i: "3")
+    with service.using_book("maintenance_fund"):
+        service.open_book(compound, started_on=date(2026, 1, 1))
+        db.session.commit()
+        deposit = db.session.scalar(select(Category).where(Category.book_id == service.book(compound).id,
+                                                           Category.name == "业主续筹"))
+        entry = service.save_draft(compound, chair, None, {
+            "kind": "income", "occurred_on": date(2026, 1, 8), "category_id": deposit.id, "amount_fen": 500000,
+            "description": "3栋续筹", "building": "3"})
+        service.post(compound, chair, entry)
+    service.transfer(compound, chair, "public_income", "maintenance_fund", 400000, date(2026, 2, 27), "转入")
+    db.session.commit()
+    with service.using_book("maintenance_fund"):
+        half = service.submit(compound, chair, 900000)
+        for sup in sups[:2]:
+            service.decide(compound, sup, half, True)
+        db.session.commit()
+    data = segment(client, half)
+    assert data["book"] == "maintenance_fund" and data["start"] == {"number": 0, "hash": GENESIS}
+    first, second = (e["fields"] for e in data["entries"])
+    assert (first["book"], first["building"], "transfer" not in first) == ("maintenance_fund", "3", True)
+    assert (second["book"], second["transfer"], second["number"]) == ("maintenance_fund", 1, 2)
+    assert check(data, half.head_hash) == (True, 1, None)
+    assert "book" not in segment(client, january)["entries"][0]["fields"]  # public income seals as before

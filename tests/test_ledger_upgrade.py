@@ -189,3 +189,38 @@ def test_the_upgraded_ledger_posts_with_recipe_two_and_publishes_the_waiting_mon
     db.session.commit()
     assert waiting.status == PeriodStatus.published
     assert evidence.check(compound).ok
+
+
+def test_the_upgraded_ledger_becomes_the_public_income_book_and_a_second_book_chains_on_its_own(upgraded):
+    from kiosk.auth.models import User
+    from kiosk.ledger import chain, evidence, service
+    from kiosk.ledger.models import Book, Category, Entry, Period
+
+    app, before = upgraded
+    compound = db.session.scalar(select(Compound).where(Compound.slug == "guixiang"))
+    books = service.books(compound)
+    assert [(b.kind, b.name) for b in books] == [("public_income", "公共收益")]
+    for model in (Entry, Period, Category):
+        assert set(db.session.scalars(select(model.book_id).where(model.compound_id == compound.id))) == \
+            {books[0].id}
+    chair = db.session.scalar(select(User).where(User.username == "demo-chair"))
+    with service.using_book("maintenance_fund"):
+        service.open_book(compound, started_on=date(2026, 7, 1))
+        deposit = db.session.scalar(select(Category).where(Category.book_id == service.book(compound).id,
+                                                           Category.name == "业主续筹"))
+        entry = service.save_draft(compound, chair, None, {
+            "kind": "income", "occurred_on": date(2026, 9, 1), "category_id": deposit.id, "amount_fen": 100000,
+            "description": "3栋续筹", "building": "3"})
+        service.post(compound, chair, entry)
+        db.session.commit()
+        assert (entry.number, entry.prev_hash) == (1, chain.GENESIS)
+        assert evidence.check(compound).ok
+    assert evidence.check(compound).ok and evidence.check(compound).checked == 77  # public income as it was
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        assert ledger_snapshot(conn)[0] == before[0]
+    assert db.session.scalar(select(Book.id).where(Book.kind == "maintenance_fund")) is not None
+    db.session.rollback()
+    result = app.test_cli_runner().invoke(args=["verify", "guixiang"])
+    assert result.exit_code == 0, result.output
+    assert "guixiang: OK: 77 entries" in result.output and "guixiang/maintenance_fund: OK: 1 entries" in result.output

@@ -227,6 +227,11 @@ ALLOWED = {
     ("ledger_admin.settings", "GET"): LEADERS,
     ("ledger_admin.settings", "POST"): LEADERS,
     ("ledger_admin.budget", "POST"): LEADERS,
+    ("ledger_admin.transfers", "GET"): EVERYONE,  # supervisors check transfers between books
+    ("ledger_admin.transfers", "POST"): EDITORS,
+    ("ledger_admin.reverse_transfer", "POST"): EDITORS,
+    ("ledger_admin.building_csv", "GET"): EVERYONE,
+    ("ledger_admin.building_print", "GET"): EVERYONE,
     # Reminders: who has not voted is on the topic page for every committee account already; the phones of
     # non-voters leave the system, so only the leaders may take them (each export audited).
     ("consult_admin.reminders", "GET"): EVERYONE,

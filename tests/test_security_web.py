@@ -15,7 +15,7 @@ from kiosk.distribution.models import DistributionEvent
 from kiosk.extensions import db
 from kiosk.households.cards import COOKIE as CARD_COOKIE, card_household
 from kiosk.households.models import Household, HouseholdCard, hash_token, new_token
-from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question
+from kiosk.ledger.models import Category as LedgerCategory, Entry, Period, Question, Transfer
 from kiosk.notices.models import Broadcast, Notice
 from kiosk.roster.models import RosterMember
 from kiosk.screen.models import Screen
@@ -604,8 +604,21 @@ def plant_ledger(platform, resident, compound, payload):
                      token_from=f"{base}/entries/{entry.id}").status_code == 302
     reversal = newest(Entry, compound, Entry.reverses_id == entry.id)
     assert reversal is not None
+    # The maintenance fund: building 1's deposit, and a transfer into the fund, both carrying the payload.
+    fund = f"{base}/entries/new?book=maintenance_fund"
+    assert platform.get(f"{base}/?book=maintenance_fund").status_code == 200  # opens the fund's book
+    deposit = newest(LedgerCategory, compound, LedgerCategory.name == "业主续筹")
+    assert post_form(platform, fund, {
+        "occurred_on": local_date().isoformat(), "flow": "income", "category_id": str(deposit.id),
+        "amount": "50.00", "description": payload, "counterparty": payload, "method": "bank", "topic_id": "0",
+        "building": "1", "action": "post"}).status_code == 302
+    assert post_form(platform, f"{base}/transfers", {
+        "from_book": "public_income", "to_book": "maintenance_fund", "amount": "100.00",
+        "occurred_on": local_date().isoformat(), "purpose": payload}).status_code == 302
+    transfer = newest(Transfer, compound)
+    assert transfer is not None and payload in transfer.from_entry.description
     values = {"entry_id": entry.id, "number": entry.number, "period_id": period.id, "question_id": questions[1],
-              "category_id": category.id}
+              "category_id": category.id, "transfer_id": transfer.id, "building": "1"}
     return values, {"entry_id": [reversal.id], "number": [reversal.number]}
 
 

@@ -11,7 +11,7 @@ def init_app(app):
     from .. import areas, media, money, pagecache
     from ..auth.landing import register_landing
     from ..screen.registry import register_slide
-    from . import admin, public, slides, waiting
+    from . import admin, lines, public, slides, waiting
 
     areas.declare(app, AREA)
     areas.register_blueprints(app, *public.blueprints(), *admin.blueprints())
@@ -20,4 +20,6 @@ def init_app(app):
     media.register_public_images(app, AREA, public.shows_receipt)
     pagecache.register_cacheable(app, AREA, "ledger.index", "ledger.period")
     areas.template_filters(app, yuan=money.format_yuan, daxie=money.uppercase)
+    areas.template_helpers(app, ledger_cadence_line=lines.cadence_line, ledger_memory_suffix=lines.memory_suffix,
+                          ledger_book_label=lines.book_label)
     register_landing(app, AREA, waiting.period_to_sign)

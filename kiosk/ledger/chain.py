@@ -20,6 +20,7 @@ import secrets
 GENESIS = "0" * 64
 LEGACY = 1
 CURRENT = 2
+PUBLIC_INCOME = "public_income"  # the book every compound had first: its entries don't name their book
 PERSON = "个人"  # what a person's name is sealed as (recipe 2), and all residents ever see of it
 
 
@@ -70,6 +71,15 @@ def fields_of(entry):
         "reverses": entry.reverses_id,
         "posted_at": entry.posted_at.strftime("%Y-%m-%dT%H:%M:%SZ") if entry.posted_at else None,
     }
+    # A second book's entries say which book they are in, and the maintenance fund's which building and
+    # which transfer: absent from public income entries, so every hash made before there were books stands.
+    book = getattr(entry, "book_kind", None)
+    if book and book != PUBLIC_INCOME:
+        fields["book"] = str(book)
+    if getattr(entry, "building", None):
+        fields["building"] = entry.building
+    if getattr(entry, "transfer_number", None):
+        fields["transfer"] = entry.transfer_number
     if (getattr(entry, "recipe", None) or LEGACY) >= CURRENT:
         fields["v"] = CURRENT
         fields["counterparty_digest"] = ""

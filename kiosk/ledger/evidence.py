@@ -9,19 +9,20 @@ import threading
 import time
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..changes import AuditEntry
 from ..database import utcnow
 from ..extensions import db
 from . import AREA, chain, integrity, service
-from .models import Entry, Period, PeriodStatus
+from .models import Book, Entry, Period, PeriodStatus, Transfer
+from .service import in_book
 
 VERIFY_COLUMNS = (Entry.compound_id, Entry.number, Entry.kind, Entry.occurred_on, Entry.category_id,
                   Entry.amount_fen, Entry.description, Entry.counterparty, Entry.counterparty_is_person,
                   Entry.method, Entry.topic_id, Entry.reverses_id, Entry.posted_at, Entry.recipe,
-                  Entry.counterparty_nonce, Entry.prev_hash, Entry.hash)
+                  Entry.counterparty_nonce, Entry.prev_hash, Entry.hash, Entry.building)
 # Problems that mean the chain itself was tampered with (not only that a period's figures disagree).
 CHAIN_PROBLEMS = {"entry", "head", "rewritten", "missing", "signoff"}
 
@@ -29,7 +30,7 @@ CHAIN_PROBLEMS = {"entry", "head", "rewritten", "missing", "signoff"}
 def _facts(compound):
     """Every period of the compound as the check needs it, with the heads its current sign-offs recorded."""
     found = db.session.scalars(select(Period).options(selectinload(Period.signoffs))
-                               .where(Period.compound_id == compound.id)).all()
+                               .where(in_book(Period, compound))).all()
     return [integrity.PeriodFacts(
         id=p.id, starts_on=p.starts_on, ends_on=p.ends_on, status=p.status, head_number=p.head_number,
         head_hash=p.head_hash, opening=p.opening_fen, income=p.income_fen, expense=p.expense_fen,
@@ -39,21 +40,48 @@ def _facts(compound):
 
 
 def witness(compound):
-    """(number, hash) of the last entry the append-only audit log saw posted, or None."""
-    after = db.session.scalar(select(AuditEntry.after).where(
+    """(number, hash) of the last entry of the current book the append-only audit log saw posted, or None.
+    Audited posts name their book (those from before there were several books are the public income's)."""
+    kind = service.current_kind()
+    rows = db.session.scalars(select(AuditEntry.after).where(
         AuditEntry.compound_id == compound.id, AuditEntry.area == AREA,
-        AuditEntry.action.in_(["post", "reverse"])).order_by(AuditEntry.id.desc()).limit(1))
-    if isinstance(after, dict) and isinstance(after.get("number"), int) and isinstance(after.get("hash"), str):
-        return after["number"], after["hash"]
+        AuditEntry.action.in_(["post", "reverse"])).order_by(AuditEntry.id.desc())
+        .execution_options(yield_per=200))
+    for after in rows:
+        if not isinstance(after, dict) or after.get("book", "public_income") != kind:
+            continue
+        if isinstance(after.get("number"), int) and isinstance(after.get("hash"), str):
+            return after["number"], after["hash"]
+        return None
     return None
 
 
+def verify_rows(compound):
+    """The current book's posted entries as the check reads them (plain rows, in number order), with the book's
+    kind and each entry's transfer number, which the chain seals."""
+    sent, received = aliased(Transfer), aliased(Transfer)
+    kind = service.current_kind()
+    return db.session.execute(
+        select(*VERIFY_COLUMNS, literal(str(kind)).label("book_kind"),
+               func.coalesce(sent.number, received.number).label("transfer_number"))
+        .outerjoin(sent, sent.from_entry_id == Entry.id).outerjoin(received, received.to_entry_id == Entry.id)
+        .where(in_book(Entry, compound), Entry.posted.is_(True))
+        .order_by(Entry.number).execution_options(yield_per=5000))
+
+
 def check(compound):
-    """Recompute the compound's chain now and judge every closed period."""
-    entries = db.session.execute(select(*VERIFY_COLUMNS).where(Entry.compound_id == compound.id,
-                                                                Entry.posted.is_(True))
-                                 .order_by(Entry.number).execution_options(yield_per=5000))
-    return integrity.check(entries, _facts(compound), service.book(compound).opening_fen, witness(compound))
+    """Recompute the current book's chain now and judge every closed period."""
+    return integrity.check(verify_rows(compound), _facts(compound), service.book(compound).opening_fen,
+                           witness(compound))
+
+
+def check_all(compound):
+    """{book kind: report} for each of the compound's opened books (`kiosk verify`, the district's view)."""
+    found = {}
+    for opened in service.books(compound):
+        with service.using_book(opened.kind):
+            found[opened.kind] = check(compound)
+    return found
 
 
 def chain_intact(report):
@@ -73,12 +101,13 @@ def cached_check(compound):
     ttl = current_app.config["VERIFY_CACHE_SECONDS"]
     cache = current_app.extensions.setdefault("kiosk_verify_cache", {})
     with _lock:
-        found = cache.get(compound.id)
+        key = (compound.id, service.current_kind())
+        found = cache.get(key)
         if found and found[0] == compound.version and time.monotonic() - found[1] < ttl:
             return found[2], found[3]
         report = check(compound)
         checked_at = utcnow()
-        cache[compound.id] = (compound.version, time.monotonic(), report, checked_at)
+        cache[key] = (compound.version, time.monotonic(), report, checked_at)
         return report, checked_at
 
 
@@ -88,7 +117,7 @@ def head(compound, at_number=None):
     found = {"number": number, "hash": digest if number else chain.GENESIS}
     if at_number is not None:
         stored = db.session.scalar(select(Entry.hash).where(
-            Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.number == at_number))
+            in_book(Entry, compound), Entry.posted.is_(True), Entry.number == at_number))
         found["at"] = {"number": at_number, "hash": stored}
     return found
 
@@ -100,20 +129,21 @@ def segment(compound, period):
     them, else only its content digest ("undisclosed": dated in a period not yet published), or nothing at
     all (recipe 1 entries naming a person, "person")."""
     first = db.session.scalar(select(func.min(Entry.number)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on >= period.starts_on,
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.occurred_on >= period.starts_on,
         Entry.occurred_on <= period.ends_on))
     start = min(first - 1, period.head_number) if first is not None else period.head_number
     rows = db.session.scalars(select(Entry).options(selectinload(Entry.category)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.number > start,
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.number > start,
         Entry.number <= period.head_number).order_by(Entry.number)).all()
     start_hash = chain.GENESIS if start == 0 else db.session.scalar(select(Entry.hash).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.number == start))
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.number == start))
     if start_hash is None:
         start_hash = rows[0].prev_hash if rows else chain.GENESIS
     published = [(p.starts_on, p.ends_on) for p in service.periods(compound, published_only=True)]
     return {
         "format": "kiosk-ledger-segment/1",
         "compound": compound.slug,
+        "book": str(service.current_kind()),
         "period": {"id": period.id, "starts_on": period.starts_on.isoformat(),
                    "ends_on": period.ends_on.isoformat(), "head_number": period.head_number,
                    "head_hash": period.head_hash, "opening_fen": period.opening_fen,
@@ -147,4 +177,5 @@ def published_period(compound, period_id):
     period = db.session.get(Period, period_id)
     if period is None or period.compound_id != compound.id or period.status != PeriodStatus.published:
         return None
+    service.adopt_book(period)
     return period

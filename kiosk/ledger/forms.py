@@ -71,6 +71,8 @@ class EntryForm(FlaskForm):
     topic_id = SelectField(_l("关联决议"), coerce=bounded_int, choices=[], default=0, validate_choice=False,
                            description=_l("这笔支出是在落实哪一项议事决议（有批准预算的）。"))
     over_budget_ok = BooleanField(_l("我知道已超出预算"))
+    building = SelectField(_l("楼栋"), choices=[], default="", validate_choice=False,
+                           description=_l("这笔钱记在哪一栋楼的维修资金上；留空表示全小区共用部分。"))
     receipts = MultipleFileField(_l("收据照片"), render_kw={"accept": "image/*", "multiple": True},
                                  description=_l("可以一次选几张。拍清楚金额、日期和盖章。"))
     receipts_public = BooleanField(_l("这些收据公开（居民可以看到照片）"), default=True)
@@ -107,6 +109,8 @@ class SettingsForm(FlaskForm):
     source = StringField(_l("资金来源"), validators=[
         DataRequired(_l("请填写资金来源。")), Length(max=80, message=_l("最多 80 个字。"))],
         description=_l("印在公示表上，例如：小区公共收益（停车、场地租金、广告）。"))
+    book_name = StringField(_l("账本名称"), validators=[Optional(), Length(max=30, message=_l("最多 30 个字。"))],
+                            description=_l("居民看到的账本名字；留空不改。"))
 
 
 class CountedForm(FlaskForm):
@@ -130,3 +134,14 @@ class AnswerForm(FlaskForm):
 
 class BudgetForm(FlaskForm):
     budget = YuanField(_l("批准预算（元）"), description=_l("按决议写明的金额上限填写。"))
+
+
+class TransferForm(FlaskForm):
+    """Money moved from one of the compound's books to another (both sides posted at once)."""
+
+    from_book = SelectField(_l("从哪个账本转出"), choices=[], validate_choice=False)
+    to_book = SelectField(_l("转入哪个账本"), choices=[], validate_choice=False)
+    amount = YuanField(_l("金额（元）"), description=_l("例如：上季度公共收益净收入的一半以上转入维修资金。"))
+    occurred_on = DateField(_l("日期"), validators=[InputRequired(_l("请填写日期。"))])
+    purpose = StringField(_l("用途"), validators=[Length(max=120, message=_l("最多 120 个字。"))],
+                          description=_l("例如：2026年第3季度公共收益按规定转入专项维修资金。"))

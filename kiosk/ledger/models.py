@@ -1,9 +1,10 @@
-"""The ledger: a book per compound, categories, entries (integer fen), receipts, periods with supervisors'
-sign-offs, and residents' questions.
+"""The ledger: a compound's books (public income, the maintenance fund, working funds), each with its categories,
+entries (integer fen), receipts, periods with supervisors' sign-offs; transfers between books; residents'
+questions.
 
 A posted entry is never edited or deleted; a mistake is corrected by a reversing entry (negative amount,
 linked to the original; a UNIQUE constraint makes a second reversal impossible). Posted entries form a
-hash chain per compound (chain.py), and a signed period keeps the chain's head, so an edit made behind the
+hash chain per book (chain.py), and a signed period keeps the chain's head, so an edit made behind the
 application's back shows up in `kiosk verify`, on every page showing the figures and on residents' phones.
 The database itself refuses to change posted entries (migration 0006), published periods, a submitted
 period's figures, and sign-offs (0008).
@@ -53,18 +54,43 @@ METHOD_LABELS = {Method.cash: _l("现金"), Method.bank: _l("银行转账"), Met
 class Cadence(enum.StrEnum):
     monthly = "monthly"
     quarterly = "quarterly"
+    half_yearly = "half_yearly"
 
 
-CADENCE_LABELS = {Cadence.monthly: _l("每月"), Cadence.quarterly: _l("每季度")}
+CADENCE_LABELS = {Cadence.monthly: _l("每月"), Cadence.quarterly: _l("每季度"), Cadence.half_yearly: _l("每半年")}
+
+
+class BookKind(enum.StrEnum):
+    """A compound's books: each has its own numbering, hash chain, periods and sign-offs."""
+
+    public_income = "public_income"  # 公共收益 (parking, rent, adverts): the book every compound had first
+    maintenance_fund = "maintenance_fund"  # 专项维修资金: the owners' money, spent only as they decide (民法典 281)
+    working_funds = "working_funds"  # 委员会工作经费
+
+
+BOOK_KINDS = list(BookKind)
+BOOK_NAMES = {BookKind.public_income: "公共收益", BookKind.maintenance_fund: "专项维修资金",
+              BookKind.working_funds: "委员会工作经费"}
+BOOK_LABELS = {BookKind.public_income: _l("公共收益"), BookKind.maintenance_fund: _l("专项维修资金"),
+               BookKind.working_funds: _l("委员会工作经费")}
+BOOK_SOURCES = {BookKind.public_income: "小区公共收益", BookKind.maintenance_fund: "专项维修资金",
+                BookKind.working_funds: "委员会工作经费"}
+BOOK_CADENCES = {BookKind.public_income: Cadence.monthly, BookKind.maintenance_fund: Cadence.half_yearly,
+                 BookKind.working_funds: Cadence.quarterly}
 
 
 class Book(db.Model):
-    """A compound's ledger settings: where the money started, how often it is disclosed, who must sign."""
+    """One of a compound's books and its settings: where the money started, how often it is disclosed, who
+    must sign. Entries, periods and categories belong to one book; each book numbers and chains its own."""
 
     __tablename__ = "ledger_book"
+    __table_args__ = (UniqueConstraint("compound_id", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), unique=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=BookKind.public_income, server_default="public_income")
+    name: Mapped[str] = mapped_column(String(30), default="公共收益", server_default="公共收益")  # shown name
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
     opening_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # balance before the first entry
     started_on = mapped_column(Date, nullable=False)  # first day the ledger covers
     cadence: Mapped[str] = mapped_column(String(20), default=Cadence.monthly)
@@ -73,19 +99,32 @@ class Book(db.Model):
     disclosure_days: Mapped[int] = mapped_column(default=15)  # how long a disclosure stays posted (公示期)
     source: Mapped[str] = mapped_column(String(80), default="小区公共收益")  # funding source on the notice
 
+    @property
+    def cadence_label(self):
+        return CADENCE_LABELS[Cadence(self.cadence)]
+
+    @property
+    def label(self):
+        """The book's shown name: its default translated, or the name the committee gave it."""
+        kind = BookKind(self.kind or BookKind.public_income)
+        return BOOK_LABELS[kind] if (self.name or BOOK_NAMES[kind]) == BOOK_NAMES[kind] else self.name
+
 
 class Category(db.Model):
     """An income or expense category; editable per compound, archived rather than deleted."""
 
     __tablename__ = "ledger_category"
-    __table_args__ = (UniqueConstraint("compound_id", "kind", "name"),)
+    __table_args__ = (UniqueConstraint("book_id", "kind", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("ledger_book.id"))
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(30))
     position: Mapped[int] = mapped_column(default=0)
     archived: Mapped[bool] = mapped_column(default=False)
+
+    book: Mapped[Book] = relationship()
 
 
 class Entry(db.Model):
@@ -93,17 +132,20 @@ class Entry(db.Model):
 
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        UniqueConstraint("compound_id", "number"),
+        UniqueConstraint("book_id", "number"),
         UniqueConstraint("reverses_id"),
         # A period's page lists entries by date and number, and sums them by kind and category: both from
         # an index alone, so a 100,000-entry ledger answers as fast as a small one.
-        Index("ix_ledger_entry_compound_date", "compound_id", "posted", "occurred_on", "number"),
-        Index("ix_ledger_entry_sums", "compound_id", "posted", "occurred_on", "kind", "category_id", "amount_fen"),
+        Index("ix_ledger_entry_book_date", "book_id", "posted", "occurred_on", "number"),
+        Index("ix_ledger_entry_sums", "book_id", "posted", "occurred_on", "kind", "category_id", "amount_fen"),
+        Index("ix_ledger_entry_compound_id", "compound_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"))
-    number: Mapped[int | None]  # sequential per compound, given at posting
+    book_id: Mapped[int] = mapped_column(ForeignKey("ledger_book.id"))
+    number: Mapped[int | None]  # sequential per book, given at posting
+    building: Mapped[str | None] = mapped_column(String(20))  # maintenance fund: the building charged (None: shared)
     posted: Mapped[bool] = mapped_column(default=False)
     kind: Mapped[str] = mapped_column(String(10))
     occurred_on = mapped_column(Date, nullable=False)
@@ -125,6 +167,7 @@ class Entry(db.Model):
     counterparty_nonce: Mapped[str] = mapped_column(String(32), default="", server_default="")  # never public
 
     category: Mapped[Category] = relationship()
+    book: Mapped[Book] = relationship()
     receipts: Mapped[list["Receipt"]] = relationship(order_by="Receipt.id", back_populates="entry")
     reverses = relationship("Entry", remote_side=[id], foreign_keys=[reverses_id])
     topic = relationship("Topic")
@@ -134,6 +177,31 @@ class Entry(db.Model):
     @property
     def kind_label(self):
         return KIND_LABELS[Kind(self.kind)]
+
+    @property
+    def book_kind(self):
+        """The kind of the book the entry is in (sealed with it, outside the public income book)."""
+        found = self.book if self.book is not None else db.session.get(Book, self.book_id or 0)
+        return BookKind(found.kind) if found is not None else BookKind.public_income
+
+    @property
+    def transfer(self):
+        """The transfer this entry is one side of, or None."""
+        from sqlalchemy import or_, select
+
+        if self.id is None:
+            return None
+        return db.session.scalar(select(Transfer).where(
+            or_(Transfer.from_entry_id == self.id, Transfer.to_entry_id == self.id)))
+
+    @property
+    def transfer_number(self):
+        """The number of the transfer this entry is one side of (sealed with it), or None."""
+        pending = getattr(self, "_pending_transfer", None)
+        if pending is not None:
+            return pending
+        found = self.transfer
+        return found.number if found is not None else None
 
     @property
     def method_label(self):
@@ -156,7 +224,8 @@ class Entry(db.Model):
                 "category": self.category.name if self.category else self.category_id,
                 "amount_fen": self.amount_fen, "description": self.description, "counterparty": self.counterparty,
                 "counterparty_is_person": self.counterparty_is_person, "method": self.method,
-                "topic_id": self.topic_id, "reverses_id": self.reverses_id, "posted": self.posted}
+                "topic_id": self.topic_id, "reverses_id": self.reverses_id, "posted": self.posted,
+                "book": str(self.book_kind), "building": self.building}
 
 
 class Receipt(db.Model):
@@ -189,10 +258,11 @@ class Period(db.Model):
     order; posting into an earlier one sends a submitted later one back (returned_entry)."""
 
     __tablename__ = "ledger_period"
-    __table_args__ = (UniqueConstraint("compound_id", "starts_on"),)
+    __table_args__ = (UniqueConstraint("book_id", "starts_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("ledger_book.id"))
     starts_on = mapped_column(Date, nullable=False)
     ends_on = mapped_column(Date, nullable=False)  # inclusive
     status: Mapped[str] = mapped_column(String(20), default=PeriodStatus.submitted)
@@ -214,6 +284,7 @@ class Period(db.Model):
     signoffs_required: Mapped[int] = mapped_column(default=2, server_default="2")  # fixed when submitted
 
     signoffs: Mapped[list["Signoff"]] = relationship(order_by="Signoff.id", back_populates="period")
+    book: Mapped[Book] = relationship()
 
     @property
     def status_label(self):
@@ -281,3 +352,24 @@ class Question(db.Model):
 
     entry = relationship("Entry")
     household = relationship("Household")
+
+
+class Transfer(db.Model):
+    """Money moved between two of a compound's books (e.g. public income topped up into the maintenance fund):
+    an expense posted in one book and an income posted in the other, in one transaction, numbered per compound.
+    Reversed only as a pair."""
+
+    __tablename__ = "ledger_transfer"
+    __table_args__ = (UniqueConstraint("compound_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    number: Mapped[int]
+    from_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    to_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    from_entry = relationship("Entry", foreign_keys=[from_entry_id])
+    to_entry = relationship("Entry", foreign_keys=[to_entry_id])

@@ -45,10 +45,20 @@ def blueprints():
     return [bp]
 
 
+@bp.before_request
+def _choose_book():
+    """The page's book: the one of the period it shows, else ?book=, else public income (old links)."""
+    service.adopt_from_view_args(g.compound, request.view_args)
+
+
+bp.url_defaults(service.book_url_defaults)
+
+
 def _period(period_id):
     period = db.session.get(Period, period_id)
     if period is None or period.compound_id != g.compound.id:
         abort(404)
+    service.adopt_book(period)
     return period
 
 
@@ -86,9 +96,12 @@ def index():
     figures = service.figures(g.compound, latest.starts_on, latest.ends_on) if latest else None
     report, _checked_at = evidence.cached_check(g.compound)
     return render_template("ledger/index.html", latest=latest, figures=figures, published=published,
-                           months=month_chart(published),
+                           months=month_chart(published), cards=service.overview(g.compound),
+                           kind=service.current_kind(),
                            categories=category_chart(figures) if figures else [],
                            cadence=service.cadence(g.compound), book=service.book(g.compound), report=report,
+                           buildings=service.building_lines(g.compound, until=latest.ends_on if latest else None)
+                           if service.is_fund(g.compound) else [],
                            waiting=[p for p in service.periods(g.compound) if p.status != PeriodStatus.published])
 
 
@@ -115,6 +128,21 @@ def period(period_id):
         receipts=_public_receipts(entries),
         qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
     return response
+
+
+@bp.route("/buildings/<building>")
+def building(building):
+    """One building's maintenance-fund statement as disclosed: its deposits and transfers in, its spending with
+    the resolution that decided each, and its balance, up to the end of the last published period."""
+    with service.using_book(service.BookKind.maintenance_fund):
+        if building not in service.fund_buildings(g.compound):
+            abort(404)
+        published = service.periods(g.compound, published_only=True)
+        until = published[0].ends_on if published else None
+        entries = service.building_entries(g.compound, building, until) if until else []
+        lines = service.building_lines(g.compound, until) if until else []
+        line = next((x for x in lines if x.building == building), service.BuildingLine(building, 0, 0))
+        return render_template("ledger/building.html", building=building, entries=entries, line=line, until=until)
 
 
 def shows_receipt(image):
@@ -177,18 +205,21 @@ def _by_code(code):
     """The published period whose head hash starts with a typed code (hex only: no LIKE wildcards)."""
     if not CODE.fullmatch(code):
         return None
-    return db.session.scalar(select(Period).where(
+    found = db.session.scalar(select(Period).where(
         Period.compound_id == g.compound.id, Period.status == PeriodStatus.published,
         Period.head_hash.startswith(code.lower(), autoescape=True)).order_by(Period.starts_on).limit(1))
+    if found is not None:  # a printed code names its book too
+        service.adopt_book(found)
+    return found
 
 
 @bp.route("/verify")
 def verify():
     """Anyone can have the server recompute the chain: a verdict per disclosed period; with ?code= from a
     printed notice, that period's verdict."""
-    report, checked_at = evidence.cached_check(g.compound)
     code = (request.args.get("code") or "").strip().upper()[:64]
-    period = _by_code(code) if code else None
+    period = _by_code(code) if code else None  # first: a printed code picks its book, the check is that book's
+    report, checked_at = evidence.cached_check(g.compound)
     published = service.periods(g.compound, published_only=True)
     response = make_response(render_template("ledger/verify.html", report=report, code=code, period=period,
                                              published=published, checked_at=checked_at))

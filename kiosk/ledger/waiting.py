@@ -9,7 +9,7 @@ from .models import Period, PeriodStatus
 
 
 def period_to_sign(user):
-    """(start, url) of the oldest submitted period this user may sign now in any compound, or None."""
+    """(start, url) of the oldest submitted period (of any book) this user may sign now in any compound, or None."""
     waiting = []
     for membership in user.memberships:
         if membership.role != Role.supervisor:
@@ -21,7 +21,8 @@ def period_to_sign(user):
         if period is None:
             continue
         try:
-            service.may_sign(compound, user, period)
+            with service.using_book(period.book.kind):
+                service.may_sign(compound, user, period)
         except service.LedgerRefused:
             continue  # recorded an entry in it, signed it already, or an earlier month is still open
         waiting.append((period.starts_on, url_for("ledger_admin.period", compound=compound.slug,

@@ -6,7 +6,7 @@ cadence view for street-office staff.
 Every rule lives in service/; these pages parse, call and render, and base.py's error handler turns a refusal
 into its sentence (sentences.py). Money is integer fen from the moment money.parse_yuan reads the typed yuan.
 """
-from . import budgets, entries, exports, home, periods, settings  # noqa: F401  (their routes join the blueprints)
+from . import budgets, entries, exports, home, periods, settings, transfers  # noqa: F401  (their routes join the blueprints)
 from .base import admin_bp, platform_bp
 
 

@@ -13,7 +13,7 @@ from ...money import format_yuan, uppercase
 from ...security import local_path
 from ...timefmt import format_day
 from .. import service
-from ..models import KIND_LABELS, Book, Kind, PeriodStatus
+from ..models import BOOK_LABELS, KIND_LABELS, Book, Kind, PeriodStatus
 from .sentences import REFUSAL_STATUS, period_label, refusal_sentence
 
 admin_bp = bind_compound(Blueprint("ledger_admin", __name__, url_prefix="/admin/<compound>/ledger"))
@@ -27,6 +27,7 @@ REVIEW_OPINION = "经审核，账目清楚，同意公示"
 
 def _template_helpers():
     return {"yuan": format_yuan, "daxie": uppercase, "cn_date": format_day, "period_label": period_label,
+            "book_labels": BOOK_LABELS,
             "kind_label": lambda kind: KIND_LABELS[Kind(kind)], "Kind": Kind, "PeriodStatus": PeriodStatus}
 
 
@@ -36,11 +37,18 @@ platform_bp.context_processor(_template_helpers)
 
 @admin_bp.before_request
 def _open_book():
-    """The first visit opens the compound's book with the default categories (the chair adjusts it in 设置)."""
-    if db.session.scalar(select(Book.id).where(Book.compound_id == g.compound.id)) is None:
+    """The page's book (named with ?book=, or the one of the period, entry or category it shows; else public
+    income); the first visit opens it with its default categories (the chair adjusts them in 设置)."""
+    service.adopt_from_view_args(g.compound, request.view_args)
+    kind = service.current_kind()
+    if db.session.scalar(select(Book.id).where(Book.compound_id == g.compound.id, Book.kind == kind)) is None:
         with writing():
             service.open_book(g.compound)
     g.book = service.book(g.compound)
+    g.books = service.books(g.compound)
+
+
+admin_bp.url_defaults(service.book_url_defaults)
 
 
 def is_supervisor():

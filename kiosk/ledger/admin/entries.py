@@ -16,7 +16,7 @@ from ...timefmt import local_date
 from ...uploads import ImageRejected, reencode
 from .. import service
 from ..forms import AnswerForm, EntryForm, ReverseForm
-from ..models import KIND_LABELS, Entry, Kind, Question, Receipt
+from ..models import KIND_LABELS, BookKind, Entry, Kind, Question, Receipt
 from .base import admin_bp, refused
 from .sentences import field_errors, refusal_sentence
 
@@ -31,6 +31,10 @@ def _category_choices(current=None):
 
 
 def _topic_choices():
+    if g.book.kind == BookKind.maintenance_fund:  # spending the fund: a decided statutory resolution, budget or not
+        return [SelectChoice(0, _("请选择已表决通过的议题"))] + [
+            SelectChoice(t.id, f"{t.title}（{t.electorate_label}）" if t.scope_buildings else t.title)
+            for t in service.fund_topics(g.compound)]
     choices = [SelectChoice(0, _("不关联决议"))]
     for topic in service.budgeted_topics(g.compound):
         spent = service.spent_on(topic)
@@ -39,7 +43,14 @@ def _topic_choices():
     return choices
 
 
+def _building_choices():
+    """The roll's buildings, after "the whole compound's shared parts"."""
+    return [SelectChoice("", _("全小区共用部分"))] + [
+        SelectChoice(b, _("%(b)s栋", b=b)) for b in service.fund_buildings(g.compound)]
+
+
 def _fill(form, entry):
+    form.building.data = entry.building or ""
     form.occurred_on.data = entry.occurred_on
     form.flow.data = entry.kind
     form.category_id.data = entry.category_id
@@ -56,7 +67,8 @@ def _fields(form):
     return {"kind": form.flow.data, "occurred_on": form.occurred_on.data, "category_id": form.category_id.data or None,
             "amount_fen": form.amount.fen, "description": (form.description.data or "").strip(),
             "counterparty": (form.counterparty.data or "").strip(), "counterparty_is_person": bool(form.person.data),
-            "method": form.method.data, "topic_id": form.topic_id.data or None}
+            "method": form.method.data, "topic_id": form.topic_id.data or None,
+            "building": (form.building.data or None) if g.book.kind == BookKind.maintenance_fund else None}
 
 
 def _uploads(form):
@@ -110,6 +122,7 @@ def _entry_form(entry):
     form = EntryForm()
     form.category_id.choices = _category_choices(entry.category_id if entry else None)
     form.topic_id.choices = _topic_choices()
+    form.building.choices = _building_choices()
     if request.method == "GET":
         if entry is not None:
             _fill(form, entry)

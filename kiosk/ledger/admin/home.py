@@ -21,21 +21,24 @@ def index():
                            open_count=len(service.open_questions(compound)), drafts=service.drafts(compound),
                            recent=service.recent(compound), periods=service.periods(compound),
                            supervisors=service.supervisors(compound), report=report,
+                           buildings=service.building_lines(compound) if service.is_fund(compound) else [],
                            intact=evidence.chain_intact(report))
 
 
 @platform_bp.route("/")
 def district():
-    """Every compound: last disclosed period, the next one due, overdue, and questions waiting over 10 days."""
+    """Every compound, each of its books: last disclosed period, the next one due, overdue (in red), and questions
+    waiting over 10 days."""
     books = {b.compound_id for b in db.session.scalars(select(Book))}
     rows = []
     for compound in db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)):
         if compound.id not in books:
-            rows.append({"compound": compound, "cadence": None, "late_questions": 0})
+            rows.append({"compound": compound, "cards": [], "overdue": False, "due_on": None, "late_questions": 0})
             continue
-        rows.append({"compound": compound, "cadence": service.cadence(compound),
+        cards = service.overview(compound)  # each book: its last and next disclosure
+        rows.append({"compound": compound, "cards": cards, "overdue": any(c.cadence.overdue for c in cards),
+                     "due_on": min(c.cadence.due_on for c in cards),
                      "late_questions": len(service.overdue_questions(compound))})
     today = local_date()
-    rows.sort(key=lambda r: (not (r["cadence"] and r["cadence"].overdue), r["cadence"] is None,
-                             r["cadence"].due_on if r["cadence"] else today, r["compound"].name))
+    rows.sort(key=lambda r: (not r["overdue"], not r["cards"], r["due_on"] or today, r["compound"].name))
     return render_template("ledger/admin_platform.html", rows=rows, today=today)

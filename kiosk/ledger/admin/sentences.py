@@ -14,7 +14,7 @@ REFUSAL_STATUS = {"not_supervisor": 403, "recorded": 403, "reason_needed": 400}
 
 
 def period_label(start, end):
-    """2026年3月, 2026年第1季度, or the two dates for any other stretch."""
+    """2026年3月, 2026年第1季度, 2026年上半年, or the two dates for any other stretch."""
     next_day = end + timedelta(days=1)
     if start.day == 1 and next_day.day == 1:
         months = (next_day.year - start.year) * 12 + next_day.month - start.month
@@ -23,6 +23,11 @@ def period_label(start, end):
         if months == 3 and start.month % 3 == 1:
             quarter = (start.month - 1) // 3 + 1
             return f"{start.year}年第{quarter}季度" if str(get_locale()).startswith("zh") else f"Q{quarter} {start.year}"
+        if months == 6 and start.month in (1, 7):
+            half = 1 if start.month == 1 else 2
+            if str(get_locale()).startswith("zh"):
+                return f"{start.year}年{'上' if half == 1 else '下'}半年"
+            return f"H{half} {start.year}"
     return f"{format_day(start)}—{format_day(end)}"
 
 
@@ -90,6 +95,17 @@ SENTENCES = {
     "lowering": lambda d: _("减少签字人数要由街道（平台）工作人员来改，委员会不能自己降低；现在是 %(n)s 位。可以增加。",
                             n=d["current"]),
     "answered": lambda d: _("这个问题已经答复过了。"),
+    "no_book": lambda d: _("请选择从哪个账本转出。"),
+    "same_book": lambda d: _("请选择转入的账本（不能和转出的是同一个）。"),
+    "transfer_amount": lambda d: _("请填写大于零的金额。"),
+    "transfer_purpose": lambda d: _("请写明这笔转账的用途。"),
+    "transfer_over_balance": lambda d: _("转出的账本现在只有 %(b)s，不够转。", b=format_yuan(d["available"])),
+    "transfer_side": lambda d: _("这是转账 第%(n)s号的一边。转账只能在“转账”页整笔冲销（两个账本一起冲销）。", n=d["number"]),
+    "fund_out": lambda d: _("专项维修资金属于业主共有，只能经业主共同决定用于维修，不能转到其他账本。"),
+    "fund_topic": lambda d: _("动用专项维修资金须经业主共同决定，请选择已表决通过的议题。"),
+    "fund_building": lambda d: _("这项决议只由 %(scope)s 的业主表决，只能用于这些楼栋的维修；请选择其中一栋。",
+                                 scope="、".join(d["scope"])),
+    "no_building": lambda d: _("请从名单里选择楼栋，或留空表示全小区共用部分。"),
 }
 
 

@@ -78,6 +78,8 @@ def _values(form, fixed):
     """The settings the form carries (the opening and start only while they can still change)."""
     values = {"cadence": Cadence(form.cadence.data), "signoffs_required": form.signoffs_required.data,
               "disclosure_days": form.disclosure_days.data, "source": form.source.data.strip()}
+    if (form.book_name.data or "").strip():
+        values["name"] = form.book_name.data.strip()
     if not fixed:
         values["opening_fen"] = form.opening.fen
         if form.started_on.data is not None:
@@ -103,6 +105,7 @@ def settings():
         form.signoffs_required.data = book.signoffs_required
         form.disclosure_days.data = book.disclosure_days
         form.source.data = book.source
+        form.book_name.data = book.name
     if form.validate_on_submit():
         try:
             service.save_settings(g.compound, current_user, _values(form, fixed))

@@ -6,10 +6,13 @@ Every rule is enforced here, on the server, whoever calls (a page, the CLI, the 
 explain the refusals (LedgerRefused). Money is integer fen throughout. This package is the ledger's one API
 (callers write service.post(...), service.decide(...)); its modules split the work by concept: base (the
 refusal, the book, the chain's lock), settings (the book's settings, categories), entries (drafts, posting,
-reversals, receipts), balances (figures, periods, cadence), closing (submitting, sign-off), questions, budgets.
+reversals, receipts), balances (figures, periods, cadence), closing (submitting, sign-off), questions, budgets,
+book_transfers (money moved between a compound's books) and fund (the maintenance fund's buildings and votes).
+Every function works on the current book (base.current_kind: using_book, ?book=, or the page's row's book).
 """
 from .balances import (
     DISCLOSE_WITHIN_DAYS,
+    BookCard,
     Cadence,
     Figures,
     balance,
@@ -20,10 +23,26 @@ from .balances import (
     next_period,
     opening_balance,
     opening_from_entries,
+    overview,
     period_end,
     periods,
 )
-from .base import FieldsRefused, LedgerRefused, book, open_book, supervisors
+from ..models import BookKind
+from .base import (
+    FieldsRefused,
+    LedgerRefused,
+    adopt_book,
+    adopt_from_view_args,
+    book_url_defaults,
+    book,
+    book_kind,
+    books,
+    current_kind,
+    in_book,
+    open_book,
+    supervisors,
+    using_book,
+)
 from .budgets import budgeted_topics, decided_topics, over_budget, set_budget, spent_on
 from .closing import current_signoffs, decide, earlier_waiting, may_sign, recorders_in, signers, still_matches, submit
 from .entries import (
@@ -52,6 +71,9 @@ from .questions import (
     overdue_questions,
     questions_for,
 )
+from .book_transfers import broken_transfers, reverse_transfer, transfer, transfer_label, transfers
+from .fund import BuildingLine, building_entries, building_lines, fund_topics, is_fund, topic_buildings
+from .fund import buildings as fund_buildings
 from .settings import (
     add_category,
     categories,
@@ -65,15 +87,19 @@ from .settings import (
 )
 
 __all__ = [
-    "ANSWER_WITHIN_DAYS", "DISCLOSE_WITHIN_DAYS", "Cadence", "EntryCheck", "Figures", "FieldsRefused", "LedgerRefused",
-    "add_category", "add_receipts", "answer", "ask", "balance", "book", "budgeted_topics", "cadence", "categories",
-    "chain_head", "change_signoffs", "check_entry", "current_signoffs", "decide", "decided_topics", "delete_draft",
-    "drafts", "drafts_in", "earlier_waiting", "entries_in", "entry_by_number", "figures", "is_overdue",
-    "locked_period", "may_sign", "next_period", "open_book", "open_questions", "opening_balance",
-    "opening_from_entries", "over_budget", "overdue_questions", "period_end", "periods", "post", "questions_for",
-    "recent", "recorders_in", "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "save_draft",
+    "ANSWER_WITHIN_DAYS", "BookCard", "BookKind", "BuildingLine", "Cadence", "DISCLOSE_WITHIN_DAYS", "EntryCheck",
+    "FieldsRefused", "Figures", "LedgerRefused", "add_category", "add_receipts", "adopt_book",
+    "adopt_from_view_args", "answer", "ask", "balance", "book", "book_kind", "book_url_defaults", "books",
+    "broken_transfers", "budgeted_topics", "building_entries", "building_lines", "cadence", "categories",
+    "chain_head", "change_signoffs", "check_entry", "current_kind", "current_signoffs", "decide", "decided_topics",
+    "delete_draft", "drafts", "drafts_in", "earlier_waiting", "entries_in", "entry_by_number", "figures",
+    "fund_buildings", "fund_topics", "in_book", "is_fund", "is_overdue", "locked_period", "may_sign", "next_period",
+    "open_book", "open_questions", "opening_balance", "opening_from_entries", "over_budget", "overdue_questions",
+    "overview", "period_end", "periods", "post", "questions_for", "recent", "recorders_in",
+    "refuse_on_broken_chain", "rename_category", "reversal_of", "reverse", "reverse_transfer", "save_draft",
     "save_settings", "set_budget", "settings_fixed", "signers", "signoffs_problem", "spent_on", "still_matches",
-    "submit", "supervisors", "toggle_archived", "toggle_receipt", "used_categories", "verify",
+    "submit", "supervisors", "toggle_archived", "toggle_receipt", "topic_buildings", "transfer", "transfer_label",
+    "transfers", "used_categories", "using_book", "verify"
 ]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from ...extensions import db
 from ...timefmt import local_date
 from ..models import Category, Entry, Kind, Period, PeriodStatus
-from .base import book
+from .base import book, in_book
 
 DISCLOSE_WITHIN_DAYS = 10  # a period is due for disclosure this many days after it ends
 SIGNED = case((Entry.kind == Kind.income, Entry.amount_fen), else_=-Entry.amount_fen)
@@ -34,19 +34,19 @@ class Figures:
 def opening_from_entries(compound, start):
     """The balance before `start` summed from every posted entry (what the opening must be)."""
     return book(compound).opening_fen + int(db.session.scalar(select(func.coalesce(func.sum(SIGNED), 0)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on < start)) or 0)
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.occurred_on < start)) or 0)
 
 
 def opening_balance(compound, start):
     """The balance before `start`: the last locked (submitted or published) period's closing balance plus
     what was posted between its end and `start`; locked periods can't change, so history is not re-summed."""
     before = db.session.scalar(select(Period).where(
-        Period.compound_id == compound.id, Period.ends_on < start,
+        in_book(Period, compound), Period.ends_on < start,
         Period.status.in_([PeriodStatus.submitted, PeriodStatus.published]))
         .order_by(Period.ends_on.desc()).limit(1))
     base, since = (before.closing_fen, before.ends_on) if before else (book(compound).opening_fen, None)
     query = select(func.coalesce(func.sum(SIGNED), 0)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on < start)
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.occurred_on < start)
     if since is not None:
         query = query.where(Entry.occurred_on > since)
     return base + int(db.session.scalar(query) or 0)
@@ -58,7 +58,7 @@ def figures(compound, start, end):
     rows = db.session.execute(
         select(Entry.kind, Category.name, Category.position, func.sum(Entry.amount_fen), func.count())
         .join(Category, Category.id == Entry.category_id)
-        .where(Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on >= start,
+        .where(in_book(Entry, compound), Entry.posted.is_(True), Entry.occurred_on >= start,
                Entry.occurred_on <= end)
         .group_by(Entry.kind, Category.name, Category.position)
         .order_by(Entry.kind.desc(), Category.position)).all()
@@ -71,7 +71,7 @@ def figures(compound, start, end):
 def entries_in(compound, start, end, page=1, per_page=50):
     """One page of posted entries in [start, end], oldest first, and whether there are more."""
     rows = db.session.scalars(select(Entry).options(selectinload(Entry.category)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True), Entry.occurred_on >= start,
+        in_book(Entry, compound), Entry.posted.is_(True), Entry.occurred_on >= start,
         Entry.occurred_on <= end).order_by(Entry.occurred_on, Entry.number)
         .offset((page - 1) * per_page).limit(per_page + 1)).all()
     return rows[:per_page], len(rows) > per_page
@@ -80,7 +80,7 @@ def entries_in(compound, start, end, page=1, per_page=50):
 def balance(compound):
     """The balance over every posted entry."""
     return book(compound).opening_fen + int(db.session.scalar(select(func.coalesce(func.sum(SIGNED), 0)).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True))) or 0)
+        in_book(Entry, compound), Entry.posted.is_(True))) or 0)
 
 
 def _month_end(day):
@@ -88,16 +88,18 @@ def _month_end(day):
 
 
 def period_end(start, cadence):
-    """The last day of the month (or quarter) that starts at `start`."""
+    """The last day of the month (or quarter, or half-year) that starts at `start`."""
     if cadence == "quarterly":
         month = ((start.month - 1) // 3) * 3 + 3
         return _month_end(date(start.year, month, 1))
+    if cadence == "half_yearly":  # January to June, July to December
+        return _month_end(date(start.year, 6 if start.month <= 6 else 12, 1))
     return _month_end(start)
 
 
 def periods(compound, published_only=False):
     """The compound's closed periods, the latest first (or only the published ones)."""
-    query = select(Period).where(Period.compound_id == compound.id)
+    query = select(Period).where(in_book(Period, compound))
     if published_only:
         query = query.where(Period.status == PeriodStatus.published)
     return db.session.scalars(query.order_by(Period.starts_on.desc())).all()
@@ -105,7 +107,7 @@ def periods(compound, published_only=False):
 
 def next_period(compound):
     """(start, end) of the next period to close: after the last one, in the book's cadence."""
-    last = db.session.scalar(select(Period).where(Period.compound_id == compound.id)
+    last = db.session.scalar(select(Period).where(in_book(Period, compound))
                              .order_by(Period.ends_on.desc()).limit(1))
     start = last.ends_on + timedelta(days=1) if last else book(compound).started_on
     return start, period_end(start, book(compound).cadence)
@@ -114,7 +116,7 @@ def next_period(compound):
 def drafts_in(compound, start, end):
     """How many drafts are dated in [start, end] (a period with drafts can't be closed)."""
     return db.session.scalar(select(func.count()).select_from(Entry).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(False), Entry.occurred_on >= start,
+        in_book(Entry, compound), Entry.posted.is_(False), Entry.occurred_on >= start,
         Entry.occurred_on <= end))
 
 
@@ -141,3 +143,25 @@ def cadence(compound, on=None):
         start, end = oldest.starts_on, oldest.ends_on
     due = end + timedelta(days=DISCLOSE_WITHIN_DAYS)
     return Cadence(published[0] if published else None, start, end, due, on > due, waiting)
+
+
+@dataclass
+class BookCard:
+    """One book at a glance (the residents' ledger home, the committee's switcher, the district's view)."""
+
+    book: object
+    balance: int
+    cadence: Cadence
+
+
+def overview(compound, on=None):
+    """Each of the compound's opened books (at least public income, opened or not) with its balance and
+    where it stands with its disclosures."""
+    from .base import books, using_book
+
+    opened = books(compound) or [book(compound, "public_income")]
+    cards = []
+    for each in opened:
+        with using_book(each.kind):
+            cards.append(BookCard(each, balance(compound), cadence(compound, on)))
+    return cards

@@ -11,7 +11,7 @@ from ...extensions import db
 from ...timefmt import local_date
 from .. import AREA
 from ..models import Entry, Period, PeriodStatus, Signoff
-from .base import LedgerRefused, book, lock_chain
+from .base import LedgerRefused, book, in_book, lock_chain
 from .entries import chain_head, refuse_on_broken_chain
 from .balances import drafts_in, figures, next_period, opening_from_entries
 
@@ -19,7 +19,7 @@ from .balances import drafts_in, figures, next_period, opening_from_entries
 def earlier_waiting(compound, start, statuses):
     """The earliest period before `start` in one of `statuses`, if any."""
     return db.session.scalar(select(Period).where(
-        Period.compound_id == compound.id, Period.starts_on < start, Period.status.in_(statuses))
+        in_book(Period, compound), Period.starts_on < start, Period.status.in_(statuses))
         .order_by(Period.starts_on).limit(1))
 
 
@@ -59,7 +59,7 @@ def submit(compound, actor, actual_fen, period=None, at=None):
               "submitted_by": actor.id, "submitted_at": at or utcnow(), "returned_reason": "",
               "returned_entry": None, "signoffs_required": required}
     if creating:
-        period = Period(compound_id=compound.id, starts_on=start, ends_on=end, round=1, **values)
+        period = Period(compound_id=compound.id, book_id=book(compound).id, starts_on=start, ends_on=end, round=1, **values)
         db.session.add(period)
     else:
         for name, value in values.items():
@@ -72,7 +72,7 @@ def submit(compound, actor, actual_fen, period=None, at=None):
 def recorders_in(period):
     """Accounts that recorded or posted any entry in the period (they may not sign it)."""
     rows = db.session.execute(select(Entry.recorded_by, Entry.posted_by).where(
-        Entry.compound_id == period.compound_id, Entry.occurred_on >= period.starts_on,
+        Entry.book_id == period.book_id, Entry.occurred_on >= period.starts_on,
         Entry.occurred_on <= period.ends_on)).all()
     return {user for row in rows for user in row if user is not None}
 

@@ -6,7 +6,7 @@ from ...extensions import db
 from ...timefmt import local_date
 from .. import AREA
 from ..models import Category, Entry, Period
-from .base import FieldsRefused, LedgerRefused, book, supervisors
+from .base import FieldsRefused, LedgerRefused, book, in_book, supervisors
 
 
 def signoffs_problem(current, wanted, supervisors, platform):
@@ -35,19 +35,19 @@ def change_signoffs(compound, actor, book, wanted):
 
 def settings_fixed(compound):
     """Whether the opening balance and the start date are fixed: once a period is closed, its opening rests on them."""
-    return db.session.scalar(select(Period.id).where(Period.compound_id == compound.id).limit(1)) is not None
+    return db.session.scalar(select(Period.id).where(in_book(Period, compound)).limit(1)) is not None
 
 
 def _snapshot(book):
     return {"opening_fen": book.opening_fen, "started_on": book.started_on.isoformat(), "cadence": book.cadence,
             "signoffs_required": book.signoffs_required,
             "signoffs_since": book.signoffs_since.isoformat() if book.signoffs_since else None,
-            "disclosure_days": book.disclosure_days, "source": book.source}
+            "disclosure_days": book.disclosure_days, "source": book.source, "name": book.name}
 
 
 def save_settings(compound, actor, values):
     """Change the book's settings from `values` (opening_fen, started_on, cadence, signoffs_required,
-    disclosure_days, source; any may be left out). Refused field by field (FieldsRefused): the opening and the
+    disclosure_days, source, name: the book's shown name; any may be left out). Refused field by field (FieldsRefused): the opening and the
     start once fixed, a start after the earliest entry, and a number of signatures signoffs_problem forbids."""
     current = book(compound)
     problems = {}
@@ -61,7 +61,7 @@ def save_settings(compound, actor, values):
     if settings_fixed(compound) and ({"opening_fen", "started_on"} & set(values)):
         problems["started_on"] = LedgerRefused("settings_fixed")
     elif values.get("started_on") is not None:
-        earliest = db.session.scalar(select(func.min(Entry.occurred_on)).where(Entry.compound_id == compound.id))
+        earliest = db.session.scalar(select(func.min(Entry.occurred_on)).where(in_book(Entry, compound)))
         if earliest is not None and values["started_on"] > earliest:
             problems["started_on"] = LedgerRefused("start_after_entries", earliest=earliest)
     if problems:
@@ -71,7 +71,7 @@ def save_settings(compound, actor, values):
         current.opening_fen = values["opening_fen"]
     if values.get("started_on") is not None:
         current.started_on = values["started_on"]
-    for name in ("cadence", "disclosure_days", "source"):
+    for name in ("cadence", "disclosure_days", "source", "name"):
         if name in values:
             setattr(current, name, values[name])
     if wanted != current.signoffs_required:
@@ -82,7 +82,7 @@ def save_settings(compound, actor, values):
 
 def categories(compound, kind=None, with_archived=False):
     """The compound's categories in their order (income first); archived ones only when asked."""
-    query = select(Category).where(Category.compound_id == compound.id)
+    query = select(Category).where(in_book(Category, compound))
     if kind is not None:
         query = query.where(Category.kind == kind)
     if not with_archived:
@@ -93,11 +93,11 @@ def categories(compound, kind=None, with_archived=False):
 def used_categories(compound):
     """Ids of the categories posted entries use (their names are on what residents were shown)."""
     return set(db.session.scalars(select(Entry.category_id).where(
-        Entry.compound_id == compound.id, Entry.posted.is_(True)).distinct()))
+        in_book(Entry, compound), Entry.posted.is_(True)).distinct()))
 
 
 def _name_taken(compound, kind, name, but=None):
-    query = select(Category.id).where(Category.compound_id == compound.id, Category.kind == kind,
+    query = select(Category.id).where(in_book(Category, compound), Category.kind == kind,
                                       Category.name == name)
     if but is not None:
         query = query.where(Category.id != but)
@@ -109,8 +109,8 @@ def add_category(compound, actor, kind, name):
     if _name_taken(compound, kind, name):
         raise FieldsRefused({"name": LedgerRefused("category_taken", name=name)})
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), -1)).where(
-        Category.compound_id == compound.id, Category.kind == kind)) + 1
-    category = Category(compound_id=compound.id, kind=kind, name=name, position=position)
+        in_book(Category, compound), Category.kind == kind)) + 1
+    category = Category(compound_id=compound.id, book_id=book(compound).id, kind=kind, name=name, position=position)
     db.session.add(category)
     record_change(compound, actor, AREA, "category_add", category, None, {"kind": kind, "name": name})
     return category
