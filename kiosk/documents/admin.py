@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.access import editor_required, require_committee
 from ..compounds.context import bind_compound, get_or_404_in_compound
@@ -34,7 +35,7 @@ def _refused_in(form, refused):
 
 
 def _topic_choices(blank):
-    return [(0, blank)] + [(t.id, t.title) for t in service.decided_topics(g.compound)]
+    return [SelectChoice(0, blank)] + [SelectChoice(t.id, t.title) for t in service.decided_topics(g.compound)]
 
 
 @bp.route("/")
@@ -73,7 +74,7 @@ def _version_form():
 
 def _entry_form():
     form = EntryForm()
-    form.ledger_entry.choices = [(e.id, f"#{e.number} {e.description} {format_yuan(e.amount_fen)}")
+    form.ledger_entry.choices = [SelectChoice(e.id, f"#{e.number} {e.description} {format_yuan(e.amount_fen)}")
                                  for e in service.linkable_entries(g.compound)]
     return form
 

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from .models import Kind
@@ -16,7 +17,7 @@ APPROVER_LABELS = {"meeting": _l("委员会会议决定"), "owners": _l("业主�
 class DocumentForm(FlaskForm):
     """A new document of the library; an audit report also names its auditor and what it covers."""
 
-    kind = SelectField(_l("类别"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("类别"), choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题。")),
                                                Length(max=120, message=_l("标题最多 120 个字。"))])
     auditor = StringField(_l("审计机构（审计报告填写）"), validators=[Length(max=120)])
@@ -48,7 +49,7 @@ class SealForm(FlaskForm):
     used_on = DateField(_l("用印日期"), validators=[InputRequired(_l("请填写日期。"))])
     sealed = StringField(_l("盖章的文件"), validators=[DataRequired(_l("请填写盖章的文件。")), Length(max=120)])
     purpose = StringField(_l("用途"), validators=[DataRequired(_l("请填写用途。")), Length(max=200)])
-    approved_by = SelectField(_l("批准"), choices=list(APPROVER_LABELS.items()))
+    approved_by = SelectField(_l("批准"), choices=[SelectChoice(k, label) for k, label in APPROVER_LABELS.items()])
     topic_id = SelectField(_l("依据的决定（可不选）"), coerce=int, validate_choice=False)
 
 
