@@ -22,7 +22,7 @@ ADMIN = "/admin/maple/documents"
 
 
 def new_document(client, **fields):
-    data = {"kind": "contract", "title": "保洁服务合同", "auditor": "", "covers_term": ""}
+    data = {"doc_kind": "contract", "title": "保洁服务合同", "auditor": "", "covers_term": ""}
     data.update(fields)
     response = post_form(client, f"{ADMIN}/new", data, token_from=f"{ADMIN}/new")
     assert response.status_code == 302, text_of(response)
@@ -97,7 +97,7 @@ def test_hostile_uploads_are_refused_next_to_the_field_and_nothing_is_saved(comm
 
 
 def test_photos_from_a_phone_are_pages_without_text(committee_client, client, compound):
-    document = new_document(committee_client, kind="minutes", title="第五次委员会会议纪要")
+    document = new_document(committee_client, doc_kind="minutes", title="第五次委员会会议纪要")
     version = posted(committee_client, document, files=[("1.jpg", jpeg_photo()), ("2.jpg", jpeg_photo((200,) * 3))])
     assert [p.text for p in version.pages] == ["", ""]
     assert "没有可以朗读的文字" in text_of(client.get(f"/maple/docs/{document.id}"))
@@ -108,7 +108,7 @@ def test_posting_shorter_than_the_profile_is_refused_with_its_source(committee_c
     response = upload(committee_client, document, [("a.pdf", text_pdf())], days=14)
     assert response.status_code == 400
     assert "公示不少于15日" in text_of(response) and "请核对原文" in text_of(response)
-    audit = new_document(committee_client, kind="audit", title="2025年度审计报告", auditor="明镜会计师事务所",
+    audit = new_document(committee_client, doc_kind="audit", title="2025年度审计报告", auditor="明镜会计师事务所",
                          covers_from="2025-01-01", covers_until="2025-12-31")
     response = upload(committee_client, audit, [("a.pdf", text_pdf())], days=29)
     assert "公示不少于30日" in text_of(response)
@@ -116,17 +116,17 @@ def test_posting_shorter_than_the_profile_is_refused_with_its_source(committee_c
 
 
 def test_an_audit_report_needs_its_auditor_and_what_it_covers(committee_client, compound):
-    response = post_form(committee_client, f"{ADMIN}/new", {"kind": "audit", "title": "审计报告", "auditor": ""},
+    response = post_form(committee_client, f"{ADMIN}/new", {"doc_kind": "audit", "title": "审计报告", "auditor": ""},
                          token_from=f"{ADMIN}/new")
     assert response.status_code == 400 and "审计报告要写明审计机构" in text_of(response)
-    response = post_form(committee_client, f"{ADMIN}/new", {"kind": "audit", "title": "审计报告", "auditor": "某所"},
+    response = post_form(committee_client, f"{ADMIN}/new", {"doc_kind": "audit", "title": "审计报告", "auditor": "某所"},
                          token_from=f"{ADMIN}/new")
     assert "审计报告要写明审计期间" in text_of(response)
     assert db.session.scalar(select(func.count()).select_from(Document)) == 0
 
 
 def test_the_statute_names_the_owners_vote_that_adopted_it(committee_client, client, compound, chair):
-    document = new_document(committee_client, kind="statute", title="枫树小区管理规约")
+    document = new_document(committee_client, doc_kind="statute", title="枫树小区管理规约")
     response = upload(committee_client, document, [("a.pdf", text_pdf())])
     assert response.status_code == 400 and "请选择通过它的表决议题" in text_of(response)
     topic = decided_topic(compound, chair)
@@ -163,7 +163,7 @@ def test_an_ended_posting_stays_readable_as_history(committee_client, client, co
 def test_audit_reports_cover_ledger_periods_and_reach_the_lobby_screen(committee_client, compound, app):
     from kiosk.screen.registry import provider
 
-    audit = new_document(committee_client, kind="audit", title="2025年度财务审计报告", auditor="明镜会计师事务所",
+    audit = new_document(committee_client, doc_kind="audit", title="2025年度财务审计报告", auditor="明镜会计师事务所",
                          covers_from="2025-01-01", covers_until="2025-12-31")
     version = posted(committee_client, audit, days=30)
     assert service.audits_covering(compound, date(2025, 6, 1), date(2025, 6, 30)) == [(audit, version)]
@@ -244,4 +244,4 @@ def test_supervisors_read_but_do_not_upload(client, compound, make_user):
     login_as(client, make_user("watcher", compound, Role.supervisor))
     assert client.get(f"{ADMIN}/").status_code == 200
     assert "新建文件" not in text_of(client.get(f"{ADMIN}/"))
-    assert post_form(client, f"{ADMIN}/new", {"kind": "other", "title": "x"}, token_from=f"{ADMIN}/").status_code == 403
+    assert post_form(client, f"{ADMIN}/new", {"doc_kind": "other", "title": "x"}, token_from=f"{ADMIN}/").status_code == 403

@@ -3,7 +3,7 @@ a new version from a phone's PDF or photos, publishing, a contract's ledger entr
 index as CSV. Views parse, call the service and render; a refusal is shown next to its field."""
 from datetime import timedelta
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -54,7 +54,7 @@ def create():
     form = DocumentForm()
     if form.validate_on_submit():
         try:
-            document = service.create_document(g.compound, current_user, form.kind.data, form.title.data,
+            document = service.create_document(g.compound, current_user, form.doc_kind.data, form.title.data,
                                                form.auditor.data or "", form.covers_from.data, form.covers_until.data,
                                                form.covers_term.data or "")
         except service.DocumentRefused as refused:
@@ -128,7 +128,7 @@ def publish(document_id, version_id):
     document = get_or_404_in_compound(Document, document_id)
     version = get_or_404_in_compound(Version, version_id)
     if version.document_id != document.id:
-        return show(document_id), 404
+        abort(404)
     try:
         service.publish(g.compound, current_user, version)
     except service.DocumentRefused as refused:

@@ -17,7 +17,8 @@ APPROVER_LABELS = {"meeting": _l("委员会会议决定"), "owners": _l("业主�
 class DocumentForm(FlaskForm):
     """A new document of the library; an audit report also names its auditor and what it covers."""
 
-    kind = SelectField(_l("类别"), choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
+    # Not "kind": a consultation topic's form already uses that name for something else.
+    doc_kind = SelectField(_l("类别"), choices=[SelectChoice(k, label) for k, label in KIND_LABELS.items()])
     title = StringField(_l("标题"), validators=[DataRequired(_l("请填写标题。")),
                                                Length(max=120, message=_l("标题最多 120 个字。"))])
     auditor = StringField(_l("审计机构（审计报告填写）"), validators=[Length(max=120)])

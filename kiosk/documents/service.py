@@ -42,7 +42,10 @@ def min_days(compound, kind):
     """(days, source) a version of this kind must stay posted at least, from the compound's procedure profile."""
     profile = profile_for(compound)
     rule = "audit_post_days" if kind == Kind.audit else "standing_post_days"
-    return getattr(profile, rule), profile.cite(rule) or NATIONAL.cite(rule)
+    source = profile.cite(rule)
+    if isinstance(source, str) and not source:  # a lazy string is not a str: comparing it would need a locale
+        source = NATIONAL.cite(rule)
+    return getattr(profile, rule), source
 
 
 def today():
