@@ -215,15 +215,19 @@ def test_the_seal_log_keeps_every_line_and_a_correction_voids_one(committee_clie
             "approved_by": "meeting", "topic_id": "0"}
     assert post_form(committee_client, f"{ADMIN}/seal", data).status_code == 302
     line = db.session.scalar(select(SealUse))
-    response = post_form(committee_client, f"{ADMIN}/seal/{line.id}/void", {"reason": "合同日期写错"},
-                         token_from=f"{ADMIN}/seal")
+    correction = dict(data, purpose="与维保公司续签", reason="用途写错了")
+    page = text_of(committee_client.get(f"{ADMIN}/seal?correct={line.id}"))
+    assert "更正第 1 行：写上正确的内容和原因" in page
+    response = post_form(committee_client, f"{ADMIN}/seal/{line.id}/void", correction, token_from=f"{ADMIN}/seal")
     assert response.status_code == 302
     public = text_of(client.get("/maple/docs/seal"))
-    assert "电梯维保合同" in public and "（已作废）" in public and "更正：作废第 1 行。原因：合同日期写错" in public
+    assert "与维保公司签约 （已作废）" in public and "与维保公司续签 更正第 1 行。原因：用途写错了" in public
     assert "委员会会议决定" in public
     assert db.session.scalar(select(func.count()).select_from(SealUse)) == 2
     # A voided line is voided once; nothing is ever deleted.
-    post_form(committee_client, f"{ADMIN}/seal/{line.id}/void", {"reason": "再作废"}, token_from=f"{ADMIN}/seal")
+    again = post_form(committee_client, f"{ADMIN}/seal/{line.id}/void", dict(correction, reason="再作废"),
+                      token_from=f"{ADMIN}/seal")
+    assert again.status_code == 400 and "这一行已经更正过了" in text_of(again)
     assert db.session.scalar(select(func.count()).select_from(SealUse)) == 2
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.area == "documents")) == 2
 

@@ -16,7 +16,7 @@ from ..money import format_yuan
 from ..timefmt import local_date
 from ..uploads import ImageRejected, save_image
 from . import service
-from .forms import APPROVER_LABELS, KIND_LABELS, DocumentForm, EntryForm, SealForm, VersionForm, VoidForm
+from .forms import APPROVER_LABELS, KIND_LABELS, CorrectionForm, DocumentForm, EntryForm, SealForm, VersionForm
 from .models import Document, SealUse, Version
 from .sentences import sentence
 
@@ -158,20 +158,28 @@ def link_entry(document_id):
     return show_page(document, 400, entry_form=form)
 
 
-def _seal_page(form=None, status=200):
+def _seal_page(form=None, status=200, correcting=None):
     if form is None:
-        form = SealForm(data={"used_on": local_date()})
+        if correcting is not None:
+            form = CorrectionForm(data={"used_on": correcting.used_on, "sealed": correcting.sealed,
+                                        "purpose": correcting.purpose, "approved_by": correcting.approved_by,
+                                        "topic_id": correcting.topic_id or 0})
+        else:
+            form = SealForm(data={"used_on": local_date()})
     form.topic_id.choices = _topic_choices(_("（不选）"))
     return render_template("documents/admin_seal.html", form=form, lines=service.seal_log(g.compound),
                            voided=service.voided_ids(g.compound), approvers=APPROVER_LABELS,
-                           void_form=VoidForm()), status
+                           correcting=correcting), status
 
 
 @bp.route("/seal", methods=["GET", "POST"])
 def seal():
-    """The seal-use log; editors add a line (with an optional photo)."""
+    """The seal-use log; editors add a line (with an optional photo), or open a line's correction (?correct=id)."""
     if request.method == "GET":
-        return _seal_page()
+        correct = request.args.get("correct", "")
+        correcting = get_or_404_in_compound(SealUse, int(correct)) if correct.isdigit() and len(correct) < 12 \
+            else None
+        return _seal_page(correcting=correcting)
     return _record_seal()
 
 
@@ -201,21 +209,21 @@ def _record_seal():
 @bp.route("/seal/<int:seal_id>/void", methods=["POST"])
 @editor_required
 def void_seal(seal_id):
-    """Void a line with a new line that says why; both stay visible."""
+    """Correct a line: a new line with the right details voids it, with the reason; both stay visible."""
     line = get_or_404_in_compound(SealUse, seal_id)
-    form = VoidForm()
-    if not form.validate_on_submit():
-        flash(_("请写明作废原因。"), "error")
-        return redirect(url_for(".seal"))
-    try:
-        service.void_seal(g.compound, current_user, line, form.reason.data)
-    except service.DocumentRefused as refused:
-        db.session.rollback()
-        flash(sentence(refused), "error")
-    else:
-        db.session.commit()
-        flash(_("已作废并登记更正。"), "success")
-    return redirect(url_for(".seal"))
+    form = CorrectionForm()
+    form.topic_id.choices = _topic_choices("")
+    if form.validate_on_submit():
+        try:
+            service.void_seal(g.compound, current_user, line, form.reason.data, form.used_on.data, form.sealed.data,
+                              form.purpose.data, form.approved_by.data, form.topic_id.data or None)
+        except service.DocumentRefused as refused:
+            _refused_in(form, refused)
+        else:
+            db.session.commit()
+            flash(_("已登记更正，原来那行标为作废。"), "success")
+            return redirect(url_for(".seal"))
+    return _seal_page(form, 400, correcting=line)
 
 
 @bp.route("/export.csv")

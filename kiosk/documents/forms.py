@@ -54,8 +54,8 @@ class SealForm(FlaskForm):
     topic_id = SelectField(_l("依据的决定（可不选）"), coerce=int, validate_choice=False)
 
 
-class VoidForm(FlaskForm):
-    """Voiding a seal-log line: why."""
+class CorrectionForm(SealForm):
+    """A correction of a seal-log line: the right details, and why the earlier line is void."""
 
     reason = StringField(_l("作废原因"), validators=[DataRequired(_l("请写明作废原因。")), Length(max=200)])
 

@@ -27,6 +27,6 @@ def sentence(refused):
         "approver": lambda: _("请选择由谁批准用印。"),
         "future_seal": lambda: _("用印日期不能晚于今天。"),
         "no_reason": lambda: _("请写明作废原因。"),
-        "already_voided": lambda: _("这一行已经作废过，或本身就是更正行。"),
+        "already_voided": lambda: _("这一行已经更正过了（已作废）。"),
     }
     return sentences.get(refused.reason, lambda: _("这件事现在不能做。"))()

@@ -237,14 +237,15 @@ def record_seal(compound, actor, used_on, sealed, purpose, approved_by, topic_id
     return line
 
 
-def void_seal(compound, actor, line, reason):
-    """Void a line with a new one that says why (both stay in the log); a line is voided once."""
+def void_seal(compound, actor, line, reason, used_on, sealed, purpose, approved_by, topic_id=None):
+    """Correct a line: a new line with the right details that voids it and says why (both stay in the log); a line
+    is voided once, and a correction is corrected by voiding it in turn."""
     if not reason.strip():
         raise DocumentRefused("no_reason", "reason")
-    if line.voids_id is not None or voided_ids(compound) & {line.id}:
+    if line.id in voided_ids(compound):
         raise DocumentRefused("already_voided")
-    return record_seal(compound, actor, today(), line.sealed, line.purpose, line.approved_by, line.topic_id,
-                       None, voids=line, reason=reason)
+    return record_seal(compound, actor, used_on, sealed, purpose, approved_by, topic_id, None, voids=line,
+                       reason=reason)
 
 
 def voided_ids(compound):
