@@ -403,6 +403,11 @@ def _populate_documents(compound, chair, values):
     documents.publish(compound, chair, posted)
     draft = documents.add_version(compound, chair, contract, [("b.pdf", pdf)], today, today + timedelta(days=20))
     line = documents.record_seal(compound, chair, today, "保洁服务合同", "签约", "meeting")
+    # An audit report in its posting period: a slide on the lobby screen.
+    audit = documents.create_document(compound, chair, "audit", compound.name[:2] + "年度审计报告", auditor="某会计师事务所",
+                                      covers_from=date(2025, 1, 1), covers_until=date(2025, 12, 31))
+    documents.publish(compound, chair, documents.add_version(compound, chair, audit, [("c.pdf", pdf)], today,
+                                                             today + timedelta(days=30)))
     db.session.flush()
     return {"document_id": contract.id, "version_id": ByEndpoint(posted.id, {"documents_admin.publish": draft.id}),
             "seal_id": line.id}
