@@ -249,3 +249,25 @@ def test_supervisors_read_but_do_not_upload(client, compound, make_user):
     assert client.get(f"{ADMIN}/").status_code == 200
     assert "新建文件" not in text_of(client.get(f"{ADMIN}/"))
     assert post_form(client, f"{ADMIN}/new", {"doc_kind": "other", "title": "x"}, token_from=f"{ADMIN}/").status_code == 403
+
+
+def test_the_ledger_period_and_district_partials_show_audits_and_posting(committee_client, compound, app):
+    """What the lead includes in the ledger's period page and the district view: the audit covering a period, and a
+    compound's posting status (the standing kinds it lacks)."""
+    from types import SimpleNamespace
+
+    from flask import g, render_template_string
+
+    audit = new_document(committee_client, doc_kind="audit", title="2025年度财务审计报告", auditor="明镜会计师事务所",
+                         covers_from="2025-01-01", covers_until="2025-12-31")
+    posted(committee_client, audit, days=30)
+    with app.test_request_context("/maple/"):
+        g.compound = compound
+        june = SimpleNamespace(starts_on=date(2025, 6, 1), ends_on=date(2025, 6, 30))
+        march = SimpleNamespace(starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 31))
+        shown = render_template_string('{% include "documents/_audits_for_period.html" %}', period=june)
+        assert "2025年度财务审计报告" in shown and "明镜会计师事务所" in shown and f"/maple/docs/{audit.id}" in shown
+        assert render_template_string('{% include "documents/_audits_for_period.html" %}', period=march).strip() == ""
+        cell = render_template_string('<table><tr>{% include "documents/_district_cell.html" %}</tr></table>',
+                                      compound=compound)
+    assert "缺：管理规约、议事规则" in cell and "公示中 1 份" in cell

@@ -80,8 +80,12 @@ class Version(db.Model):
     pages: Mapped[list["Page"]] = relationship(order_by="Page.position", cascade="all, delete-orphan")
     topic = relationship("Topic")
 
-    def posting(self, today):
-        """Where the posting period stands on `today`: "upcoming", "running" or "ended"."""
+    def posting(self, today=None):
+        """Where the posting period stands on `today` (default: today, local): "upcoming", "running" or "ended"."""
+        if today is None:
+            from ..timefmt import local_date
+
+            today = local_date()
         if today < self.posted_from:
             return "upcoming"
         return "running" if today <= self.posted_until else "ended"
