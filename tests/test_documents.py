@@ -5,6 +5,7 @@ periods; contracts list the entries paid under them; the seal-use log keeps ever
 import io
 from datetime import date, timedelta
 
+from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from kiosk.changes import AuditEntry
@@ -271,3 +272,23 @@ def test_the_ledger_period_and_district_partials_show_audits_and_posting(committ
         cell = render_template_string('<table><tr>{% include "documents/_district_cell.html" %}</tr></table>',
                                       compound=compound)
     assert "缺：管理规约、议事规则" in cell and "公示中 1 份" in cell
+
+
+def test_the_street_office_sees_which_compounds_lack_standing_documents(client, compound, chair, make_user,
+                                                                      make_compound):
+    """The district page: a compound with its 管理规约 posted lacks only its 议事规则; one with nothing lacks both."""
+    from kiosk.documents import textpdf
+
+    make_compound("oak", "橡树小区")
+    topic = decided_topic(compound, chair)
+    statute = service.create_document(compound, chair, "statute", "枫叶小区管理规约")
+    service.publish(compound, chair, service.add_version(
+        compound, chair, statute, [("a.pdf", textpdf.build([["规约"]]))], local_date(),
+        local_date() + timedelta(days=14), topic.id))
+    db.session.commit()
+    login_as(client, make_user("staff", platform_admin=True))
+    rows = {row.find("a").get_text(): " ".join(row.get_text(" ").split())
+            for row in BeautifulSoup(client.get("/admin/platform/documents/").get_data(as_text=True),
+                                     "html.parser").select("tbody tr")}
+    assert "缺：议事规则" in rows["枫叶小区"] and "公示中 1 份" in rows["枫叶小区"]
+    assert "缺：管理规约、议事规则" in rows["橡树小区"]

@@ -12,10 +12,10 @@ def init_app(app):
 
     from .. import areas, media
     from ..screen.registry import register_slide
-    from . import admin, forms, service, slides, views
+    from . import admin, district, forms, service, slides, views
 
     areas.declare(app, AREA)
-    areas.register_blueprints(app, admin.bp, views.bp)
+    areas.register_blueprints(app, admin.bp, district.bp, views.bp)
     register_slide(app, AREA, slides.slides, slides.detail, "documents/_slide_detail.html", order=45,
                    label=_l("审计报告"))
     media.register_public_images(app, AREA, service.shows_image)
