@@ -13,6 +13,7 @@ from . import (
     committee,
     consult,
     distribution,
+    documents,
     home,
     households,
     ledger,
@@ -29,8 +30,8 @@ from .version import __version__  # noqa: F401  (kiosk.__version__)
 
 # Every area, in the order its pages are registered; each area's init_app says what it brings (see areas.py).
 # home comes last: its /<compound>/ is the most general page.
-AREAS = (auth, notices, screen, households, roster, distribution, consult, supervisors, ledger, meetings, committee,
-         platform, home)
+AREAS = (auth, notices, screen, households, roster, distribution, consult, supervisors, ledger, meetings, documents,
+         committee, platform, home)
 
 _PACKAGE = Path(__file__).resolve().parent
 

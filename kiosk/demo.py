@@ -509,6 +509,8 @@ def load_demo():
         db.session.commit()  # before the request context ends: its teardown rolls back what is not committed
     db.session.commit()
     paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
+    tips += _documents(compound, chair, now)
+    db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
     return {
@@ -907,3 +909,108 @@ def _books(compound, chair, now):
     close_all("maintenance_fund")
     close_all("working_funds")
     db.session.commit()
+STATUTE_PAGES = [
+    ["桂香园小区管理规约（2026年修订）", "", "第一章  总则", "第一条  为维护全体业主的共同利益，根据《民法典》",
+     "和有关物业管理的规定，制定本规约。", "第二条  本规约对全体业主和物业使用人具有约束力。"],
+    ["第二章  共有部分的使用", "第三条  楼道、消防通道不得堆放杂物，不得停放电动车。",
+     "第四条  利用共有部分经营（停车、广告、场地出租）所得的公共收益，", "归全体业主所有，单独列账，每季度公示。"],
+    ["第三章  维修资金", "第五条  专项维修资金的使用，由业主依法共同决定。",
+     "第六条  电梯、屋面等只涉及一栋楼的维修，由该栋业主表决。"],
+    ["第四章  附则", "第七条  本规约经业主共同决定通过，自公示之日起施行。",
+     "第八条  本规约的修改，须经业主共同决定。"],
+]
+
+
+def _statute_vote(compound, chair, now):
+    """The owners' vote that adopted the revised 管理规约 four months ago (ballots from most households)."""
+    from .consult import service as consult
+    from .consult.models import Ballot, Channel, Topic
+
+    title = "关于修订《桂香园小区管理规约》的表决"
+    found = db.session.scalar(select(Topic).where(Topic.compound_id == compound.id, Topic.title == title))
+    if found is not None:
+        return found
+    opens, closes = now - timedelta(days=130), now - timedelta(days=123)
+    made = consult.save_topic(compound, chair, None, {
+        "title": title, "background": "修订后的规约全文见文件公开。按《民法典》第二百七十八条，制定和修改管理规约"
+        "由业主共同决定：参与表决的面积和人数都要达到三分之二，同意的面积和人数都要过半。",
+        "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": True, "visibility": "live", "allow_change": True,
+        "opens_at": opens, "closes_at": closes}, [], now=opens - timedelta(days=16))
+    db.session.flush()
+    consult.publish(compound, chair, made, now=opens - timedelta(days=16))
+    rng = random.Random(281)
+    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id,
+                                                            Household.occupancy != Occupancy.developer)
+                                    .order_by(Household.id)).all()
+    for household in households:
+        if rng.random() < 0.85:
+            db.session.add(Ballot(topic_id=made.id, household_id=household.id,
+                                  choices=[rng.choices(["yes", "no", "abstain"], [85, 9, 6])[0]],
+                                  channel=Channel.phone, cast_at=opens + timedelta(hours=rng.randrange(1, 160))))
+    db.session.flush()
+    consult.close_due(compound, now=closes)
+    db.session.refresh(made)
+    return made
+
+
+def _documents(compound, chair, now):
+    """Made once: the document library — a 管理规约 PDF of four pages adopted by the owners' vote, the 议事规则,
+    a refuse-collection contract linked to two of its ledger entries, last week's committee minutes (photos of
+    the pages), last year's audit report by a fictional firm (posted now, on the lobby screen), and a seal-use log
+    with a voided line. Returns the line the demo command prints."""
+    from .documents import service as documents, textpdf
+    from .documents.models import Document
+    from .ledger.models import Entry
+
+    lines = [f"Document library (文件公开, search and read aloud): {{url}}/{compound.slug}/docs/ · committee: "
+             f"{{url}}/admin/{compound.slug}/documents/"]
+    if db.session.scalar(select(Document.id).where(Document.compound_id == compound.id).limit(1)):
+        return lines
+    today = local_date(now)
+    vote = _statute_vote(compound, chair, now)
+
+    def version(document, pages, start, days, topic=None, note=""):
+        made = documents.add_version(compound, chair, document, [("doc.pdf", textpdf.build(pages))], today,
+                                     today + timedelta(days=days - 1), topic.id if topic else None, note)
+        documents.publish(compound, chair, made)
+        # Posted on `start` (the rules two months ago: their posting period has ended, they stay readable).
+        made.posted_from, made.posted_until = start, start + timedelta(days=days - 1)
+        made.posted_at = made.created_at = min(now, datetime.combine(start, time(9, 0), tzinfo=local_zone()))
+        return made
+
+    statute = documents.create_document(compound, chair, "statute", "桂香园小区管理规约")
+    if vote.result and vote.result.get("passed"):
+        version(statute, STATUTE_PAGES, today - timedelta(days=3), 15, vote, "2026年修订版，业主表决通过")
+    rules = documents.create_document(compound, chair, "rules", "桂香园小区业主议事规则")
+    gifts = next((t for t in documents.decided_topics(compound) if "端午节大礼包" in t.title), None)
+    if vote.result and vote.result.get("passed"):
+        version(rules, [["桂香园小区业主议事规则", "第一条  协商议事会每季度至少召开一次。",
+                         "第二条  议题须提前十五日公告，未公告的事项不作决定。",
+                         "第三条  表决结果在三日内公告。"]], today - timedelta(days=60), 15, vote)
+    contract = documents.create_document(compound, chair, "contract", "生活垃圾清运服务合同（2026年度）")
+    version(contract, [["生活垃圾清运服务合同", "甲方：桂香园小区自治管理委员会", "乙方：长沙市洁城环卫服务有限公司",
+                        "服务内容：生活垃圾、建筑垃圾每日清运。", "费用：按月结算，凭发票从公共收益列支。"]],
+            today - timedelta(days=5), 15)
+    for entry in db.session.scalars(select(Entry).where(Entry.compound_id == compound.id, Entry.posted.is_(True),
+                                                        Entry.description.contains("垃圾清运"))
+                                    .order_by(Entry.occurred_on.desc()).limit(2)):
+        documents.link_entry(compound, chair, contract, entry.id)
+    minutes = documents.create_document(compound, chair, "minutes", "委员会会议纪要（上周）")
+    version(minutes, [["委员会会议纪要", "一、门禁：同意更换，预算不超过 16,000 元。",
+                       "二、保洁：先谈整改，一个月后再议。"]], today - timedelta(days=2), 15)
+    audit = documents.create_document(compound, chair, "audit", f"{today.year - 1}年度公共收益收支审计报告",
+                                      auditor="湘江明镜会计师事务所（虚构）",
+                                      covers_from=today.replace(year=today.year - 1, month=1, day=1),
+                                      covers_until=today.replace(year=today.year - 1, month=12, day=31))
+    version(audit, [[f"{today.year - 1}年度公共收益收支审计报告", "审计机构：湘江明镜会计师事务所（虚构）",
+                     "审计意见：账目与票据相符，收支按决议执行。"],
+                    ["审计发现", "一、个别维修支出的票据缺少经手人签字，已补签。", "二、建议按季度向维修资金转入公共收益。"]],
+            today - timedelta(days=1), 30)
+    first = documents.record_seal(compound, chair, today - timedelta(days=20), "生活垃圾清运服务合同", "与清运公司签约",
+                                  "meeting")
+    documents.record_seal(compound, chair, today - timedelta(days=12), "端午节礼包采购确认单", "向超市确认采购数量",
+                          "owners", gifts.id if gifts else None)
+    documents.void_seal(compound, chair, first, "日期登记错了：合同是次日才盖章签约的", first.used_on + timedelta(days=1),
+                        first.sealed, first.purpose, first.approved_by)
+    documents.record_seal(compound, chair, today - timedelta(days=2), "门禁更换报价确认函", "确认最低报价", "meeting")
+    return lines

@@ -4,7 +4,7 @@ Import the `app` and `world` fixtures into a test module to use them:
 ``from security_support import app, world  # noqa: F401``.
 """
 import io
-from datetime import date
+from datetime import date, timedelta
 import json
 import re
 import tempfile
@@ -396,6 +396,28 @@ def _populate_meetings(compound, chair, member):
             "agenda_id": held.items[0].id}
 
 
+def _populate_documents(compound, chair, values):
+    """A contract in the library with a posted version (page images residents may see) and a draft version (to
+    publish), and a seal-log line (to void)."""
+    from kiosk.documents import service as documents, textpdf
+
+    contract = documents.create_document(compound, chair, "contract", compound.name[:2] + "保洁合同")
+    pdf = textpdf.build([["保洁服务合同", "甲方：业主委员会"]])
+    today = documents.today()
+    posted = documents.add_version(compound, chair, contract, [("a.pdf", pdf)], today, today + timedelta(days=20))
+    documents.publish(compound, chair, posted)
+    draft = documents.add_version(compound, chair, contract, [("b.pdf", pdf)], today, today + timedelta(days=20))
+    line = documents.record_seal(compound, chair, today, "保洁服务合同", "签约", "meeting")
+    # An audit report in its posting period: a slide on the lobby screen.
+    audit = documents.create_document(compound, chair, "audit", compound.name[:2] + "年度审计报告", auditor="某会计师事务所",
+                                      covers_from=date(2025, 1, 1), covers_until=date(2025, 12, 31))
+    documents.publish(compound, chair, documents.add_version(compound, chair, audit, [("c.pdf", pdf)], today,
+                                                             today + timedelta(days=30)))
+    db.session.flush()
+    return {"document_id": contract.id, "version_id": ByEndpoint(posted.id, {"documents_admin.publish": draft.id}),
+            "seal_id": line.id}
+
+
 def seat_on_roster(meeting_id, users):
     """Put accounts made after the world (the role walk's) on a held meeting's roster, as members at the meeting
     (only they may confirm its minutes)."""
@@ -452,6 +474,8 @@ def build_world(compound, chair, make_compound, make_user):
     _populate_paper(oak, intruder, theirs.household, oak_values)
     values.update(_populate_meetings(compound, chair, bystander))
     oak_values.update(_populate_meetings(oak, intruder, make_user("oak-member", oak, Role.member)))
+    values.update(_populate_documents(compound, chair, values))
+    oak_values.update(_populate_documents(oak, intruder, oak_values))
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -464,7 +488,8 @@ def build_world(compound, chair, make_compound, make_user):
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
                          "entry_id", "period_id", "question_id", "category_id", "receipt_id", "paper_id", "proxy_id",
-                         "ballot_token", "meeting_id", "agenda_id", "transfer_id"})
+                         "ballot_token", "meeting_id", "agenda_id", "transfer_id",
+                         "document_id", "version_id", "seal_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.
@@ -494,6 +519,9 @@ EVERY_FORM_FIELD = {
     "procedure_profile": "beijing",  # a compound's procedure profile (platform staff only)
     "delivery": "in_person", "holder": "owner",  # how a household card was handed over
     "ballot": "1", "stage": "first", "max_owners": "6",  # a numbered paper ballot's entry, the proxy limit
+    # the document library: a new document, a version's posting period, a seal-log line
+    "doc_kind": "contract", "posted_from": "2026-01-01", "posted_until": "2099-01-01",
+    "used_on": "2026-01-01", "sealed": "攻击者的文件", "purpose": "攻击者的用途", "approved_by": "meeting",
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
 
@@ -507,6 +535,12 @@ def form_body(values=None, **extra):
         data["category_id"] = str(values["category_id"])
     if values and "agenda_id" in values:  # a meeting item's decision form is prefixed with the item's id
         data[f"item{values['agenda_id']}-decision"] = EVERY_FORM_FIELD["decision"]
+    if values and "document_id" in values:  # a document version's upload: a fresh, ordinary PDF
+        from kiosk.documents import textpdf
+
+        data["files"] = (io.BytesIO(textpdf.build([["攻击者的文件"]])), "x.pdf", "application/pdf")
+    if values and "entry_id" in values:  # a contract's ledger entry: the compound's posted one
+        data["ledger_entry"] = str(values["entry_id"])
     if values and "signoff_seen" in values:  # a supervisor's decision names the submission it was shown
         data.update(values["signoff_seen"])
     data.update(extra)

@@ -70,7 +70,7 @@ def export_routes(app):
 @pytest.fixture
 def poisoned(app, compound, chair):
     """A compound where every field that reaches an export holds a formula: the roll, a distribution with a
-    pickup, a named single-choice vote with a ballot, and a ledger period with a posted entry."""
+    pickup, a named single-choice vote with a ballot, a ledger period with a posted entry, and a library document."""
     household = Household(compound_id=compound.id, building=BUILDING, entrance="", room="101", area_centi=10000,
                           occupancy=Occupancy.occupied, owner_key=POISON[1], contact_name=POISON[0],
                           contact_phone=POISON[2], note=POISON[4])
@@ -119,6 +119,14 @@ def poisoned(app, compound, chair):
             "kind": "income", "occurred_on": month + timedelta(days=4), "category_id": deposit.id,
             "amount_fen": 50000, "description": POISON[0], "counterparty": POISON[2], "method": "bank",
             "building": BUILDING}))
+    db.session.commit()
+    # The document library's index: a contract titled with a formula.
+    from kiosk.documents import service as documents, textpdf
+
+    contract = documents.create_document(compound, chair, "contract", POISON[0])
+    today = documents.today()
+    documents.add_version(compound, chair, contract, [("a.pdf", textpdf.build([["合同"]]))], today,
+                          today + timedelta(days=20), note=POISON[4])
     db.session.commit()
     return {"compound": compound.slug, "event_id": event.id, "topic_id": topic.id, "period_id": period.id,
             "open_topic_id": still_open.id, "building": BUILDING}

@@ -69,6 +69,11 @@ def values_for(argument, slug, card_token):
         return [p.id for p in db.session.scalars(select(Period))]
     if argument == "number":
         return [n for n in db.session.scalars(select(Entry.number).where(Entry.posted.is_(True)))]
+    if argument in ("document_id", "version_id"):  # the library's documents and versions, drafts too (then 404)
+        from kiosk.documents.models import Document, Version
+
+        model = Document if argument == "document_id" else Version
+        return [row.id for row in db.session.scalars(select(model))]
     raise AssertionError(f"privacy scan does not know how to fill <{argument}>: teach values_for()")
 
 
@@ -104,6 +109,8 @@ def test_no_personal_data_on_any_public_route(app, client):
     leaks = []
     for url in urls:
         response = client.get(url, follow_redirects=True, headers={"Accept-Encoding": "identity"})
+        if response.mimetype in ("image/jpeg", "image/png"):  # page images are pictures; their text is on the pages
+            continue
         body = response.get_data(as_text=True)
         for value in names | phones:
             if value in body:

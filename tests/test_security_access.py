@@ -253,6 +253,19 @@ ALLOWED = {
     ("meetings_admin.minutes", "POST"): EDITORS,
     ("meetings_admin.confirm", "POST"): EDITORS,
     ("meetings_admin.post", "POST"): EDITORS,
+    # The document library: every committee account reads it (supervisors audit it); members upload, publish,
+    # link a contract's entries and keep the seal log.
+    ("documents_admin.index", "GET"): EVERYONE,
+    ("documents_admin.show", "GET"): EVERYONE,
+    ("documents_admin.seal", "GET"): EVERYONE,
+    ("documents_admin.export", "GET"): EVERYONE,
+    ("documents_admin.create", "GET"): EDITORS,
+    ("documents_admin.create", "POST"): EDITORS,
+    ("documents_admin.add_version", "POST"): EDITORS,
+    ("documents_admin.publish", "POST"): EDITORS,
+    ("documents_admin.link_entry", "POST"): EDITORS,
+    ("documents_admin.seal", "POST"): EDITORS,
+    ("documents_admin.void_seal", "POST"): EDITORS,
 }
 # Weakest first: each refused role is tried before the state changes; the weakest allowed role then
 # makes the change.

@@ -486,6 +486,7 @@ def plant(app, payload):
     meeting_values, meeting_alternates = plant_meeting(compound, chair, payload)
     values.update(consult_values, **ledger_values, **meeting_values)
     values.update(plant_paper(compound, chair, values["topic_id"].default, payload))
+    values.update(plant_documents(compound, chair, payload, values["entry_id"]))
     return {"platform": platform, "chair": chair, "resident": resident, "notice": notice, "values": values,
             "alternates": dict(consult_alternates, **ledger_alternates, **meeting_alternates)}
 
@@ -639,6 +640,29 @@ def plant_paper(compound, chair, topic_id, payload):
     return {"paper_id": first.id, "proxy_id": proxy.id, "ballot_token": first.token}
 
 
+def plant_documents(compound, chair, payload, entry_id):
+    """A contract and an audit report with the payload in their title, auditor, term, a version's note and its page
+    text, the contract linked to the planted ledger entry, and a seal-log line corrected with the payload."""
+    from datetime import timedelta
+
+    from kiosk.documents import service as documents, textpdf
+
+    today = documents.today()
+    pdf = textpdf.build([[payload]])
+    contract = documents.create_document(compound, chair, "contract", payload)
+    posted = documents.add_version(compound, chair, contract, [("a.pdf", pdf)], today, today + timedelta(days=20),
+                                   note=payload)
+    documents.publish(compound, chair, posted)
+    documents.link_entry(compound, chair, contract, entry_id)
+    audit = documents.create_document(compound, chair, "audit", payload, auditor=payload, covers_term=payload)
+    documents.publish(compound, chair, documents.add_version(compound, chair, audit, [("a.pdf", pdf)], today,
+                                                             today + timedelta(days=40), note=payload))
+    line = documents.record_seal(compound, chair, today, payload, payload, "meeting")
+    documents.void_seal(compound, chair, line, payload, today, payload, payload, "chair")
+    db.session.commit()
+    return {"document_id": contract.id, "version_id": posted.id, "seal_id": line.id}
+
+
 def plant_meeting(compound, chair, payload):
     """A held meeting with the payload as its place, an agenda item, a decision and the minutes, confirmed by the
     whole committee (the chair and the member planted above); and a planned one, whose edit form shows it.
@@ -742,7 +766,13 @@ def test_payloads_show_only_as_text_on_every_page_and_fragment(app, payload):
                 ("GET /admin/<compound>/ledger/periods/<int:period_id>/print", False),
                 ("GET /admin/<compound>/ledger/questions", False),
                 # committee meetings
-                ("GET /admin/<compound>/meetings/<int:meeting_id>", False)}
+                ("GET /admin/<compound>/meetings/<int:meeting_id>", False),
+                # the document library
+                ("GET /<compound>/docs/", False), ("GET /<compound>/docs/<int:document_id>", False),
+                ("GET /<compound>/docs/<int:document_id>/v/<int:version_id>", False),
+                ("GET /<compound>/docs/seal", False), ("GET /admin/<compound>/documents/", False),
+                ("GET /admin/<compound>/documents/<int:document_id>", False),
+                ("GET /admin/<compound>/documents/seal", False)}
     assert expected <= shown, sorted(expected - shown)
 
 

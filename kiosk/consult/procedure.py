@@ -27,6 +27,8 @@ class Profile:
     decision_post_days: int = 3  # a decision is posted within this many days of the vote closing
     official_platform: str = ""  # the city's e-voting platform binding votes must use ("" = none)
     committee_meeting_days: int = 60  # the committee meets at least this often
+    standing_post_days: int = 15  # rules, contracts, the use of the seal: posted at least this long
+    audit_post_days: int = 30  # a year-end or term-end audit report: posted at least this long
     citations: tuple = field(default_factory=tuple)  # (rule, source) pairs, as msgids
     enforced: bool = True  # whether the topic form refuses notice and window outside these figures
 
@@ -48,6 +50,9 @@ NATIONAL = Profile(
         ("decision_post_days", _l("全国性法规没有规定天数；本系统默认 3 日")),
         ("official_platform", _l("全国性法规没有指定电子投票平台")),
         ("committee_meeting_days", _l("全国性法规没有规定；本系统默认至少每两个月一次")),
+        ("standing_post_days", _l("最高人民法院建筑物区分所有权解释第十三条（业主有权查阅管理规约、会议决定、合同等）；"
+                                  "全国性法规没有规定公示天数，本系统默认 15 日（按我们的理解，请核对原文）")),
+        ("audit_post_days", _l("全国性法规没有规定审计报告的公示天数，本系统默认 30 日（按我们的理解，请核对原文）")),
     ),
 )
 
@@ -76,6 +81,9 @@ SHANGHAI = Profile(
         ("decision_post_days", _l("上海市住宅物业管理规定第十八条（按我们的理解，请核对原文）")),
         ("official_platform", _l("上海市住宅物业管理规定第十八条（平台名称按我们的理解，请核对原文）")),
         ("committee_meeting_days", _l("上海市住宅物业管理规定第二十六条")),
+        ("standing_post_days", _l("上海市住宅物业管理规定（按我们的理解，请核对原文）")),
+        ("audit_post_days", _l("上海市住宅物业管理规定第六十六条至第六十七条：年度和任期届满审计，公示30日"
+                               "（按我们的理解，请核对原文）")),
     ),
 )
 
@@ -89,6 +97,9 @@ HANGZHOU = Profile(
         ("decision_post_days", _l("杭州市物业管理条例第三十条（按我们的理解，请核对原文）")),
         ("official_platform", _l("杭州市物业管理条例没有指定唯一的电子投票平台（按我们的理解，请核对原文）")),
         ("committee_meeting_days", _l("杭州市物业管理条例（按我们的理解，请核对原文）")),
+        ("standing_post_days", _l("杭州市物业管理条例第三十条：管理规约、议事规则、合同、印章使用等公示不少于15日"
+                                  "（按我们的理解，请核对原文）")),
+        ("audit_post_days", _l("杭州市物业管理条例（按我们的理解，请核对原文）")),
     ),
 )
 

@@ -30,6 +30,7 @@ NOT_PAGES = {
     "consult_admin.export_ballots": "a CSV download",
     "consult_admin.export_results": "a CSV or XLSX download",
     "consult_admin.export_platform": "a CSV download (for the city's e-voting platform)",
+    "documents_admin.export": "a CSV download",
     "card.open": "opens a household card and redirects (the walk opens it first, as a resident does)",
 }
 # Printed sheets (A4, black on white) are read on paper, not on a phone: axe runs, the large-type sizes don't.
