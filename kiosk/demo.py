@@ -421,7 +421,7 @@ def _ledger(compound, chair, now):
             entry = book_entry(day, name, fen, what, who, by=by, **extra)
             if name == "福利发放":
                 gift_entry = entry
-        _books_quarter_end(compound, chair, start, end, first)  # issue 15: the quarter's transfers, before closing
+        _books_month(compound, chair, start, end, first, sups, at)  # issue 15: the other books, in date order
         db.session.flush()
         closed = end + timedelta(days=1)
         period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing,
@@ -500,7 +500,6 @@ def load_demo():
     _roster(compound, now)
     _consultations(compound, chair, now, sample)
     _ledger(compound, chair, now)
-    _books(compound, chair, now)
     _procedure(compound, staff, chair, now)
     electorate = _electorate(compound, chair, now, sample)
     from flask import current_app
@@ -778,98 +777,100 @@ def _half_year_start(day):
     return day.replace(month=1 if day.month <= 6 else 7, day=1)
 
 
-def _books_quarter_end(compound, chair, start, end, first):
-    """Called by _ledger as each month closes: at a quarter's end, more than half of the quarter's net public
-    income goes to the maintenance fund (上海 style) and ¥3,000 to the committee's working funds, each as one
-    transfer (both sides posted at once), before the month is closed."""
+def _books_month(compound, chair, start, end, first, sups, at):
+    """Called by _ledger as each month of the public income closes, so every book is written in date order and
+    each period's code covers only its own entries: the maintenance fund's opening and the owners' deposits by
+    building (业主续筹, by area) before the first month; 3栋's owners deciding an emergency lift repair and the
+    repair paid from 3栋's fund under that vote; the working funds' small spending; at each quarter's end more
+    than half of the quarter's net public income moved to the maintenance fund (上海 style) and ¥3,000 to the
+    committee's working funds, each one transfer (both sides posted at once); and each book's period closed and
+    signed by two supervisors when it ends."""
     from datetime import date
 
     from .ledger import service as ledger
+    from .ledger.models import PeriodStatus
 
-    if end.month % 3:
-        return
-    with ledger.using_book("maintenance_fund"):
-        fund = ledger.open_book(compound, started_on=_half_year_start(first))
-        fund.opening_fen = 128_640_000  # handed over by the housing authority when the ledger went online
-    with ledger.using_book("working_funds"):
-        working = ledger.open_book(compound, started_on=first)
-        working.opening_fen = working.opening_fen or 200_000  # the cash box the committee started with
-    quarter_start = max(date(end.year, end.month - 2, 1), first)
-    numbers = ledger.figures(compound, quarter_start, end)
-    net = numbers.income - numbers.expense
-    if net > 0:
-        share = net * 55 // 100 // 100 * 100  # 55%, in whole yuan: "more than half"
-        ledger.transfer(compound, chair, "public_income", "maintenance_fund", share, end,
-                        f"按规定将本季度公共收益净收入的 55% 转入专项维修资金（净收入 {net // 100:,} 元）")
-    ledger.transfer(compound, chair, "public_income", "working_funds", 300_000, end, "本季度委员会工作经费")
+    if start == first:
+        with ledger.using_book("maintenance_fund"):
+            fund = ledger.open_book(compound, started_on=_half_year_start(first))
+            fund.opening_fen = 128_640_000  # handed over by the housing authority when the ledger went online
+        with ledger.using_book("working_funds"):
+            working = ledger.open_book(compound, started_on=first)
+            working.opening_fen = working.opening_fen or 200_000  # the cash box the committee started with
+        _fund_deposits(compound, chair, min(fund.started_on + timedelta(days=75), first))
+    repair_day = first + timedelta(days=135)  # about four and a half months in
+    if start <= repair_day <= end:
+        _fund_repair(compound, chair, repair_day)
+    if end.month % 3 == 2 or start == first:
+        rng = random.Random(end.toordinal())
+        _book_post(compound, "working_funds", start.replace(day=min(12, end.day)), "办公用品",
+                   rng.randrange(20_000, 60_001, 100), "委员会办公用品（纸张、墨盒）", "东门文具店")
+        _book_post(compound, "working_funds", start.replace(day=min(20, end.day)), "印刷公示",
+                   rng.randrange(15_000, 40_001, 100), "公示表、决议公告打印张贴", "社区打印店")
+    if end.month % 3 == 0:
+        quarter_start = max(date(end.year, end.month - 2, 1), first)
+        numbers = ledger.figures(compound, quarter_start, end)
+        net = numbers.income - numbers.expense
+        if net > 0:
+            share = net * 55 // 100 // 100 * 100  # 55%, in whole yuan: "more than half"
+            ledger.transfer(compound, chair, "public_income", "maintenance_fund", share, end,
+                            f"按规定将本季度公共收益净收入的 55% 转入专项维修资金（净收入 {net // 100:,} 元）")
+        ledger.transfer(compound, chair, "public_income", "working_funds", 300_000, end, "本季度委员会工作经费")
+    db.session.flush()
+    for kind_of_book in ("maintenance_fund", "working_funds"):
+        with ledger.using_book(kind_of_book):
+            period_start, period_end = ledger.next_period(compound)
+            if period_end != end:
+                continue
+            period = ledger.submit(compound, chair, ledger.figures(compound, period_start, period_end).closing,
+                                   at=at(end + timedelta(days=2), 20))
+            index = end.month
+            for signer, days in zip([sups[index % len(sups)], sups[(index + 1) % len(sups)]], (3, 5)):
+                ledger.decide(compound, signer, period, True, at=at(end + timedelta(days=days), 10))
+            assert period.status == PeriodStatus.published
+            db.session.flush()
 
 
-def _books(compound, chair, now):
-    """Made once, after _ledger: the maintenance fund's deposits by building (业主续筹, by area), a decided vote of
-    3栋's owners and the lift repair it paid from 3栋's fund, the working funds' small spending, and the
-    supervisors' sign-offs on every complete half-year of the fund and quarter of the working funds."""
-    import calendar
-    from datetime import date, timezone
+def _book_post(compound, kind_of_book, day, name, fen, description, counterparty="", building=None, topic=None,
+               by=None):
+    """Post one entry into one of the compound's books (by the vice chair unless told)."""
+    from .ledger import service as ledger
+    from .ledger.models import Category as LedgerCategory, Method
 
+    by = by or db.session.scalar(select(User).where(User.username == "demo-vice"))
+    with ledger.using_book(kind_of_book):
+        cat = db.session.scalar(select(LedgerCategory).where(
+            LedgerCategory.book_id == ledger.book(compound).id, LedgerCategory.name == name))
+        entry = ledger.save_draft(compound, by, None, {
+            "kind": cat.kind, "occurred_on": day, "category_id": cat.id, "amount_fen": fen,
+            "description": description, "counterparty": counterparty, "method": Method.bank,
+            "building": building, "topic_id": topic.id if topic is not None else None})
+        return ledger.post(compound, by, entry)
+
+
+def _fund_deposits(compound, chair, day):
+    """The owners' deposits into the maintenance fund (业主续筹, 25 元/m²), once, per building."""
+    from .ledger import service as ledger
+
+    areas = {}
+    for household in db.session.scalars(select(Household).where(Household.compound_id == compound.id)):
+        areas[household.building] = areas.get(household.building, 0) + household.area_centi
+    for building in ledger.fund_buildings(compound):
+        _book_post(compound, "maintenance_fund", day, "业主续筹", areas[building] * 25,
+                   f"{building}栋业主续筹维修资金（按面积 25 元/平方米）", "湘江区住房维修资金管理中心",
+                   building=building, by=chair)
+
+
+def _fund_repair(compound, chair, day):
+    """3栋's owners decide an emergency lift repair from their own fund, a month before it is paid under it."""
     from .consult import AREA as CONSULT
     from .consult import service as consult
     from .consult.models import Ballot, Channel
-    from .ledger import service as ledger
-    from .ledger.models import Category as LedgerCategory, Entry, Method, PeriodStatus
 
-    with ledger.using_book("maintenance_fund"):
-        fund = ledger.book(compound)
-        if fund.id is None or db.session.scalar(select(Entry.id).where(
-                Entry.book_id == fund.id, Entry.building.is_not(None)).limit(1)):
-            return  # no ledger to add to, or made already
-    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
-        [username for username, _name, _role in COMMITTEE])))}
-    vice = users.get("demo-vice", chair)
-    sups = [users[name] for name in ("demo-supervisor", "demo-supervisor2", "demo-supervisor3") if name in users]
-    households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
-                                    .order_by(Household.id)).all()
-    rng, zone, today = random.Random(281), local_zone(), local_date()
-
-    def at(day, hour):
-        moment = datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(timezone.utc)
-        return min(moment, now - timedelta(minutes=5))
-
-    def post(kind_of_book, day, name, fen, description, counterparty="", building=None, topic=None, by=chair):
-        with ledger.using_book(kind_of_book):
-            cat = db.session.scalar(select(LedgerCategory).where(
-                LedgerCategory.book_id == ledger.book(compound).id, LedgerCategory.name == name))
-            entry = ledger.save_draft(compound, by, None, {
-                "kind": cat.kind, "occurred_on": day, "category_id": cat.id, "amount_fen": fen,
-                "description": description, "counterparty": counterparty, "method": Method.bank,
-                "building": building, "topic_id": topic.id if topic is not None else None})
-            return ledger.post(compound, by, entry)
-
-    def close_all(kind_of_book):
-        """Close and have two supervisors sign every complete period of the book, oldest first."""
-        with ledger.using_book(kind_of_book):
-            for index in range(12):
-                start, end = ledger.next_period(compound)
-                if end >= today:
-                    return
-                period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing,
-                                       at=at(end + timedelta(days=2), 20))
-                for signer, days in zip([sups[index % len(sups)], sups[(index + 1) % len(sups)]], (3, 5)):
-                    ledger.decide(compound, signer, period, True, at=at(end + timedelta(days=days), 10))
-                assert period.status == PeriodStatus.published
-                db.session.flush()
-
-    # The owners' deposits (业主续筹, 25 元/m²), once, in the fund's first half-year, per building.
-    areas = {}
-    for household in households:
-        areas[household.building] = areas.get(household.building, 0) + household.area_centi
-    deposit_day = fund.started_on + timedelta(days=75)
-    for building in ledger.fund_buildings(compound):
-        post("maintenance_fund", deposit_day, "业主续筹", areas[building] * 25,
-             f"{building}栋业主续筹维修资金（按面积 25 元/平方米）", "湘江区住房维修资金管理中心", building=building)
-
-    # 3栋's owners decide an emergency lift repair from their own fund; the repair is paid under it.
-    opens = datetime(2026, 3, 2, 8, 0, tzinfo=zone)
-    closes = datetime(2026, 3, 9, 20, 0, tzinfo=zone)
+    zone, rng = local_zone(), random.Random(281)
+    vote_day = day - timedelta(days=45)
+    opens = datetime(vote_day.year, vote_day.month, vote_day.day, 8, 0, tzinfo=zone)
+    closes = opens + timedelta(days=7, hours=12)
     vote = consult.save_topic(compound, chair, None, {
         "title": FUND_REPAIR_VOTE, "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": True,
         "visibility": "live", "allow_change": True, "opens_at": opens, "closes_at": closes,
@@ -879,7 +880,9 @@ def _books(compound, chair, now):
         [], now=opens - timedelta(days=16))
     db.session.flush()
     consult.publish(compound, chair, vote, now=opens - timedelta(days=16))
-    owners = [h for h in households if h.building == "3" and h.occupancy != Occupancy.developer]
+    owners = db.session.scalars(select(Household).where(
+        Household.compound_id == compound.id, Household.building == "3",
+        Household.occupancy != Occupancy.developer).order_by(Household.id)).all()
     span = (closes - opens).total_seconds()
     for household in owners:
         if rng.random() < 0.88:
@@ -891,24 +894,10 @@ def _books(compound, chair, now):
     consult.close_due(compound, now=closes)
     db.session.refresh(vote)
     if isinstance(vote.result, dict) and vote.result.get("passed"):
-        post("maintenance_fund", date(2026, 4, 16), "电梯维修", 4_860_000, "3 栋 1 号电梯主板及制动器更换",
-             "湘电电梯工程有限公司", building="3", topic=vote, by=vice)
+        _book_post(compound, "maintenance_fund", day, "电梯维修", 4_860_000, "3 栋 1 号电梯主板及制动器更换",
+                   "湘电电梯工程有限公司", building="3", topic=vote)
 
-    # The working funds: office supplies and printing the notices, each quarter.
-    with ledger.using_book("working_funds"):
-        month = ledger.book(compound).started_on
-    while month < today.replace(day=1):
-        last = calendar.monthrange(month.year, month.month)[1]
-        if month.month % 3 == 2 or month == ledger.book(compound, "working_funds").started_on:
-            post("working_funds", month.replace(day=min(12, last)), "办公用品", rng.randrange(20_000, 60_001, 100),
-                 "委员会办公用品（纸张、墨盒）", "东门文具店", by=vice)
-            post("working_funds", month.replace(day=min(20, last)), "印刷公示", rng.randrange(15_000, 40_001, 100),
-                 "公示表、决议公告打印张贴", "社区打印店", by=vice)
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-    db.session.flush()
-    close_all("maintenance_fund")
-    close_all("working_funds")
-    db.session.commit()
+
 STATUTE_PAGES = [
     ["桂香园小区管理规约（2026年修订）", "", "第一章  总则", "第一条  为维护全体业主的共同利益，根据《民法典》",
      "和有关物业管理的规定，制定本规约。", "第二条  本规约对全体业主和物业使用人具有约束力。"],
