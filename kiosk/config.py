@@ -30,7 +30,7 @@ class Defaults:
     SEND_FILE_MAX_AGE_DEFAULT = 86400
     IMAGE_MAX_PIXELS = 40_000_000
     IMAGE_MAX_SIDE = 1600
-    DOCUMENT_MAX_BYTES = 20 * 1024 * 1024  # a PDF upload (the request is also bounded by MAX_CONTENT_LENGTH)
+    DOCUMENT_MAX_BYTES = 8 * 1024 * 1024  # a PDF upload; no larger than MAX_CONTENT_LENGTH, or the 413 page answers first
     DOCUMENT_MAX_PAGES = 200
     DOCUMENT_PAGE_SIDE = 1600  # a PDF page is rendered at 150 dpi, at most this many pixels on its long side
     ADMIN_IDLE_MINUTES = 30

@@ -4,7 +4,7 @@ budgets, and the district's view of who is late."""
 import csv
 import io
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -384,6 +384,29 @@ def test_the_printed_notice_has_uppercase_amounts_the_code_and_signers(app, ledg
     assert period.code in html and "经审核，账目清楚，同意公示" in html and "Sup0" in html
     assert "小区公共收益" in html and "<svg" in html and "未签字" not in html
     assert f"/maple/ledger/{period.id}" in html
+
+
+def test_a_disclosed_period_links_the_audit_report_that_covers_it(app, ledger, chair, make_user, client):
+    """Issue 15: residents reading a disclosed month see the posted audit report of that year, with its auditor;
+    a month outside what the audit covers shows none."""
+    from kiosk.documents import service as documents, textpdf
+    from kiosk.timefmt import local_date
+
+    period = published_january(app, ledger, chair, make_user)
+    page = f"/maple/ledger/{period.id}"
+    assert "审计报告" not in client.get(page).get_data(as_text=True)
+    audit = documents.create_document(ledger, chair, "audit", "2026年度财务审计报告", auditor="明镜会计师事务所",
+                                      covers_from=date(2026, 1, 1), covers_until=date(2026, 12, 31))
+    documents.publish(ledger, chair, documents.add_version(
+        ledger, chair, audit, [("audit.pdf", textpdf.build([["审计意见"]]))], local_date(),
+        local_date() + timedelta(days=30)))
+    db.session.commit()
+    html = client.get(page).get_data(as_text=True)
+    assert "2026年度财务审计报告" in html and "审计机构：明镜会计师事务所" in html
+    assert f'href="/maple/docs/{audit.id}"' in html
+    audit.covers_from, audit.covers_until = date(2025, 1, 1), date(2025, 12, 31)
+    db.session.commit()
+    assert "2026年度财务审计报告" not in client.get(page).get_data(as_text=True)
 
 
 def test_an_unsigned_notice_says_so(ledger, chair, committee_client):

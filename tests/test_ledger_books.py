@@ -324,6 +324,7 @@ def test_the_district_sees_each_books_disclosures_and_the_late_one_in_red(app, c
     assert "公共收益" in row and "专项维修资金</strong>（每半年）：2025年下半年" in row
     assert '<strong class="ledger-late">逾期（应在 2026年1月10日 前）' in row
     assert 'class="ledger-overdue"' in html[:html.index("橡树小区")].rsplit("<tr", 1)[1]
+    assert "文件公示" in html and "缺：管理规约、议事规则" in row  # issue 15's documents, in the same row
 
 
 def test_kiosk_verify_names_a_transfer_whose_sides_were_changed_behind_the_apps_back(app, books, chair):
