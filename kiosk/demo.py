@@ -995,10 +995,12 @@ def _documents(compound, chair, now):
                      "审计意见：账目与票据相符，收支按决议执行。"],
                     ["审计发现", "一、个别维修支出的票据缺少经手人签字，已补签。", "二、建议按季度向维修资金转入公共收益。"]],
             today - timedelta(days=1), 30)
+    # In the order they happened: the gift order confirmed days after the owners' vote (in June), then this month's.
+    gift_day = local_date(gifts.closes_at) + timedelta(days=2) if gifts else today - timedelta(days=150)
+    documents.record_seal(compound, chair, gift_day, "端午节礼包采购确认单", "向超市确认采购数量",
+                          "owners", gifts.id if gifts else None)
     first = documents.record_seal(compound, chair, today - timedelta(days=20), "生活垃圾清运服务合同", "与清运公司签约",
                                   "meeting")
-    documents.record_seal(compound, chair, today - timedelta(days=12), "端午节礼包采购确认单", "向超市确认采购数量",
-                          "owners", gifts.id if gifts else None)
     documents.void_seal(compound, chair, first, "日期登记错了：合同是次日才盖章签约的", first.used_on + timedelta(days=1),
                         first.sealed, first.purpose, first.approved_by)
     documents.record_seal(compound, chair, today - timedelta(days=2), "门禁更换报价确认函", "确认最低报价", "meeting")
