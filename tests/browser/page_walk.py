@@ -31,12 +31,14 @@ NOT_PAGES = {
     "consult_admin.export_results": "a CSV or XLSX download",
     "consult_admin.export_platform": "a CSV download (for the city's e-voting platform)",
     "documents_admin.export": "a CSV download",
+    "ledger_admin.building_csv": "a CSV download (one building's maintenance-fund statement)",
     "card.open": "opens a household card and redirects (the walk opens it first, as a resident does)",
 }
 # Printed sheets (A4, black on white) are read on paper, not on a phone: axe runs, the large-type sizes don't.
 PRINTED = {"screen_admin.poster", "ledger_admin.print_notice", "consult.resolution_print", "consult_admin.reminder_sheet",
            "consult_admin.reminder_slips", "meetings_admin.notice", "consult_admin.ballot_sheets",
-           "consult_admin.receipts", "consult_admin.procedure_record_page"}
+           "consult_admin.receipts", "consult_admin.procedure_record_page",
+           "ledger_admin.building_print"}
 ANONYMOUS_ADMIN = {"auth.login"}  # the committee's login form: for visitors who are not logged in
 KIOSK = re.compile(r"^/<compound>/(screen|kiosk)/")
 

@@ -249,11 +249,11 @@ def test_the_manual_walk(live, visitor, tmp_path):
 
     # ---- 收支记账: overview, a new expense with a receipt, a reversal, a question answered. ----
     page.goto(f"/admin/{SLUG}/ledger/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("收支台账")
+    expect(page.get_by_role("heading", level=1)).to_have_text("收支台账 · 公共收益")
     expect(page.locator("main")).to_contain_text("现在账上结余")
     shot(page, "ledger")
     page.get_by_role("link", name="记一笔支出").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("记一笔账")
+    expect(page.get_by_role("heading", level=1)).to_have_text("记一笔账 · 公共收益")
     page.get_by_label("日期", exact=True).fill(today.isoformat())
     page.get_by_label("金额（元）").fill("260.00")
     page.get_by_label("类别").select_option(label="维修")
