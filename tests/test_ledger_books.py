@@ -157,6 +157,22 @@ def test_the_committee_switches_books_and_transfers_from_the_phone(client, books
     assert refused.status_code == 400 and "不够转" in refused.get_data(as_text=True)
 
 
+def test_recording_spending_starts_on_a_spending_category_in_every_book(client, books, chair):
+    """"记一笔支出" in the maintenance fund opened on 业主续筹, an income category, so a committee member who only
+    typed the amount was told the category contradicts the flow; each book's form starts on its own kind."""
+    from bs4 import BeautifulSoup
+
+    login_as(client, chair)
+    for book, flow, wanted in (("maintenance_fund", "expense", "expense"), ("maintenance_fund", "income", "income"),
+                               ("public_income", "expense", "expense")):
+        page = BeautifulSoup(client.get(f"/admin/maple/ledger/entries/new?flow={flow}&book={book}").data,
+                             "html.parser")
+        chosen = page.select_one("select[name=category_id] option[selected]")
+        assert chosen is not None, (book, flow)
+        label = chosen.find_parent("optgroup")["label"]
+        assert label == {"income": "收入", "expense": "支出"}[wanted], (book, flow, chosen.text, label)
+
+
 def test_residents_see_the_books_side_by_side_and_old_links_keep_working(client, books, chair, make_user):
     sups = [make_user(f"sup{i}", books, role=Role.supervisor) for i in range(2)]
     record(books, chair, "停车费", 900000, date(2026, 1, 2))

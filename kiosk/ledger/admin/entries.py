@@ -130,6 +130,9 @@ def _entry_form(entry):
             form.occurred_on.data = local_date()
             if request.args.get("flow") in (Kind.income, Kind.expense):
                 form.flow.data = request.args["flow"]
+                # "记一笔支出" starts on the first spending category, not on the list's first (an income one).
+                form.category_id.data = next((c.id for c in service.categories(g.compound)
+                                              if c.kind == form.flow.data and not c.archived), None)
     topic, overspend = None, 0
     if form.validate_on_submit():
         topic, overspend = _checked(form, entry)
