@@ -67,6 +67,8 @@ def values_for(argument, slug, card_token):
         return [t.id for t in db.session.scalars(select(Topic))]
     if argument == "period_id":
         return [p.id for p in db.session.scalars(select(Period))]
+    if argument == "building":  # the maintenance fund's building statements (issue 15)
+        return sorted({h.building for h in db.session.scalars(select(Household))})
     if argument == "number":
         return [n for n in db.session.scalars(select(Entry.number).where(Entry.posted.is_(True)))]
     if argument in ("document_id", "version_id"):  # the library's documents and versions, drafts too (then 404)
