@@ -71,3 +71,15 @@ def test_an_ordinary_pdf_becomes_clean_page_images_with_their_text(app):
         assert image.format == "JPEG" and max(image.size) <= 800 and (image.width, image.height) == (page.width,
                                                                                                       page.height)
         assert not image.info.get("exif") and b"%PDF" not in page.data
+
+
+def test_a_server_process_loads_pdfium_only_when_a_pdf_arrives(tmp_path):
+    """PDFium costs about 11 MiB in every server process (issue 16 holds each to 120 MB); only an upload needs it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from kiosk import create_app; create_app(); "
+             "print('pypdfium2' in sys.modules)")
+    env = {"KIOSK_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin", "KIOSK_SECRET_KEY": "x" * 40}
+    shown = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert shown.stdout.strip().splitlines()[-1:] == ["False"], shown.stderr[-2000:]

@@ -11,8 +11,6 @@ import io
 import re
 from dataclasses import dataclass
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 
 MAGIC = b"%PDF-"
 # Name tokens that carry scripts, launch other programs or embed files: refused wherever they appear in the
@@ -74,6 +72,10 @@ def open_checked(data, max_bytes, max_pages):
     if not is_pdf(data):
         _refuse("not_pdf")
     _scan_names(data)
+    # Imported here, not at start-up: PDFium adds about 11 MiB to every server process, and only an upload needs it.
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
@@ -120,6 +122,8 @@ def render_pages(data, max_bytes, max_pages, max_side, dpi=150):
 
     Each page is drawn at `dpi` but never larger than `max_side` pixels on its longer side (an enormous page
     size cannot make an enormous bitmap)."""
+    import pypdfium2 as pdfium
+
     document = open_checked(data, max_bytes, max_pages)
     pages = []
     try:
