@@ -51,7 +51,8 @@ def households_of(compound):
 def issue_all(compound, chair, households):
     """A fresh card for each household; returns [{household, token}] (the cookie value is the token)."""
     from kiosk.extensions import db
-    from kiosk.households.cards import COOKIE, issue
+    from kiosk.households.cards import COOKIE
+    from kiosk.households.service import issue
     issued = issue(compound, chair, households)
     db.session.commit()
     return COOKIE, [{"household": h.id, "token": t} for h, t in issued]
