@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..compounds.context import bind_compound, get_or_404_in_compound
+from ..database import utcnow
 from ..extensions import db
 from ..households import cards
 from ..households.models import Household
@@ -161,10 +162,21 @@ def results(topic_id):
     topic = _topic(topic_id)
     if not wants_fragment():
         return redirect(url_for(".topic", topic_id=topic.id))
+    if not _results_depend_on_voter(topic):
+        # The same block for everyone (no household's ballot in it): the page cache may keep it per compound
+        # version and hand it to passers-by and card holders alike; the card is not even looked at.
+        return render_template("consult/_results.html", **_results_context(topic))
     response = make_response(render_template("consult/_results.html",
                                               **_results_context(topic, cards.current_household())))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _results_depend_on_voter(topic):
+    """Whether the results block differs with the viewing household (tallies only after its own vote)."""
+    now = utcnow()
+    return (service.results_visible(topic, household_voted=True, now=now)
+            != service.results_visible(topic, household_voted=False, now=now))
 
 
 @bp.route("/topics/<int:topic_id>/vote", methods=["POST"])
