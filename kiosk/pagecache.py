@@ -78,6 +78,8 @@ class PageCache:
         # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
         self._urls = flask_app.url_map.bind("localhost")
         self._compound_of = functools.lru_cache(maxsize=MAX_ENTRIES)(self._match)
+        # A phone sends the same session cookie for minutes: check its signature and contents once.
+        self._plain_session = functools.lru_cache(maxsize=MAX_ENTRIES)(self._check_session)
 
     def _match(self, path_info):
         """The compound slug of a cacheable page at this path, or None (any other page, or no page)."""
@@ -152,8 +154,11 @@ class PageCache:
             return None
         return preferences, True
 
-    def _plain_session(self, value):
-        """Whether a card holder's session cookie (or none) holds nothing a public page would show."""
+    def _check_session(self, value):
+        """Whether a card holder's session cookie (or none) holds nothing a public page would show.
+
+        (Remembered per cookie value: one that expires meanwhile would be an empty session to Flask, which
+        shows the passer-by's page too.)"""
         if value is None:
             return True
         app = self.flask_app
