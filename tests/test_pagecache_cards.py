@@ -102,6 +102,8 @@ def test_two_card_holders_each_see_only_their_own_pages_from_a_warm_cache(world,
                         assert "vote-refused" in html and 'class="ballot"' not in html  # outside 3栋: refused
                     assert "private" in page.headers.get("Cache-Control", "") or \
                         "no-store" in page.headers.get("Cache-Control", "")
+                    if path.endswith(f"/topics/{lift}"):  # the count, kept per version, after A's own vote only
+                        assert has_tallies(html) == (name == "a")
                 elif path.endswith(f"/topics/{lift}/results"):
                     # Tallies only after the household's own vote: A voted, B (and a passer-by) did not.
                     assert has_tallies(html) == (name == "a")
@@ -183,3 +185,22 @@ def test_only_a_plain_session_with_a_card_is_served_the_passer_bys_page(cached_a
                    f"kiosk_household=t; kiosk_session={plain}; other=1",
                    f"kiosk_household=t; Kiosk_Household=u; kiosk_session={plain}"):
         assert through_cache(cached_app, cookie) == 3, cookie
+
+
+def results_text(html):
+    return " ".join(BeautifulSoup(html, "html.parser").select_one("#results").get_text(" ").split())
+
+
+def test_a_changed_vote_shows_in_the_count_at_once_with_the_cache_on(world):
+    """The results block is kept per compound version: a named ballot bumps the version, so the household that
+    changed its vote (and everyone after it) sees the new count on the next page, not ten seconds later."""
+    app, topics, phones = world
+    path = f"/maple/topics/{topics['lift']}"
+    before = results_text(phones["a"].get(path).get_data(as_text=True))
+    assert before == results_text(phones["a"].get(path).get_data(as_text=True))
+    changed = phones["a"].post(f"{path}/vote", data={"csrf_token": csrf_token(phones["a"], path), "choice": "no"})
+    assert changed.status_code == 303
+    after = phones["a"].get(path, headers=HTMX).get_data(as_text=True)
+    assert results_text(after) != before
+    assert results_text(phones["a"].get(f"{path}/results", headers=HTMX).get_data(as_text=True)) == \
+        results_text(after)
