@@ -101,6 +101,9 @@ def server_env(instance):
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
     env["KIOSK_INSTANCE_PATH"] = str(instance)
     env["PYTHONUNBUFFERED"] = "1"
+    # The checkout being measured comes first: a git worktree sharing another checkout's venv would otherwise
+    # serve that checkout's editable install, not the code under test.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return env
 
 

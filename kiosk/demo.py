@@ -509,6 +509,7 @@ def load_demo():
     db.session.commit()
     paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     tips += _documents(compound, chair, now)
+    tips += _card_holders_cached(compound)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1005,3 +1006,11 @@ def _documents(compound, chair, now):
                         first.sealed, first.purpose, first.approved_by)
     documents.record_seal(compound, chair, today - timedelta(days=2), "门禁更换报价确认函", "确认最低报价", "meeting")
     return lines
+
+
+def _card_holders_cached(compound):
+    """Issue 16: nothing to add to the data: a phone that opened its card (the sample card above) is served the
+    passer-by's cached phone home, ledger pages and results block. Returns the line the demo command prints."""
+    return [f"Card holders served from the page cache (issue 16): open the card link above, then "
+            f"{{url}}/{compound.slug}/ and {{url}}/{compound.slug}/ledger/ come from memory like a passer-by's; "
+            f"the topic page renders only the household's vote (bench: bench/run.py --only card:)"]

@@ -13,6 +13,17 @@ cookie twice, a Cookie header that parses to nothing, or the name of a cookie th
 anywhere in the header is passed to Flask and its answer is not kept. A response is kept only if it is a
 200 without Set-Cookie, its Cache-Control says neither no-store, private nor no-cache, and every header
 its Vary names is in the key (Cookie is: the key holds the request's whole, parsed Cookie header).
+
+Card holders (issue 16): a phone that opened its household card sends the household cookie, and a session
+cookie, on every visit for two years. Most pages never look at either, so such a request may be served the page
+a passer-by with the same preferences gets, under strict conditions: the cookies are exactly the preferences,
+the household cookie and the session cookie (each once, parsed as Flask parses them); the session is validly
+signed and holds nothing a page shows (only a CSRF token: no flash message, no login); and the kept page was
+rendered for a passer-by and did not look up the household cookie (mark_identifying_reads tells the cache so,
+through the WSGI environ; no word counts as "it did"). Such a request never stores its own answer: when nothing fits, the cache renders the
+page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
+that turns out to read the household cookie is remembered as personal for the entry's lifetime, and the card
+holder's request goes to Flask as before. A card holder's page is therefore never kept or handed to anyone.
 """
 import functools
 import threading
@@ -33,6 +44,13 @@ HTMX_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_BOOSTED", "HTTP_HX_HISTORY_RESTORE_R
 # Request headers the key covers, by the names a response's Vary uses (Cookie: see _cookie_key).
 KEYED_HEADERS = frozenset({"cookie", "accept-encoding", "hx-request", "hx-boosted", "hx-history-restore-request"})
 REFUSED_DIRECTIVES = ("no-store", "private", "no-cache")
+# Set in the WSGI environ by mark_identifying_reads when the app answered without looking up the household
+# cookie; its absence (another path, a middleware that copied the environ) counts as "it may have read it".
+HOUSEHOLD_UNREAD = "kiosk.household_unread"
+# What a card holder's session may hold and still be served a passer-by's page: a CSRF token is only ever shown
+# inside a form, and a page that renders one for a passer-by sets the session cookie, so it is never kept;
+# Flask-Login's "_fresh" is False without a login (any other value, or a user id, and Flask renders).
+SHAREABLE_SESSION = {"csrf_token": lambda value: True, "_fresh": lambda value: value is False}
 MAX_ENTRIES = 1024
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
 
@@ -51,7 +69,8 @@ class PageCache:
         self.flask_app = flask_app
         self.seconds = seconds
         self.private_cookies = (session_cookie, *PRIVATE_COOKIES)
-        self.entries = {}
+        self.entries = {}  # key -> (expires, status, headers, body, never read the household cookie)
+        self.personal = {}  # key -> until when card holders' requests go straight to Flask
         self._engine = None
         self._refreshing = threading.Lock()
         self.endpoints = frozenset(e for found in areas.registered(POINT, flask_app).values() for e in found)
@@ -59,6 +78,8 @@ class PageCache:
         # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
         self._urls = flask_app.url_map.bind("localhost")
         self._compound_of = functools.lru_cache(maxsize=MAX_ENTRIES)(self._match)
+        # A phone sends the same session cookie for minutes: check its signature and contents once.
+        self._plain_session = functools.lru_cache(maxsize=MAX_ENTRIES)(self._check_session)
 
     def _match(self, path_info):
         """The compound slug of a cacheable page at this path, or None (any other page, or no page)."""
@@ -79,20 +100,22 @@ class PageCache:
             return conn.execute(_VERSION, {"slug": slug}).scalar()
 
     def _key(self, environ):
+        """(key, card holder?) for a request the cache may answer, or (None, False)."""
         if environ.get("REQUEST_METHOD") != "GET":
-            return None
+            return None, False
         slug = self._compound_of(environ.get("PATH_INFO", ""))
         if slug is None:
-            return None
-        cookies = self._cookie_key(environ)
-        if cookies is None:
-            return None
+            return None, False
+        found = self._cookie_key(environ)
+        if found is None:
+            return None, False
+        cookies, holder = found
         try:
             version = versions.get(versions.cache_of(self.flask_app), slug, self._load_version)
         except Exception:  # noqa: BLE001 - database trouble: let Flask answer (and report) it
-            return None
+            return None, False
         if version is None:
-            return None
+            return None, False
         # The host and scheme are in the key: without PUBLIC_URL, QR payloads are built from the address used
         # (behind a trusted proxy, ProxyFix has already put the forwarded host and scheme here).
         return (slug, version, environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""),
@@ -100,30 +123,62 @@ class PageCache:
                 environ.get("QUERY_STRING", ""),
                 "gzip" in environ.get("HTTP_ACCEPT_ENCODING", ""),
                 tuple(environ.get(h, "") for h in HTMX_HEADERS),
-                cookies)
+                cookies), holder
 
     def _cookie_key(self, environ):
-        """The request's cookies as the key holds them, or None when the request may not be anonymous.
+        """(the cookies as the key holds them, card holder?), or None when the request may not be served.
 
-        Parsed by the app's own request class, so the cache sees exactly the cookies Flask will read.
+        Parsed by the app's own request class, so the cache sees exactly the cookies Flask will read. A card
+        holder's key holds only the preferences: it names the passer-by's page they may be served.
         """
         raw = environ.get("HTTP_COOKIE", "")
         if not raw.strip(" \t;"):
-            return ()
-        folded = raw.lower()
-        if any(name.lower() in folded for name in self.private_cookies):
-            return None  # a committee member, a pending message or a household's phone: always render
+            return (), False
         cookies = self.flask_app.request_class(environ).cookies
-        names = [name for name, _ in cookies.items(multi=True)]
-        if not names or len(names) != len(set(names)) or not set(names) <= set(VARY_COOKIES):
-            return None  # unparsable, repeated or unknown cookies: no guessing what the app makes of them
-        return tuple(sorted(cookies.items(multi=True)))
+        pairs = list(cookies.items(multi=True))
+        names = [name for name, _ in pairs]
+        if not names or len(names) != len(set(names)):
+            return None  # unparsable or repeated cookies: no guessing what the app makes of them
+        preferences = tuple(sorted((name, value) for name, value in pairs if name in VARY_COOKIES))
+        private = set(names) - set(VARY_COOKIES)
+        folded = raw.lower()
+        if not private:
+            if any(name.lower() in folded for name in self.private_cookies):
+                return None  # an identifying name Flask did not parse as such: don't guess
+            return preferences, False
+        if not private <= set(self.private_cookies) or PRIVATE_COOKIES[0] not in private:
+            return None  # a committee member, a pending message, an unknown cookie: always render
+        if sum(folded.count(name.lower()) for name in self.private_cookies) != len(private):
+            return None  # an identifying name hidden elsewhere in the header (another case, inside a value)
+        if not self._plain_session(cookies.get(self.private_cookies[0])):
+            return None
+        return preferences, True
+
+    def _check_session(self, value):
+        """Whether a card holder's session cookie (or none) holds nothing a public page would show.
+
+        (Remembered per cookie value: one that expires meanwhile would be an empty session to Flask, which
+        shows the passer-by's page too.)"""
+        if value is None:
+            return True
+        app = self.flask_app
+        serializer = app.session_interface.get_signing_serializer(app)
+        if serializer is None:
+            return False
+        try:
+            data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        except Exception:  # noqa: BLE001 - a bad signature, an expired or garbled cookie: let Flask decide
+            return False
+        return isinstance(data, dict) and all(name in SHAREABLE_SESSION and SHAREABLE_SESSION[name](value)
+                                              for name, value in data.items())
 
     def __call__(self, environ, start_response):
-        key = self._key(environ)
+        key, holder = self._key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
         now = time.monotonic()
+        if holder:
+            return self._serve_holder(key, now, environ, start_response)
         hit = self.entries.get(key)
         if hit is not None and hit[0] > now:
             start_response(hit[1], hit[2])
@@ -134,12 +189,53 @@ class PageCache:
             start_response(hit[1], hit[2])
             return [hit[3]]
         try:
-            return self._render(key, now, environ, start_response)
+            return [self._render(key, now, environ, start_response)[0]]
         finally:
             if hit is not None:
                 self._refreshing.release()
 
+    def _serve_holder(self, key, now, environ, start_response):
+        """A card holder's request: the passer-by's page when it never looked at the household cookie, else
+        Flask, with the real request (and nothing kept)."""
+        if self.personal.get(key, 0) > now:
+            return self.wsgi_app(environ, start_response)
+        hit = self.entries.get(key)
+        if hit is not None and not hit[4]:
+            return self.wsgi_app(environ, start_response)  # rendered for a passer-by, it read the cookie
+        if hit is not None and (hit[0] > now or not self._refreshing.acquire(blocking=False)):
+            start_response(hit[1], hit[2])  # fresh, or stale while another thread renders it again
+            return [hit[3]]
+        try:
+            passer_by = self._as_passer_by(environ, key)
+            if passer_by is not None:
+                _, kept = self._render(key, now, passer_by, lambda *args: None)
+                if kept is not None and kept[4]:
+                    start_response(kept[1], kept[2])
+                    return [kept[3]]
+                if len(self.personal) >= MAX_ENTRIES:
+                    self.personal.clear()
+                self.personal[key] = now + self.seconds
+        finally:
+            if hit is not None:
+                self._refreshing.release()
+        return self.wsgi_app(environ, start_response)
+
+    def _as_passer_by(self, environ, key):
+        """A copy of a GET's environ without the household and session cookies, or None if it would not ask
+        for the very page the key names."""
+        copy = dict(environ)
+        copy.pop(HOUSEHOLD_UNREAD, None)
+        cookies = key[-1]
+        if cookies:
+            copy["HTTP_COOKIE"] = "; ".join(f"{name}={value}" for name, value in cookies)
+        else:
+            copy.pop("HTTP_COOKIE", None)
+        again, holder = self._key(copy)
+        return copy if again == key and not holder else None
+
     def _render(self, key, now, environ, start_response):
+        """Render through Flask and keep a shareable answer, noting whether it read the household cookie;
+        return (body, the kept entry or None)."""
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -148,11 +244,13 @@ class PageCache:
 
         body = b"".join(self.wsgi_app(environ, capture))
         status, headers = captured.get("status", ""), captured.get("headers", [])
-        if status.startswith("200") and shareable(headers):
-            if len(self.entries) >= MAX_ENTRIES:
-                self.entries.clear()
-            self.entries[key] = (now + self.seconds, status, headers, body)
-        return [body]
+        if not (status.startswith("200") and shareable(headers)):
+            return body, None
+        if len(self.entries) >= MAX_ENTRIES:
+            self.entries.clear()
+        entry = (now + self.seconds, status, headers, body, environ.get(HOUSEHOLD_UNREAD) is True)
+        self.entries[key] = entry
+        return body, entry
 
 
 def shareable(headers):
@@ -176,7 +274,11 @@ def mark_identifying_reads(response):
     not at all, and the page cache above never keeps it.
     """
     cookies = request.cookies
-    if hasattr(cookies, "looked_up_any") and cookies.looked_up_any(PRIVATE_COOKIES):
+    if not hasattr(cookies, "looked_up_any"):
+        return response
+    if not cookies.looked_up_any(PRIVATE_COOKIES):
+        request.environ[HOUSEHOLD_UNREAD] = True  # the page cache may hand this page to card holders too
+    else:
         response.vary.add("Cookie")
         if any(name in request.cookies for name in PRIVATE_COOKIES):
             control = response.headers.get("Cache-Control", "")

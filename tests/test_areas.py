@@ -73,11 +73,11 @@ def test_two_areas_cannot_claim_one_template_helper(tmp_path, monkeypatch):
 
 
 CACHED = ["/maple/", "/maple/n/1", "/maple/committee", "/maple/events/1", "/maple/topics", "/maple/topics/1",
-          "/maple/proposals", "/maple/ledger/", "/maple/ledger/1", "/maple/screen/k3y_-x",
+          "/maple/topics/1/results", "/maple/proposals", "/maple/ledger/", "/maple/ledger/1", "/maple/screen/k3y_-x",
           "/maple/screen/k3y_-x/slides/notices", "/maple/screen/k3y_-x/banner", "/maple/screen/k3y_-x/item/notices/1",
           "/maple/screen/k3y_-x/item/roster/current", "/maple/qr/n/1.svg"]
 NOT_CACHED = ["/maple/my", "/maple/ledger/entries/1", "/maple/ledger/verify", "/maple/ledger/check/1",
-              "/maple/ledger/1/chain.json", "/maple/ledger", "/maple/topics/1/results", "/maple/pulse",
+              "/maple/ledger/1/chain.json", "/maple/ledger", "/maple/pulse",
               "/maple/kiosk/k3y/vote/1", "/admin/maple/notices/", "/h/abcdefghijkl", "/healthz", "/",
               "/static/css/base.css", "/maple/media/a.jpg", "/maple/n/99999999999999", "/maple/nowhere"]
 

@@ -21,7 +21,8 @@ def init_app(app):
                    label=_l("协商投票"))
     sweeper.register_clock(app, AREA, service.keep_time)
     register_section(app, AREA, "consult/_mine_votes.html", mine.section, order=5)  # votes before pickups
-    pagecache.register_cacheable(app, AREA, "consult.topics", "consult.topic", "consult.proposals")
+    pagecache.register_cacheable(app, AREA, "consult.topics", "consult.topic", "consult.results",
+                                 "consult.proposals")
 
     def voting_topics():
         """Topics open for voting in the current compound (the phone home puts them first)."""

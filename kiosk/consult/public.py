@@ -5,12 +5,15 @@ Nothing here names a household next to a choice: a phone sees its own household'
 topic too: it is the phone holding the household's card, and the page is never cached); the lobby screen
 never shows a household's choice.
 """
+import time
+
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
 from ..compounds.context import bind_compound, get_or_404_in_compound
+from ..database import utcnow
 from ..extensions import db
 from ..households import cards
 from ..households.models import Household
@@ -107,16 +110,45 @@ def sealed_note(topic, shown=None):
     return text
 
 
-def _results_context(topic, household=None, kiosk=False):
-    """What a viewer may see of the count now: tallies or turnout only."""
+def _results_context(topic, household=None, kiosk=False, visible=None):
+    """What a viewer may see of the count now: tallies or turnout only (`visible`: already decided)."""
     ballot = service.current_ballot(topic, household) if household is not None else None
-    visible = service.results_visible(topic, household_voted=ballot is not None, kiosk=kiosk)
+    if visible is None:
+        visible = service.results_visible(topic, household_voted=ballot is not None, kiosk=kiosk)
     voted, total = service.participation(topic)
     everything = present.present(topic, service.result_of(topic))
     return {"topic": topic, "visible": visible, "shown": everything if visible else None, "voted": voted,
             "total": total, "turnout": service.turnout_by_building(topic), "phase": topic.phase(), "ballot": ballot,
             "permille": present.permille, "sealed_note": sealed_note(topic, everything),
             "recount": integrity.checked(topic)}
+
+
+# The results block as rendered, per compound version: a card holder's topic page differs from another's in the
+# vote section, not in the count, so the count is worked out and rendered once per version (and language) and
+# only the household's part per request. Kept PAGE_CACHE_SECONDS at most, like the pages in the page cache, in
+# the app's extensions (one app's compound 1 is not another's).
+RESULTS_BLOCKS_MAX = 256
+
+
+def _results_block(topic, household):
+    """(the rendered results block, this household's current ballot): the block from memory when this compound
+    version's block for the same visibility was rendered less than PAGE_CACHE_SECONDS ago."""
+    ballot = service.current_ballot(topic, household) if household is not None else None
+    phase = topic.phase()
+    visible = service.results_visible(topic, household_voted=ballot is not None)
+    seconds = int(current_app.config.get("PAGE_CACHE_SECONDS") or 0)
+    key = (g.compound.id, g.compound.version, topic.id, phase, visible, str(get_locale()))
+    now = time.monotonic()
+    blocks = current_app.extensions.setdefault("kiosk_results_blocks", {})
+    hit = blocks.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], ballot
+    block = Markup(render_template("consult/_results.html", **_results_context(topic, visible=visible)))
+    if seconds > 0 and g.compound.version == key[1]:
+        if len(blocks) >= RESULTS_BLOCKS_MAX:
+            blocks.clear()
+        blocks[key] = (now + seconds, block)
+    return block, ballot
 
 
 @bp.route("/topics")
@@ -135,14 +167,14 @@ def topic(topic_id):
     """One topic: background, how it is decided, results as its visibility allows, and this household's vote."""
     topic = _topic(topic_id)
     household = cards.current_household()
-    context = _results_context(topic, household)
+    results_block, ballot = _results_block(topic, household)
     proxy = proxies.standing(topic, household) if household is not None else None
     response = make_response(render_template(
         "consult/topic.html", household=household, opinions=service.opinions(topic), proxy=proxy,
-        ballot_stands=household is not None and _ballot_stands(context["ballot"]),
+        ballot_stands=household is not None and _ballot_stands(ballot),
         updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
-        refused=_why_not_sentence(topic, household),
-        opinion_max=OPINION_MAX, corrections=service.corrections(topic), **context))
+        refused=_why_not_sentence(topic, household), topic=topic, phase=topic.phase(), ballot=ballot,
+        results_block=results_block, opinion_max=OPINION_MAX, corrections=service.corrections(topic)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -161,10 +193,20 @@ def results(topic_id):
     topic = _topic(topic_id)
     if not wants_fragment():
         return redirect(url_for(".topic", topic_id=topic.id))
-    response = make_response(render_template("consult/_results.html",
-                                              **_results_context(topic, cards.current_household())))
+    if not _results_depend_on_voter(topic):
+        # The same block for everyone (no household's ballot in it): the page cache may keep it per compound
+        # version and hand it to passers-by and card holders alike; the card is not even looked at.
+        return _results_block(topic, None)[0]
+    response = make_response(_results_block(topic, cards.current_household())[0])
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _results_depend_on_voter(topic):
+    """Whether the results block differs with the viewing household (tallies only after its own vote)."""
+    now = utcnow()
+    return (service.results_visible(topic, household_voted=True, now=now)
+            != service.results_visible(topic, household_voted=False, now=now))
 
 
 @bp.route("/topics/<int:topic_id>/vote", methods=["POST"])

@@ -199,9 +199,17 @@ def open(token):  # noqa: A001 - the view's name is what the URL does
 
 
 def current_household():
-    """The household this phone remembers for g.compound, or None."""
-    household = card_household(request.cookies.get(COOKIE))
-    return household if household is not None and household.compound_id == g.compound.id else None
+    """The household this phone remembers for g.compound, or None (looked up once per request: a page asks
+    for it from several places)."""
+    token = request.cookies.get(COOKIE)
+    known = g.get("_card_household")
+    if known is not None and known[0] == token:
+        return known[1]
+    household = card_household(token)
+    if household is not None and household.compound_id != g.compound.id:
+        household = None
+    g._card_household = (token, household)
+    return household
 
 
 @home_bp.route("/my")
