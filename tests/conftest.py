@@ -135,6 +135,7 @@ def pytest_generate_tests(metafunc):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
+    config.addinivalue_line("markers", "both_engines: a browser journey that runs on PostgreSQL too (says why)")
     _shift_clock(config)
 
 

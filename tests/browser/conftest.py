@@ -315,12 +315,17 @@ SCREEN_SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run the old engines on SQLite only: the database is not what they test, and each pass costs minutes."""
+    """Run each browser journey once, on SQLite: the database is not what a browser tests, and each pass costs
+    seconds to minutes (every database rule is tested on both engines without a browser). A journey where the
+    engine does matter (many phones writing at once) says so with @pytest.mark.both_engines; the old Chromium
+    engines run on SQLite even then."""
     keep, drop = [], []
     for item in items:
         params = item.callspec.params if hasattr(item, "callspec") else {}
         old_engine = params.get("screen_engine", "chromium") != "chromium"
-        (drop if old_engine and params.get("live") == "postgresql" else keep).append(item)
+        on_postgres = params.get("live") == "postgresql"
+        wanted = item.get_closest_marker("both_engines") is not None and not old_engine
+        (drop if on_postgres and not wanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
