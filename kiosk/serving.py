@@ -185,6 +185,18 @@ def limit_malloc_arenas(arenas=MALLOC_ARENAS):
         return False
 
 
+def freeze_startup_heap():
+    """Collect once, then move every object alive now (modules, the URL map, SQLAlchemy's metadata, the
+    translations: ~150,000 objects that live as long as the process) out of the collector's sight.
+
+    A full collection walked all of them: 85 ms with the GIL held, every waitress thread stopped, a few times a
+    minute under load; that was the p99 of pages that take 1 ms. Objects made later are collected as before."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def server_options(trusting_proxies):
     """waitress settings for the slow-client limits (see the module docstring), and the per-address share."""
     files = open_files_limit(CONNECTION_LIMIT * FILES_PER_CONNECTION + SPARE_FILES)

@@ -7,11 +7,17 @@ behaviour that remains: one queue warning a minute with a count of the others, h
 (tests/test_slow_clients.py), smuggling still refused (tests/test_hostile.py).
 """
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from kiosk import serving
 from kiosk.cli import make_server
 
-from conftest import make_app
+from conftest import SECRET, make_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _server(tmp_path, database_url):
@@ -56,3 +62,33 @@ def test_malloc_arenas_are_limited_unless_the_environment_says_otherwise(monkeyp
     assert serving.limit_malloc_arenas() is True
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert serving.limit_malloc_arenas() is False
+
+
+def test_the_schema_check_agrees_with_alembic_on_the_migration_heads(app):
+    """`kiosk serve` reads the heads from the migration files itself; Alembic must find the same ones."""
+    from alembic.script import ScriptDirectory
+
+    from kiosk.cli import migration_heads
+
+    with app.app_context():
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+        assert migration_heads() == set(script.get_heads())
+
+
+def test_a_serving_process_does_not_load_alembic(tmp_path, database_url):
+    """Alembic, Mako and Pygments held ~11 MiB in every `kiosk serve` process, which never migrates; the start-up
+    schema check and a request leave them unloaded (they load when `kiosk init` or `kiosk db` needs them)."""
+    script = (
+        "import sys\n"
+        "from kiosk import create_app\n"
+        f"app = create_app({{'SECRET_KEY': {SECRET!r}, 'INSTANCE_PATH': {str(tmp_path / 'instance')!r},\n"
+        f"                   'SQLALCHEMY_DATABASE_URI': {database_url!r}}})\n"
+        "from kiosk.cli import schema_is_current\n"
+        "with app.app_context():\n"
+        "    assert schema_is_current()\n"
+        "assert app.test_client().get('/healthz').status_code == 200\n"
+        "print(sorted(m for m in ('alembic', 'mako', 'pygments', 'flask_migrate') if m in sys.modules))\n")
+    found = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert found.stdout.strip() == "[]"
