@@ -37,6 +37,7 @@ class _PendingMigrate:
         self.app, self.database, self.options = app, database, options
 
     def __getattr__(self, name):
+        """Set Flask-Migrate up now and answer from its configuration."""
         from flask_migrate import Migrate
 
         Migrate().init_app(self.app, self.database, **self.options)
@@ -47,19 +48,23 @@ class _LazyDbCommands(click.Group):
     """Flask-Migrate's `db` command group, imported when a `db` subcommand is named or listed."""
 
     def _real(self):
+        """Flask-Migrate's own `db` group."""
         from flask_migrate.cli import db as commands
 
         return commands
 
     def parse_args(self, ctx, args):
+        """Take the real group's options and callback before click parses the command line."""
         real = self._real()
         self.params, self.callback = real.params, real.callback  # its -d/-x options, and g.directory
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx):
+        """The real group's subcommands (for --help)."""
         return self._real().list_commands(ctx)
 
     def get_command(self, ctx, cmd_name):
+        """The real group's subcommand of that name."""
         return self._real().get_command(ctx, cmd_name)
 
 

@@ -95,6 +95,7 @@ def _maintenance(server, inherited):
     connection on every turn of its loop: at 64 busy connections that check cost as much as the pulse."""
 
     def maintenance(now):
+        """Close idle connections (waitress), then mark overdue requests' connections to be closed."""
         inherited(now)
         started = time.monotonic()
         for channel in list(server.active_channels.values()):
@@ -134,7 +135,8 @@ class QueueDepthLog:
         self.quiet_until, self.skipped, self.deepest = now + self.seconds, 0, 0
 
     def __getattr__(self, name):
-        return getattr(self.logger, name)  # anything else waitress may ask of its logger
+        """Anything else waitress may ask of its logger comes from the logger itself."""
+        return getattr(self.logger, name)
 
 
 def _report_refusal(server, address, share):

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _server(tmp_path, database_url):
+    """A `kiosk serve` server for the app (not running: these tests only use its parts)."""
     return make_server(make_app(tmp_path, database_url), "127.0.0.1", 0, 4)
 
 
