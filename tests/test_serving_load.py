@@ -37,6 +37,7 @@ def test_a_burst_of_queued_requests_logs_one_warning_not_one_per_request(tmp_pat
         assert len(queued) == 1
         assert queued[0].getMessage() == "Task queue depth is 1"
     finally:
+        server.task_dispatcher.shutdown()
         server.close()
 
 
@@ -55,6 +56,7 @@ def test_the_next_queue_warning_after_a_quiet_minute_says_how_many_were_left_out
         assert lines == ["Task queue depth is 2",
                          f"Task queue depth is 3 (and 3 times more in the last {serving.QUEUE_LOG_SECONDS} s, up to 17)"]
     finally:
+        server.task_dispatcher.shutdown()
         server.close()
 
 
