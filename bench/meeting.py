@@ -289,8 +289,8 @@ def report(args, facts, rows, failures):
               f"- Server RSS after the run: {facts['rss']} (target ≤ {MAX_RSS_MIB} MiB per process: "
               f"{facts['rss_verdict']})",
               f"- Locust {harness.package_version('locust')} (FastHttpUser), {facts['users']} users spawned at "
-              f"{args.spawn_rate}/s in the same 2 cores; statistics reset once all had started (each user's "
-              f"first page, its arrival, is not in the table); locust's percentiles are its own (2 significant "
+              f"{args.spawn_rate}/s in the same 2 cores; statistics reset once all had started, and each user's "
+              f"first pages (its arrival) counted apart as `arrival: …`, not judged; locust's percentiles are its own (2 significant "
               f"digits above 100 ms); "
               + (f"**locust warned {facts['saturated']} time(s) that its own CPU was above 90%: latencies include "
                  f"the load tool's queueing**" if facts["saturated"] else "locust did not report CPU saturation"),
@@ -311,6 +311,9 @@ def report(args, facts, rows, failures):
 def judge_rows(rows):
     missed = False
     for r in rows:
+        if r["name"].startswith("arrival: "):
+            r["verdict"] = "not judged (arrivals: every user started within seconds)"
+            continue
         if r["requests"] < MIN_JUDGED:
             r["verdict"] = f"not judged ({r['requests']} requests)"
             continue

@@ -72,9 +72,16 @@ class Browser(FastHttpUser):
             found["Referer"] = f"{CONFIG['origin']}{referer}"
         return found
 
+    arriving = True  # until on_start ends: the user's first pages are its arrival, a class of their own
+
+    def named(self, name):
+        """The request class: arrivals apart, since locust counts a request when it ends, and the arrivals'
+        queue (every user starting within seconds) ends after the statistics are reset."""
+        return f"arrival: {name}" if self.arriving else name
+
     def get(self, path, name, extra=None, expect=200):
         """GET path as one request class; anything but `expect` is a failure. Returns (response, text)."""
-        with self.client.get(path, name=name, headers=self.headers(extra), allow_redirects=False,
+        with self.client.get(path, name=self.named(name), headers=self.headers(extra), allow_redirects=False,
                              catch_response=True) as response:
             if response.status_code != expect:
                 response.failure(f"{response.status_code}, not {expect}")
@@ -114,6 +121,7 @@ class Phone(Browser):
                 later = RNG.uniform(when + 5, max(when + 6, CONFIG["change_by"]))
                 self.plan.append((later, RNG.choice([c for c in ("yes", "no", "abstain") if c != choice])))
         self.open_page()
+        self.arriving = False
         self.next_poll = since_start() + RNG.uniform(0, 5)
 
     def open_page(self):
@@ -160,6 +168,7 @@ class Screen(Browser):
         _, text = self.get(self.base, "screen: loop page")
         self.version = int(VERSION.search(text).group(1))
         self.record(text)
+        self.arriving = False
         self.next_pulse = since_start() + RNG.uniform(0, 2)
 
     def record(self, text):
@@ -205,7 +214,7 @@ class Committee(Browser):
         token = CSRF.search(text).group(1)
         with self.client.post("/admin/login", data={"csrf_token": token, "username": member["username"],
                                                     "password": member["password"]},
-                              name="committee: log in (POST)", allow_redirects=False, catch_response=True,
+                              name=self.named("committee: log in (POST)"), allow_redirects=False, catch_response=True,
                               headers=self.headers(referer="/admin/login")) as response:
             if response.status_code not in (302, 303):
                 response.failure(f"log in answered {response.status_code}")
@@ -213,6 +222,7 @@ class Committee(Browser):
                 response.success()
         self.page = f"/admin/{CONFIG['slug']}/topics/{CONFIG['topic_id']}"
         self.get(self.page, "committee: topic page")
+        self.arriving = False
         self.next_poll = since_start() + RNG.uniform(0, 5)
 
     @task
@@ -226,6 +236,7 @@ class PasserBy(Browser):
     """Someone with no card cookie browsing on the phone: the home page, a notice, the ledger, a period."""
 
     fixed_count = CONFIG["passers_by"]
+    arriving = False  # no first page of its own: every tap is alike
 
     def wait_time(self):
         return RNG.uniform(3, 10)  # reading before the next tap

@@ -123,13 +123,16 @@ def meeting(slug, households_wanted, screens_wanted, committee_wanted, secret=Fa
         user.active = True
         committee.append({"username": user.username, "password": password})
     db.session.commit()
-    now = utcnow()
+    opens = utcnow() - timedelta(minutes=30)
+    # The demo puts the compound on a procedure profile (杭州: 15 days' notice, a window of days): the topic is
+    # announced as the demo's own lift vote is, 16 days before it opens, with the demo's 14-day window.
+    announced = opens - timedelta(days=16)
     topic = consult.save_topic(compound, chair, None, {
         "title": "业主大会：是否同意用公共收益更换 1–10 栋电梯", "background": "压测用的议题：实名表决，结果实时公布。",
         "kind": "yesno", "rule": "ordinary", "seats": 1, "secret": secret, "visibility": "live",
-        "allow_change": True, "opens_at": now - timedelta(minutes=30), "closes_at": now + timedelta(days=1)}, [])
+        "allow_change": True, "opens_at": opens, "closes_at": opens + timedelta(days=14)}, [], now=announced)
     db.session.flush()
-    consult.publish(compound, chair, topic)
+    consult.publish(compound, chair, topic, now=announced)
     db.session.commit()
     everyone = households_of(compound)
     cookie, issued = issue_all(compound, chair, everyone)
@@ -150,7 +153,7 @@ def recount(topic_id):
     from kiosk.consult.models import Ballot, Topic
     from kiosk.extensions import db
     topic = db.session.get(Topic, topic_id)
-    fresh = consult.result_dict(consult.compute(topic))
+    fresh = consult.compute(topic).as_dict()
     doubled = db.session.scalar(select(func.count()).select_from(
         select(Ballot.household_id).where(Ballot.topic_id == topic_id, Ballot.current.is_(True))
         .group_by(Ballot.household_id).having(func.count() > 1).subquery()))

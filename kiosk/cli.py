@@ -52,15 +52,40 @@ def migrate_to_head():
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 
-def schema_is_current():
-    """Return whether the database is at the latest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+def migration_heads():
+    """The head revisions of the migrations shipped in the package (those no other migration follows).
 
-    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_heads()
-    return set(current) == set(script.get_heads())
+    Read from the files' `revision` and `down_revision` assignments, as Alembic does, but without importing it:
+    `kiosk serve` asks this once at start, and Alembic (with Mako and Pygments) would stay in its memory for
+    good, ~11 MiB (tests/test_serving_load.py checks both answers agree)."""
+    import ast
+
+    revisions, followed = set(), set()
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+                getattr(node, "target", None) if isinstance(node, ast.AnnAssign) else None
+            if not isinstance(target, ast.Name) or target.id not in ("revision", "down_revision"):
+                continue
+            value = ast.literal_eval(node.value)
+            if target.id == "revision":
+                revisions.add(value)
+            elif value is not None:
+                followed.update((value,) if isinstance(value, str) else value)
+    return revisions - followed
+
+
+def schema_is_current():
+    """Return whether the database is at the latest migration (its alembic_version rows are the heads)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with db.engine.connect() as conn:
+            current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except SQLAlchemyError:  # no version table: an empty or foreign database
+        return False
+    return current == migration_heads()
 
 
 def waitress_options(app, threads):
@@ -97,6 +122,8 @@ def serve_app(app, host, port, threads):
 
     # The command's own session may still hold a transaction (on SQLite a write lock): end it before serving.
     db.session.remove()
+    serving.limit_malloc_arenas()  # before any thread starts (the sweeper's, waitress's)
+    serving.freeze_startup_heap()
     sweeper.start(app)
     click.echo(f"社区公示屏 listening on http://{host}:{port}/  (threads={threads})")
     if host in ("0.0.0.0", "::"):
