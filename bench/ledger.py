@@ -112,6 +112,7 @@ def build(database_url, instance, entries_total, years):
         cats = {c.name: c for c in db.session.scalars(select(Category).where(Category.compound_id == compound.id))}
         db.session.commit()
         compound_id, chair_id, sup_ids = compound.id, chair.id, (sup1.id, sup2.id)
+        book_id = book.id  # issue 15: every entry and period is in a book; these are the public income's
         opening = book.opening_fen
 
         rng = random.Random(2018)
@@ -133,7 +134,7 @@ def build(database_url, instance, entries_total, years):
                 number += 1
                 posted_at = datetime.datetime(day.year, day.month, day.day, 12, 0, tzinfo=datetime.timezone.utc) \
                     + datetime.timedelta(seconds=number % 30000)
-                row = {"compound_id": compound_id, "number": number, "posted": True, "kind": kind,
+                row = {"compound_id": compound_id, "book_id": book_id, "number": number, "posted": True, "kind": kind,
                        "occurred_on": day, "category_id": cats[name].id, "amount_fen": fen,
                        "description": f"{day.month} 月{name} 第 {number} 笔", "counterparty": who,
                        "counterparty_is_person": person, "method": "wechat" if person else "bank",
@@ -152,7 +153,7 @@ def build(database_url, instance, entries_total, years):
             submitted = datetime.datetime.combine(end + datetime.timedelta(days=2), datetime.time(12),
                                                   datetime.timezone.utc)
             period_rows.append({
-                "compound_id": compound_id, "starts_on": start, "ends_on": end, "status": PeriodStatus.published,
+                "compound_id": compound_id, "book_id": book_id, "starts_on": start, "ends_on": end, "status": PeriodStatus.published,
                 "round": 1, "opening_fen": balance, "income_fen": income, "expense_fen": expense,
                 "closing_fen": closing, "actual_fen": closing, "entry_count": count, "head_number": number,
                 "head_hash": previous, "submitted_by": chair_id, "submitted_at": submitted,
