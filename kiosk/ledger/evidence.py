@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 from ..changes import AuditEntry
 from ..database import utcnow
 from ..extensions import db
-from . import AREA, chain, integrity, service
+from . import AREA, chain, integrity, kept, service
 from .models import Book, Entry, Period, PeriodStatus, Transfer
 from .service import in_book
 
@@ -94,20 +94,29 @@ def chain_intact(report):
 _lock = threading.Lock()
 
 
+def _lock_of(locks, key):
+    """The lock one compound's book is checked under (other compounds' pages never wait for it)."""
+    with _lock:
+        return locks.setdefault(key, threading.Lock())
+
+
 def cached_check(compound):
-    """(report, checked_at): the compound's check, recomputed when the ledger changed or the cached one is
-    older than VERIFY_CACHE_SECONDS; one request computes while the others wait for its answer instead of
-    each recomputing 100,000 hashes. For pages; whatever writes calls check()."""
+    """(report, checked_at): the compound's check, recomputed when the ledger changed (its last ledger change
+    row, kept.state: not any change of the compound, so a vote or a notice does not cost 100,000 hashes) or the
+    cached one is older than VERIFY_CACHE_SECONDS; one request computes while the others of that book wait for
+    its answer instead of each recomputing. For pages; whatever writes calls check()."""
     ttl = current_app.config["VERIFY_CACHE_SECONDS"]
     cache = current_app.extensions.setdefault("kiosk_verify_cache", {})
-    with _lock:
-        key = (compound.id, service.current_kind())
+    locks = current_app.extensions.setdefault("kiosk_verify_locks", {})
+    key = (compound.id, service.current_kind())
+    ledger_version = kept.state(compound)[0]
+    with _lock_of(locks, key):
         found = cache.get(key)
-        if found and found[0] == compound.version and time.monotonic() - found[1] < ttl:
+        if found and found[0] == ledger_version and time.monotonic() - found[1] < ttl:
             return found[2], found[3]
         report = check(compound)
         checked_at = utcnow()
-        cache[key] = (compound.version, time.monotonic(), report, checked_at)
+        cache[key] = (ledger_version, time.monotonic(), report, checked_at)
         return report, checked_at
 
 
