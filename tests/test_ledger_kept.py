@@ -1,6 +1,7 @@
 """A published period's page is rendered once and kept (kiosk/ledger/kept.py) until the ledger, the audit reports,
 the chain check, the day or the visitor's language say otherwise: what residents see after any change is what
 a fresh render would show, and no compound or book ever gets another's body."""
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -194,3 +195,19 @@ def test_an_audit_report_published_for_the_period_shows_at_once(client, ledger, 
                                                              today + timedelta(days=30)))
     db.session.commit()
     assert "明镜会计师事务所" in page_text(client.get(f"/maple/ledger/{january.id}"))
+
+
+def test_an_old_check_is_answered_while_one_background_thread_checks_again(app, client, ledger):
+    """No page waits seconds for a recheck of an unchanged ledger: the old report answers until the new one is
+    there, and then a change made behind the application's back shows."""
+    _, _, january = ledger
+    assert "不一致" not in page_text(client.get(f"/maple/ledger/{january.id}"))
+    tamper(lambda c: c.execute(text("UPDATE ledger_entry SET amount_fen = 860000 WHERE number = 1")))
+    cache = app.extensions["kiosk_verify_cache"]
+    for key, (version, _at, report, checked_at) in list(cache.items()):
+        cache[key] = (version, -1e9, report, checked_at)  # older than VERIFY_CACHE_SECONDS
+    assert "不一致" not in page_text(client.get(f"/maple/ledger/{january.id}"))  # answered at once, as before
+    for thread in threading.enumerate():
+        if thread.name == "kiosk-ledger-recheck":
+            thread.join(30)
+    assert "这一笔与签字时的记录不一致" in page_text(client.get(f"/maple/ledger/{january.id}"))
