@@ -190,7 +190,8 @@ def explain(database_url, instance, period_id):
     from kiosk.ledger import service
     from kiosk.ledger.models import Period
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance)})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance),
+                      "PAGE_CACHE_SECONDS": 0})
     plans = {}
     with app.app_context():
         compound = db.session.scalar(select(Compound).where(Compound.slug == SLUG))
@@ -227,10 +228,29 @@ def explain(database_url, instance, period_id):
                 cursor.close()
                 lines.append(f"`{' '.join(statement.split())[:160]}…` → {plan}")
             plans[name] = (took, lines)
+        plans["statements"] = page_statements(app, db, event, f"/{SLUG}/ledger/{period_id}")
         db.session.execute(text("SELECT 1"))
         db.session.remove()
         db.engine.dispose()
     return plans
+
+
+def page_statements(app, db, event, path):
+    """SQL statements one GET of the period page sends: the first (the body rendered) and the next (kept)."""
+    client = app.test_client()
+    counts = []
+    for _ in range(2):
+        sent = []
+        spy = lambda *args: sent.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", spy)
+        try:
+            status = client.get(path).status_code
+        finally:
+            event.remove(db.engine, "before_cursor_execute", spy)
+        if status != 200:
+            raise BenchError(f"GET {path} in-process answered {status}")
+        counts.append(len([s for s in sent if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]))
+    return counts
 
 
 # --- measuring --------------------------------------------------------------------------------------------
@@ -352,6 +372,9 @@ def report(args, pairs, facts, failures):
                   f"ours the month's first 50 with the month's figures, signatures and QR.",
                   f"- `datasette serve kiosk.sqlite3` with its default settings, on the same file, after kiosk's run "
                   f"at the same connection count; {d['errors']} error lines in its log", ""]
+    first, kept = facts["plans"].pop("statements")
+    lines += [f"- SQL statements per request of the period page (in-process, page cache off): {first} when its body "
+              f"is rendered (a new state of the ledger, language or day), {kept} when the rendered body is kept", ""]
     lines += ["## Query plans (the period page's aggregates, one call each, warm)", ""]
     for name, (took, plans) in facts["plans"].items():
         lines.append(f"- `service.{name}`: {took:.1f} ms")
