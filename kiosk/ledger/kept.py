@@ -38,9 +38,10 @@ def state(compound):
     found = memo.get(compound.id)
     if found is not None and found[0] == compound.version:
         return found[1]
-    row = db.session.execute(select(_last_change(compound, AREA), _last_change(compound, DOCUMENTS))).one()
-    memo[compound.id] = (compound.version, tuple(row))
-    return tuple(row)
+    row = tuple(db.session.execute(select(_last_change(compound, AREA), _last_change(compound, DOCUMENTS))).one())
+    if compound.slug not in db.session.info.get("kiosk_changed_slugs", ()):  # not a version this request may undo
+        memo[compound.id] = (compound.version, row)
+    return row
 
 
 def body(key, render):
