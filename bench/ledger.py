@@ -112,6 +112,7 @@ def build(database_url, instance, entries_total, years):
         cats = {c.name: c for c in db.session.scalars(select(Category).where(Category.compound_id == compound.id))}
         db.session.commit()
         compound_id, chair_id, sup_ids = compound.id, chair.id, (sup1.id, sup2.id)
+        book_id = book.id  # issue 15: every entry and period is in a book; these are the public income's
         opening = book.opening_fen
 
         rng = random.Random(2018)
@@ -133,7 +134,7 @@ def build(database_url, instance, entries_total, years):
                 number += 1
                 posted_at = datetime.datetime(day.year, day.month, day.day, 12, 0, tzinfo=datetime.timezone.utc) \
                     + datetime.timedelta(seconds=number % 30000)
-                row = {"compound_id": compound_id, "number": number, "posted": True, "kind": kind,
+                row = {"compound_id": compound_id, "book_id": book_id, "number": number, "posted": True, "kind": kind,
                        "occurred_on": day, "category_id": cats[name].id, "amount_fen": fen,
                        "description": f"{day.month} 月{name} 第 {number} 笔", "counterparty": who,
                        "counterparty_is_person": person, "method": "wechat" if person else "bank",
@@ -152,7 +153,7 @@ def build(database_url, instance, entries_total, years):
             submitted = datetime.datetime.combine(end + datetime.timedelta(days=2), datetime.time(12),
                                                   datetime.timezone.utc)
             period_rows.append({
-                "compound_id": compound_id, "starts_on": start, "ends_on": end, "status": PeriodStatus.published,
+                "compound_id": compound_id, "book_id": book_id, "starts_on": start, "ends_on": end, "status": PeriodStatus.published,
                 "round": 1, "opening_fen": balance, "income_fen": income, "expense_fen": expense,
                 "closing_fen": closing, "actual_fen": closing, "entry_count": count, "head_number": number,
                 "head_hash": previous, "submitted_by": chair_id, "submitted_at": submitted,
@@ -189,7 +190,8 @@ def explain(database_url, instance, period_id):
     from kiosk.ledger import service
     from kiosk.ledger.models import Period
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance)})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance),
+                      "PAGE_CACHE_SECONDS": 0})
     plans = {}
     with app.app_context():
         compound = db.session.scalar(select(Compound).where(Compound.slug == SLUG))
@@ -226,10 +228,29 @@ def explain(database_url, instance, period_id):
                 cursor.close()
                 lines.append(f"`{' '.join(statement.split())[:160]}…` → {plan}")
             plans[name] = (took, lines)
+        plans["statements"] = page_statements(app, db, event, f"/{SLUG}/ledger/{period_id}")
         db.session.execute(text("SELECT 1"))
         db.session.remove()
         db.engine.dispose()
     return plans
+
+
+def page_statements(app, db, event, path):
+    """SQL statements one GET of the period page sends: the first (the body rendered) and the next (kept)."""
+    client = app.test_client()
+    counts = []
+    for _ in range(2):
+        sent = []
+        spy = lambda *args: sent.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", spy)
+        try:
+            status = client.get(path).status_code
+        finally:
+            event.remove(db.engine, "before_cursor_execute", spy)
+        if status != 200:
+            raise BenchError(f"GET {path} in-process answered {status}")
+        counts.append(len([s for s in sent if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]))
+    return counts
 
 
 # --- measuring --------------------------------------------------------------------------------------------
@@ -351,6 +372,9 @@ def report(args, pairs, facts, failures):
                   f"ours the month's first 50 with the month's figures, signatures and QR.",
                   f"- `datasette serve kiosk.sqlite3` with its default settings, on the same file, after kiosk's run "
                   f"at the same connection count; {d['errors']} error lines in its log", ""]
+    first, kept = facts["plans"].pop("statements")
+    lines += [f"- SQL statements per request of the period page (in-process, page cache off): {first} when its body "
+              f"is rendered (a new state of the ledger, language or day), {kept} when the rendered body is kept", ""]
     lines += ["## Query plans (the period page's aggregates, one call each, warm)", ""]
     for name, (took, plans) in facts["plans"].items():
         lines.append(f"- `service.{name}`: {took:.1f} ms")

@@ -1,6 +1,6 @@
 """record_change(): the audit row, the compound's version bump and the change row, in one transaction."""
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, String, event, update
+from sqlalchemy import JSON, ForeignKey, Index, String, event, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -26,6 +26,9 @@ class AuditEntry(db.Model):
 
 class Change(db.Model):
     """Which area changed at which compound version; screens read these to know what to refresh."""
+
+    # The ledger's pages ask "the last ledger change of this compound" on every new compound version.
+    __table_args__ = (Index("ix_change_compound_area_version", "compound_id", "area", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 from ..changes import AuditEntry
 from ..database import utcnow
 from ..extensions import db
-from . import AREA, chain, integrity, service
+from . import AREA, chain, integrity, kept, service
 from .models import Book, Entry, Period, PeriodStatus, Transfer
 from .service import in_book
 
@@ -94,21 +94,68 @@ def chain_intact(report):
 _lock = threading.Lock()
 
 
+def _lock_of(locks, key):
+    """The lock one compound's book is checked under (other compounds' pages never wait for it)."""
+    with _lock:
+        return locks.setdefault(key, threading.Lock())
+
+
 def cached_check(compound):
-    """(report, checked_at): the compound's check, recomputed when the ledger changed or the cached one is
-    older than VERIFY_CACHE_SECONDS; one request computes while the others wait for its answer instead of
-    each recomputing 100,000 hashes. For pages; whatever writes calls check()."""
+    """(report, checked_at): the compound's check, recomputed when the ledger changed (its last ledger change
+    row, kept.state: not any change of the compound, so a vote or a notice does not cost 100,000 hashes); one
+    request computes while the others of that book wait for its answer instead of each recomputing. Once the
+    report is older than VERIFY_CACHE_SECONDS with the ledger unchanged, it is still answered while one
+    background thread checks again (a recheck of 100,000 entries takes seconds: no page waits for it). For
+    pages; whatever writes calls check()."""
     ttl = current_app.config["VERIFY_CACHE_SECONDS"]
     cache = current_app.extensions.setdefault("kiosk_verify_cache", {})
-    with _lock:
-        key = (compound.id, service.current_kind())
+    locks = current_app.extensions.setdefault("kiosk_verify_locks", {})
+    key = (compound.id, service.current_kind())
+    ledger_version = kept.state(compound)[0]
+    with _lock_of(locks, key):
         found = cache.get(key)
-        if found and found[0] == compound.version and time.monotonic() - found[1] < ttl:
-            return found[2], found[3]
+        if found and found[0] == ledger_version:
+            if time.monotonic() - found[1] < ttl or (ttl > 0 and _recheck_later(key, ledger_version)):
+                return found[2], found[3]
         report = check(compound)
         checked_at = utcnow()
-        cache[key] = (compound.version, time.monotonic(), report, checked_at)
+        cache[key] = (ledger_version, time.monotonic(), report, checked_at)
         return report, checked_at
+
+
+def _recheck_later(key, ledger_version):
+    """Start the one background recheck of a compound's book (unless it is running); True either way."""
+    running = current_app.extensions.setdefault("kiosk_verify_rechecks", set())
+    with _lock:
+        if key in running:
+            return True
+        running.add(key)
+    app = current_app._get_current_object()
+    threading.Thread(target=_recheck, args=(app, key, ledger_version), name="kiosk-ledger-recheck",
+                     daemon=True).start()
+    return True
+
+
+def _recheck(app, key, ledger_version):
+    """Check a compound's book again in its own app context and session, and keep the report (a failure is
+    logged; the old report stays until the next request tries again)."""
+    from ..compounds.models import Compound
+
+    try:
+        with app.app_context():
+            try:
+                compound = db.session.get(Compound, key[0])
+                with service.using_book(key[1]):
+                    report = check(compound)
+                with _lock_of(app.extensions["kiosk_verify_locks"], key):
+                    app.extensions["kiosk_verify_cache"][key] = (ledger_version, time.monotonic(), report, utcnow())
+            except Exception:  # noqa: BLE001 - a background thread has no one else to tell
+                app.logger.exception("the background recheck of the ledger %s failed", key)
+            finally:
+                db.session.remove()
+    finally:
+        with _lock:
+            app.extensions["kiosk_verify_rechecks"].discard(key)
 
 
 def head(compound, at_number=None):

@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -29,8 +30,10 @@ from ..compounds.context import bind_compound
 from ..database import utcnow
 from ..extensions import db
 from ..households import cards
+from ..i18n import large_type
 from ..qr import public_url, qr_svg
-from . import evidence, service
+from ..timefmt import local_date
+from . import evidence, kept, service
 from .models import Entry, Kind, Period, PeriodStatus, Receipt
 
 bp = bind_compound(Blueprint("ledger", __name__, url_prefix="/<compound>/ledger"))
@@ -109,25 +112,32 @@ def index():
 def period(period_id):
     """One disclosed period: figures by category, every entry (50 a page), receipts, signatures, the code;
     and, when the check finds it changed since it was signed, which entries and that the breakdown is not
-    what was signed."""
+    what was signed. The body is rendered once per state of the ledger (kept.py), the page around it each time."""
     period = _period(period_id)
     if period.status != PeriodStatus.published:
         return render_template("ledger/waiting.html", period=period), 200
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    report, checked_at = evidence.cached_check(g.compound)
+    key = ("period", g.compound.id, period.id, page, kept.state(g.compound), checked_at, local_date(),
+           str(get_locale()), large_type(), request.host_url)
+    body = kept.body(key, lambda: _period_body(period, page, report))
+    return render_template("ledger/period.html", period=period, body=Markup(body))
+
+
+def _period_body(period, page, report):
+    """The body of a published period's page (everything but the layout around it), as text."""
     entries, more = service.entries_in(g.compound, period.starts_on, period.ends_on, page, PER_PAGE)
     figures = service.figures(g.compound, period.starts_on, period.ends_on)
-    report, _checked_at = evidence.cached_check(g.compound)
     verdict = report.verdict(period.id)
     breakdown_matches = (figures.income, figures.expense) == (period.income_fen, period.expense_fen)
     top = max([fen for _, _, fen in figures.by_category if fen > 0] or [1])  # income and expense share one scale
-    response = make_response(render_template(
-        "ledger/period.html", period=period, figures=figures, entries=entries, page=page, more=more,
+    return render_template(
+        "ledger/_period_body.html", period=period, figures=figures, entries=entries, page=page, more=more,
         verdict=verdict, changed=[e.number for e in entries if not report.entry_ok(e.number)],
         breakdown_matches=breakdown_matches, categories=category_chart(figures, Kind.expense, top),
         incomes=category_chart(figures, Kind.income, top), signers=service.signers(period),
         receipts=_public_receipts(entries),
-        qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对")))))
-    return response
+        qr=Markup(qr_svg(public_url(url_for(".check", period_id=period.id)), title=_("核对"))))
 
 
 @bp.route("/buildings/<building>")

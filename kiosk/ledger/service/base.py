@@ -12,6 +12,7 @@ from contextvars import ContextVar
 
 from flask import has_request_context, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ...auth.models import Membership, Role, User
 from ...compounds.models import Compound
@@ -97,9 +98,11 @@ def adopt_from_view_args(compound, view_args):
 
     for name, model in (("period_id", Period), ("entry_id", Entry), ("category_id", Category)):
         if name in (view_args or {}):
-            row = db.session.get(model, view_args[name])
+            row = db.session.get(model, view_args[name], options=[joinedload(model.book)])
             if row is not None and row.compound_id == compound.id:
                 adopt_book(row)
+                # Held for the request: the session's identity map is weak, and the view gets the same row.
+                request.ledger_row = row
             return
 
 
