@@ -382,3 +382,16 @@ def test_a_newly_published_period_changes_the_files_and_their_etag(client, world
     assert after.status_code == 200
     files = unzip(after.data)
     assert "maple/ledger/public_income/2026-03-01_2026-03-31.csv" in files and check_folder(files, "maple") == []
+
+
+@pytest.mark.sqlite_only  # the demo loads the same rows on both engines; one walk of its year is enough
+def test_the_demos_year_of_three_books_verifies_from_the_district_archive(client):
+    from kiosk.demo import load_demo
+
+    summary = load_demo()
+    files = unzip(client.get("/open-data/district.zip").data)
+    folder = summary["slug"]
+    assert {"public_income", "maintenance_fund", "working_funds"} <= {
+        p.split("/")[2] for p in files if p.startswith(f"{folder}/ledger/")}
+    assert f"{folder}/consultations/resolutions.json" in files
+    assert check_folder(files, folder) == [] and check_folder(files, summary["other_slug"]) == []

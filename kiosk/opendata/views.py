@@ -110,17 +110,17 @@ def archive():
                     f"{compound.id}-{compound.version}")
 
 
-@bp.route("/files/<path:name>")
-def file(name):
+@bp.route("/files/<path:file_path>")
+def file(file_path):
     """One file of the compound's open data, by its path in the archive."""
     compound = g.compound
     if compound not in district_compounds():
         abort(404)
-    found = next((f for f in files_of(compound) if f.path == name), None)
+    found = next((f for f in files_of(compound) if f.path == file_path), None)
     if found is None:
         abort(404)
-    kind = name.rsplit(".", 1)[-1]
-    base = name.replace("/", "-")
+    kind = file_path.rsplit(".", 1)[-1]
+    base = file_path.replace("/", "-")
     return download(found.data, f"{compound.slug}-{base}", f"{compound.slug}-{base}", kind, found.sha256,
                     inline=kind != "csv")
 
