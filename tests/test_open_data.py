@@ -303,7 +303,10 @@ def test_the_compound_archive_verifies_with_a_checker_written_from_its_readme(cl
     assert [(r["title"], r["body"]) for r in resolutions] == [("关于增设充电桩的决议公告", "业主大会表决通过，增设充电桩 10 个。")]
 
 
-def test_nothing_personal_nothing_undecided_nothing_unpublished(client, world):
+def test_nothing_personal_nothing_undecided_nothing_unpublished(client, world, compound, chair):
+    march = service.submit(compound, chair, service.figures(compound, date(2026, 3, 1), date(2026, 3, 31)).closing)
+    db.session.commit()
+    assert march.status == PeriodStatus.submitted  # waiting for the supervisors: not disclosed yet
     files = unzip(client.get("/maple/open-data/all.zip").data)
     everything = b"".join(files.values()).decode("utf-8")
     for secret in (PERSON, *CANDIDATES, "是否更换物业公司", "三月的未公示收入"):
@@ -368,6 +371,9 @@ def test_the_page_lists_the_files_and_each_one_downloads(client, world):
     assert "/maple/open-data/" in client.get("/maple/ledger/").get_data(as_text=True)
     assert "/maple/open-data/" in client.get("/maple/topics").get_data(as_text=True)
     assert "/open-data/" in client.get("/").get_data(as_text=True)
+    wechat = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.47"}  # can't save a file: says how instead
+    inside = client.get("/maple/open-data/all.zip", headers=wechat)
+    assert inside.status_code == 200 and inside.mimetype == "text/html"
     district = client.get("/open-data/")
     assert district.status_code == 200 and "松柏里小区" in factories.text_of(district)
 

@@ -4,6 +4,7 @@ each file, one ZIP of them all, and the district's archive of every compound (sl
 The files are built once per compound version (a published period or a decided topic bumps it) and kept in
 memory; the responses are public and may be kept by any cache for a few minutes, with an ETag to revalidate.
 """
+import hashlib
 import threading
 
 from flask import Blueprint, abort, current_app, g, make_response, render_template, request
@@ -61,10 +62,15 @@ def files_of(compound):
     return files
 
 
+def publishes(compound):
+    """Whether the compound's data is real and public: not a practice or hidden compound (flags another part of
+    issue 17 may add; a compound without them is real)."""
+    return not getattr(compound, "practice", False) and not getattr(compound, "hidden", False)
+
+
 def district_compounds():
-    """Every compound the district publishes: not a practice or hidden one (those never count as real)."""
-    return [c for c in db.session.scalars(select(Compound).order_by(Compound.slug))
-            if not getattr(c, "practice", False) and not getattr(c, "hidden", False)]
+    """Every compound the district publishes, by slug."""
+    return [c for c in db.session.scalars(select(Compound).order_by(Compound.slug)) if publishes(c)]
 
 
 def _public(response, etag=None):
@@ -91,30 +97,43 @@ def download(data, ascii_name, name, kind, etag, inline=False):
 def index():
     """The compound's open data: what there is, each file with its date, and the archive of everything."""
     compound = g.compound
-    if compound not in district_compounds():
+    if not publishes(compound):
         abort(404)
     files = files_of(compound)
-    return _public(make_response(render_template("opendata/index.html", files=files, describe=describe,
-                                                 total=sum(len(f.data) for f in files))))
+    return render_template("opendata/index.html", files=files, describe=describe,
+                           total=sum(len(f.data) for f in files))
+
+
+def zipped(key, folders):
+    """The ZIP of `folders`, made once per key (the compounds' versions) and kept for the next request."""
+    cache = current_app.extensions.setdefault("kiosk_open_data_zips", {})
+    with _lock:
+        found = cache.get(key)
+    if found is None:
+        found = build.zip_bytes(folders())
+        with _lock:
+            if len(cache) > 64:  # old versions are never asked for again
+                cache.clear()
+            cache[key] = found
+    return found
 
 
 @bp.route("/all.zip")
 def archive():
     """Everything of the compound in one ZIP (the compound's slug as its folder)."""
     compound = g.compound
-    if compound not in district_compounds():
+    if not publishes(compound):
         abort(404)
-    files = files_of(compound)
-    data = build.zip_bytes({compound.slug: files})
-    return download(data, f"{compound.slug}-open-data.zip", f"{compound.name}-开放数据.zip", "zip",
-                    f"{compound.id}-{compound.version}")
+    etag = f"{compound.id}.{compound.version}"
+    data = zipped(etag, lambda: {compound.slug: files_of(compound)})
+    return download(data, f"{compound.slug}-open-data.zip", f"{compound.name}-开放数据.zip", "zip", etag)
 
 
 @bp.route("/files/<path:file_path>")
 def file(file_path):
     """One file of the compound's open data, by its path in the archive."""
     compound = g.compound
-    if compound not in district_compounds():
+    if not publishes(compound):
         abort(404)
     found = next((f for f in files_of(compound) if f.path == file_path), None)
     if found is None:
@@ -128,14 +147,13 @@ def file(file_path):
 @district_bp.route("/")
 def district():
     """The district's open data: each compound's page and the archive of them all."""
-    compounds = district_compounds()
-    return _public(make_response(render_template("opendata/district.html", compounds=compounds)))
+    return render_template("opendata/district.html", compounds=district_compounds())
 
 
 @district_bp.route("/district.zip")
 def district_archive():
     """Every published compound's open data in one ZIP, each compound's slug as its folder."""
     compounds = district_compounds()
-    data = build.zip_bytes({c.slug: files_of(c) for c in compounds})
-    etag = "-".join(f"{c.id}.{c.version}" for c in compounds) or "empty"
+    etag = hashlib.sha256("-".join(f"{c.id}.{c.version}" for c in compounds).encode()).hexdigest()[:32]
+    data = zipped(etag, lambda: {c.slug: files_of(c) for c in compounds})
     return download(data, "district-open-data.zip", "街道开放数据.zip", "zip", etag)
