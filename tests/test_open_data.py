@@ -284,6 +284,7 @@ def world(app, compound, chair, make_user, make_compound):
 # --- the tests -----------------------------------------------------------------------------------------------
 
 def test_the_compound_archive_verifies_with_a_checker_written_from_its_readme(client, world):
+    client.set_cookie("kiosk_lang", "en")  # the first visitor reads English: the files stay in Chinese
     response = client.get("/maple/open-data/all.zip")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert "public" in response.headers["Cache-Control"] and response.headers["ETag"]
@@ -298,6 +299,7 @@ def test_the_compound_archive_verifies_with_a_checker_written_from_its_readme(cl
     charging = topics["是否在东侧空地增设充电桩"]
     assert (charging["part_households"], charging["blank_households"]) == (5, 0)
     assert charging["passed"] is True and [o["households"] for o in charging["options"]] == [3, 1, 1]
+    assert [o["label"] for o in charging["options"]] == ["同意", "不同意", "弃权"]
     assert [o["label"] for o in topics["第二届业委会委员选举"]["options"]] == ["候选人1", "候选人2", "候选人3"]
     resolutions = json.loads(files["maple/consultations/resolutions.json"])
     assert [(r["title"], r["body"]) for r in resolutions] == [("关于增设充电桩的决议公告", "业主大会表决通过，增设充电桩 10 个。")]

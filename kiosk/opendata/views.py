@@ -8,6 +8,7 @@ import hashlib
 import threading
 
 from flask import Blueprint, abort, current_app, g, make_response, render_template, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -56,7 +57,10 @@ def files_of(compound):
         found = cache.get(compound.id)
     if found is not None and found[0] == compound.version:
         return found[1]
-    files = build.compound_files(compound)
+    # The files are the same for every reader: option and electorate labels in the compound's own language,
+    # whatever language the first visitor after a change chose.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        files = build.compound_files(compound)
     with _lock:
         cache[compound.id] = (compound.version, files)
     return files
