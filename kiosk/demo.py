@@ -510,6 +510,7 @@ def load_demo():
     paper_topic_id = _proxies_and_paper(compound, chair, now, sample)
     tips += _documents(compound, chair, now)
     tips += _card_holders_cached(compound)
+    tips += _open_data(compound)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1014,3 +1015,10 @@ def _card_holders_cached(compound):
     return [f"Card holders served from the page cache (issue 16): open the card link above, then "
             f"{{url}}/{compound.slug}/ and {{url}}/{compound.slug}/ledger/ come from memory like a passer-by's; "
             f"the topic page renders only the household's vote (bench: bench/run.py --only card:)"]
+
+
+def _open_data(compound):
+    """Issue 17's open data needs no data of its own (the year of three books, the decided topics and their
+    resolutions are it). Returns the line the demo command prints."""
+    return [f"Open data anyone can download and check offline (开放数据, CSV/JSON with the chain hashes, README): "
+            f"{{url}}/{compound.slug}/open-data/ · the whole district in one archive: {{url}}/open-data/district.zip"]

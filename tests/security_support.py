@@ -307,7 +307,8 @@ def _populate_ledger(compound, author, household, letter, values):
             "later_period_id": returned.id,
             "question_id": question.id, "category_id": category("维修").id, "receipt_id": receipt.id,
             "transfer_id": transfer.id, "building": household.building,
-            "number": posted.number}  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
+            "number": posted.number,  # the residents' entry page (numbers repeat across compounds: not an OBJECT_ARG)
+            "file_path": "README.md"}  # one open-data file (issue 17): every compound has it, public by design
 
 
 def _populate_supervisor_election(compound, author, household, values):

@@ -4,7 +4,9 @@ The demo's roll has a private contact for almost every household. This test load
 public GET route of the URL map (filling each parameter from the demo's own rows) and looks for any of
 those names and numbers in what comes back.
 """
+import io
 import re
+import zipfile
 
 import pytest
 from flask import url_for
@@ -76,6 +78,11 @@ def values_for(argument, slug, card_token):
 
         model = Document if argument == "document_id" else Version
         return [row.id for row in db.session.scalars(select(model))]
+    if argument == "file_path":  # open data (issue 17): every file of the compound's archive
+        from kiosk.opendata import build
+
+        compound = db.session.scalar(select(Compound).where(Compound.slug == slug))
+        return [f.path for f in build.compound_files(compound)]
     raise AssertionError(f"privacy scan does not know how to fill <{argument}>: teach values_for()")
 
 
@@ -113,7 +120,12 @@ def test_no_personal_data_on_any_public_route(app, client):
         response = client.get(url, follow_redirects=True, headers={"Accept-Encoding": "identity"})
         if response.mimetype in ("image/jpeg", "image/png"):  # page images are pictures; their text is on the pages
             continue
-        body = response.get_data(as_text=True)
+        if response.mimetype == "application/zip":  # open data (issue 17): what the archive's files say
+            with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+                body = "".join(archive.read(n).decode("utf-8") for n in archive.namelist())
+            assert body
+        else:
+            body = response.get_data(as_text=True)
         for value in names | phones:
             if value in body:
                 leaks.append(f"{url}: {value}")

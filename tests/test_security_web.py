@@ -619,7 +619,8 @@ def plant_ledger(platform, resident, compound, payload):
     transfer = newest(Transfer, compound)
     assert transfer is not None and payload in transfer.from_entry.description
     values = {"entry_id": entry.id, "number": entry.number, "period_id": period.id, "question_id": questions[1],
-              "category_id": category.id, "transfer_id": transfer.id, "building": "1"}
+              "category_id": category.id, "transfer_id": transfer.id, "building": "1",
+              "file_path": "README.md"}  # open data: its page is HTML (checked); its files are CSV, JSON, text
     return values, {"entry_id": [reversal.id], "number": [reversal.number]}
 
 

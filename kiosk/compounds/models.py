@@ -11,7 +11,7 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$")
 # First path segments the application owns; a compound may not take them.
 RESERVED_SLUGS = frozenset(
     {"admin", "static", "healthz", "h", "media", "platform", "login", "logout", "api", "lang",
-     "screen", "pulse", "favicon.ico", "robots.txt", "assets", "district", "verify"}
+     "screen", "pulse", "favicon.ico", "robots.txt", "assets", "district", "verify", "open-data"}
 )
 
 
