@@ -1,10 +1,14 @@
 """Ballots on every channel (phone, lobby screen, paper): who may vote, what a ballot may choose, and taking
 it, exactly one current ballot per household however many arrive at once."""
+import threading
+from contextlib import contextmanager
+
+from flask import current_app, g
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ...changes import record_change
-from ...database import utcnow
+from ...database import DEFAULT_BUSY_TIMEOUT_MS, utcnow
 from ...extensions import db
 from ...households.models import HouseholdCard, live_card
 from .. import AREA, kiosk_votes
@@ -83,8 +87,8 @@ def numbered_ballots_printed(topic):
 def lock_open(topic):
     """Share-lock the topic's row and refuse outside the voting window ("closed", "not_open"); return now. Every
     way a ballot goes in (phone, lobby screen, proxy, paper) starts here, so a close cannot slip between."""
-    locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
-                                .with_for_update(read=True)).one()
+    locked = db.session.connection().execute(select(Topic.status, Topic.opens_at, Topic.closes_at)
+                                             .where(Topic.id == topic.id).with_for_update(read=True)).one()
     now = utcnow()
     if locked.status != Status.published or now >= locked.closes_at:
         raise VoteRefused("closed")
@@ -96,12 +100,15 @@ def lock_open(topic):
 def _take(compound, topic, household, chosen, channel, entered_by):
     """One attempt at recording a ballot inside the current transaction."""
     now = lock_open(topic)
+    # Bare-column statements go straight to the transaction's connection: the ORM's execute path cost more
+    # than the statements themselves, and every one of them runs while the write lock is held.
+    connection = db.session.connection()
     # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
     # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
     # the ballot we waited for committed; a join in the locking statement would see the stale row.
-    if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
-                                                            Elector.household_id == household.id)
-                         .with_for_update()) is None:
+    if connection.execute(select(Elector.household_id).where(Elector.topic_id == topic.id,
+                                                             Elector.household_id == household.id)
+                          .with_for_update()).scalar() is None:
         raise outside_refusal(topic) if channel != Channel.paper else VoteRefused("not_elector")
     if channel != Channel.paper:
         reason = card_refusal(topic, household)
@@ -111,15 +118,16 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         # Once numbered ballots are out, a paper counts only after two members' blind entries (paper.py): one
         # member typing a paper ballot straight in would skip that check.
         raise VoteRefused("numbered")
-    previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
-                                                            Ballot.household_id == household.id,
-                                                            Ballot.current.is_(True)))
+    previous_id = connection.execute(select(Ballot.id).where(Ballot.topic_id == topic.id,
+                                                             Ballot.household_id == household.id,
+                                                             Ballot.current.is_(True))).scalar()
     if previous_id is not None:
         from .proxies import guard_own_vote  # here, not at the top: proxies.py builds on this module
 
         guard_own_vote(previous_id)  # a proxy's ballot, or a confirmed numbered paper ballot, stands
         if not topic.allow_change:
             raise VoteRefused("already", db.session.get(Ballot, previous_id))
+        # Through the session, which also marks a loaded copy of the old ballot as no longer current.
         moved = db.session.execute(update(Ballot).where(Ballot.id == previous_id, Ballot.current.is_(True))
                                    .values(current=False)).rowcount
         if moved != 1:
@@ -150,26 +158,61 @@ def _commit_keeping_state():
         session.expire_on_commit = keep
 
 
+# One ballot at a time takes SQLite's write lock in this process. Threads queue here and wake the moment the
+# previous ballot commits; waiting in SQLite's busy handler instead sleeps in growing steps (up to 100 ms)
+# and lets a late thread overtake the queue, which made the vote storm's p99 seconds long.
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def _write_turn():
+    """The ballot's own write transaction. On SQLite, when the request has only read so far (a reads_first
+    view: its transaction began DEFERRED), end that read, take this process's writer lock and let the next
+    transaction begin IMMEDIATE, so the database's write lock is held for the ballot alone. A caller that
+    already holds the write lock (an IMMEDIATE transaction, e.g. a committee POST) keeps it: taking the
+    process lock then could wait on a thread that waits on us. PostgreSQL's row locks need none of this."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    if session.in_transaction():
+        if session.connection().info.get("kiosk_begin") == "IMMEDIATE":
+            yield
+            return
+        _commit_keeping_state()  # nothing written yet: SQLite cannot turn this read into a write safely
+    timeout = int(current_app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) / 1000
+    acquired = _sqlite_writer.acquire(timeout=timeout)  # else SQLite's own busy timeout decides
+    previous = g.get("kiosk_writing", False)
+    g.kiosk_writing = True
+    try:
+        yield
+    finally:
+        g.kiosk_writing = previous
+        if acquired:
+            _sqlite_writer.release()
+
+
 def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, step=None):
     """Record a household's ballot and commit; refuse after close, outside the electorate, from a tenant's or
     an unverified card where the topic's rule forbids it (card_refusal), or a second ballot when changes are
     not allowed. A race with the same household's other ballot is retried, so exactly one
     stays current. With `step` (a lobby screen's keypad step), the step is used up in the same transaction."""
     chosen = clean_choices(topic, choices)
-    for attempt in range(3):
-        try:
-            if step is not None and not kiosk_votes.use_step(step):
-                raise VoteRefused("code")
-            ballot = _take(compound, topic, household, chosen, channel, entered_by)
-            _commit_keeping_state()
-            return ballot
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
+    with _write_turn():
+        for attempt in range(3):
+            try:
+                if step is not None and not kiosk_votes.use_step(step):
+                    raise VoteRefused("code")
+                ballot = _take(compound, topic, household, chosen, channel, entered_by)
+                _commit_keeping_state()
+                return ballot
+            except IntegrityError:
+                db.session.rollback()
+                if attempt == 2:
+                    raise
+            except VoteRefused:
+                db.session.rollback()
                 raise
-        except VoteRefused:
-            db.session.rollback()
-            raise
     raise AssertionError("unreachable")
 
 
