@@ -12,7 +12,7 @@
    database holds one ballot per answered vote (refusals also answer 303, so the database is the judge)
    and no household has two current ballots.
 2. Tally: a 5,000-household topic (buyers with several units, developer-held units, 4,400 voters of whom
-   600 changed their vote) in the database; times service.compute() (the two queries and the tally) with a
+   600 changed their vote) in the database; times service.compute() (two queries and tally_voted()) with a
    fresh session each run: median and p95 ms against the 50 ms budget. On SQLite, and on PostgreSQL when
    --database-url (or KIOSK_TEST_DATABASE_URL) is given; PostgreSQL work happens in a schema of its own,
    dropped afterwards. With --database-url the vote run uses PostgreSQL as well.

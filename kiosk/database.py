@@ -46,11 +46,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def reads_first(view):
+    """Mark a POST view whose transaction begins DEFERRED: it reads first and writes only inside writing() (or
+    its own IMMEDIATE transaction), so SQLite's write lock is held for the write alone, not the whole request.
+    A write outside such a block still fails loudly (WriteOutsideImmediate)."""
+    view.kiosk_reads_first = True
+    return view
+
+
+def _reads_first_request():
+    """Whether this request's view was marked with reads_first."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "kiosk_reads_first", False)
+
+
 def _wants_immediate():
-    """Writes begin IMMEDIATE: every non-GET request, CLI work, and blocks inside writing()."""
+    """Writes begin IMMEDIATE: every non-GET request (but reads_first views), CLI work, blocks inside writing()."""
     if not has_request_context():
         return True
-    return request.method not in READ_METHODS or g.get("kiosk_writing", False)
+    if g.get("kiosk_writing", False):
+        return True
+    return request.method not in READ_METHODS and not _reads_first_request()
 
 
 def _busy_timeout_ms():

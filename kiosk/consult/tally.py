@@ -281,12 +281,7 @@ def tally(kind, rule, options, voters, casts, seats=1):
     Raises ValueError for an unknown kind or rule, empty or repeated options, a yes/no topic without
     "yes", seats < 1, a household listed twice in `voters` or a negative area.
     """
-    options = tuple(options)
-    _check(kind, rule, options, seats)
-    limit = seats if kind in ("multi", "election") else 1
-    index = {key: i for i, key in enumerate(options)}
-    n = len(options)
-
+    _check(kind, rule, tuple(options), seats)
     area_of, owner_of = {}, {}
     total_area = 0
     for voter in voters:
@@ -298,15 +293,30 @@ def tally(kind, rule, options, voters, casts, seats=1):
         area_of[hid] = voter.area_centi
         owner_of[hid] = voter.owner
         total_area += voter.area_centi
-    total_heads = len(set(owner_of.values()))
+    totals = (total_area, len(set(owner_of.values())), len(area_of))
+    voted = ((c.household_id, area_of[c.household_id], owner_of[c.household_id], c.choices, c.order)
+             for c in casts if c.household_id in area_of)
+    return tally_voted(kind, rule, options, totals, voted, seats)
 
-    latest = {}
-    for cast in casts:
-        hid = cast.household_id
-        if hid in area_of:
-            held = latest.get(hid)
-            if held is None or cast.order >= held.order:
-                latest[hid] = cast
+
+def tally_voted(kind, rule, options, totals, voted, seats=1, decode=None):
+    """tally() from what a database can hand over directly: `totals` = (total area, owners, households) of
+    the electorate, and `voted` = rows (household_id, area_centi, owner, choices, order) of the ballots of
+    households on the electorate (several per household: the largest order counts). With `decode`, choices
+    arrive raw (e.g. JSON text) and each distinct raw value is decoded once. The recount of a 5,000-household
+    topic then touches its 4,400 ballot rows once and builds no object per household."""
+    options = tuple(options)
+    _check(kind, rule, options, seats)
+    limit = seats if kind in ("multi", "election") else 1
+    index = {key: i for i, key in enumerate(options)}
+    n = len(options)
+    total_area, total_heads, total_households = totals
+
+    latest = {}  # household -> its row that counts
+    for row in voted:
+        held = latest.get(row[0])
+        if held is None or row[4] >= held[4]:
+            latest[row[0]] = row
 
     # Ballots come in few shapes: count per shape ("slot"), then spread the sums over the options once.
     slot_of_raw, slot_of_shape, shapes = {}, {}, []
@@ -314,13 +324,12 @@ def tally(kind, rule, options, voters, casts, seats=1):
     part_area = 0
     group_order, group_hid, group_slot, group_first = {}, {}, {}, {}  # per owner group
     conflicted = set()
-    for hid, cast in latest.items():
-        raw = cast.choices
-        if type(raw) is not tuple:
+    for hid, area, owner, raw, order in latest.values():
+        if decode is None and type(raw) is not tuple:
             raw = _as_tuple(raw)
         slot = slot_of_raw.get(raw)
         if slot is None:
-            shape = _ballot(raw, index, limit)
+            shape = _ballot(_as_tuple(decode(raw)) if decode else raw, index, limit)
             slot = slot_of_shape.get(shape)
             if slot is None:
                 slot = slot_of_shape[shape] = len(shapes)
@@ -328,12 +337,9 @@ def tally(kind, rule, options, voters, casts, seats=1):
                 slot_area.append(0)
                 slot_households.append(0)
             slot_of_raw[raw] = slot
-        area = area_of[hid]
         part_area += area
         slot_area[slot] += area
         slot_households[slot] += 1
-        owner = owner_of[hid]
-        order = cast.order
         best = group_order.get(owner)
         if best is None:
             group_order[owner], group_hid[owner], group_slot[owner], group_first[owner] = order, hid, slot, slot
@@ -415,7 +421,7 @@ def tally(kind, rule, options, voters, casts, seats=1):
                    for i, key in enumerate(options))
     return Result(
         kind=kind, rule=rule, seats=limit,
-        total_area_centi=total_area, total_heads=total_heads, total_households=len(area_of),
+        total_area_centi=total_area, total_heads=total_heads, total_households=total_households,
         part_area_centi=part_area, part_heads=part_heads, part_households=part_households,
         options=counts, quorum_required=spec.statutory,
         quorum_area_met=quorum_area_met, quorum_heads_met=quorum_heads_met,

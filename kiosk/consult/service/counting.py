@@ -21,21 +21,28 @@ from ..models import Ballot, Elector, Phase, Status, Topic, Visibility
 def compute(topic):
     """Tally the topic from its frozen electorate and current ballots (a fresh recount).
 
-    The choices column is read as text and each distinct ballot (there are only a few: 同意, 不同意, ...)
-    decoded once; decoding 5,000 JSON values one by one cost more than the tally itself."""
-    voters = [counting.Voter(h, a, o) for h, a, o in db.session.execute(
-        select(Elector.household_id, Elector.area_centi, Elector.owner).where(Elector.topic_id == topic.id))]
-    shapes = {}
-    casts = []
-    for ballot_id, household_id, text_ in db.session.execute(
-            select(Ballot.id, Ballot.household_id, sql_cast(Ballot.choices, String))
-            .where(Ballot.topic_id == topic.id, Ballot.current.is_(True))):
-        key = text_ if isinstance(text_, str) else json.dumps(text_)
-        choices = shapes.get(key)
-        if choices is None:
-            choices = shapes[key] = tuple(json.loads(key))
-        casts.append(counting.Cast(household_id, choices, ballot_id))
-    return counting.tally(topic.kind, topic.rule, topic.option_keys(), voters, casts, topic.seats)
+    Two plain Core statements on the session's connection (the ORM's per-row bookkeeping is not needed for
+    bare columns): the electorate's totals, summed by the database, and each current ballot joined with its
+    household's area and owner group. tally_voted() counts those rows as they come, decoding each distinct
+    choices text (同意, 不同意, ...) once. A 5,000-household topic used to load 9,400 rows into Voter and Cast
+    objects first, and its recount's time went on that and on the garbage collector they woke."""
+    connection = db.session.connection()
+    households, area, owners, smallest = connection.execute(
+        select(func.count(), func.coalesce(func.sum(Elector.area_centi), 0), func.count(func.distinct(Elector.owner)),
+               func.min(Elector.area_centi)).where(Elector.topic_id == topic.id)).one()
+    if smallest is not None and smallest < 0:
+        raise ValueError("a household on the electorate has a negative area")
+    voted = connection.execute(
+        select(Ballot.household_id, Elector.area_centi, Elector.owner, sql_cast(Ballot.choices, String), Ballot.id)
+        .join(Elector, (Elector.topic_id == Ballot.topic_id) & (Elector.household_id == Ballot.household_id))
+        .where(Ballot.topic_id == topic.id, Ballot.current.is_(True)))
+    return counting.tally_voted(topic.kind, topic.rule, topic.option_keys(), (int(area), owners, households),
+                                voted, topic.seats, decode=_choices_of)
+
+
+def _choices_of(text_):
+    """A ballot's choices column read as text, as a tuple of option keys."""
+    return tuple(json.loads(text_) if isinstance(text_, str) else text_)
 
 
 _live_lock = threading.Lock()

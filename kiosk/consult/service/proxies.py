@@ -159,7 +159,11 @@ def guard_own_vote(previous_id):
     proxy's ("proxy_voted") or its confirmed numbered paper ballot ("paper_final", 以纸质票为准)."""
     if previous_id is None:
         return
-    if db.session.scalar(select(Proxy.id).where(Proxy.ballot_id == previous_id)) is not None:
+    # Both questions in one statement: a changed vote asks them inside the write lock.
+    by_proxy, on_paper = db.session.connection().execute(select(
+        select(Proxy.id).where(Proxy.ballot_id == previous_id).exists(),
+        select(PaperBallot.id).where(PaperBallot.ballot_id == previous_id).exists())).one()
+    if by_proxy:
         raise VoteRefused("proxy_voted")
-    if db.session.scalar(select(PaperBallot.id).where(PaperBallot.ballot_id == previous_id)) is not None:
+    if on_paper:
         raise VoteRefused("paper_final")

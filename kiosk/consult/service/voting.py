@@ -1,12 +1,17 @@
 """Ballots on every channel (phone, lobby screen, paper): who may vote, what a ballot may choose, and taking
 it, exactly one current ballot per household however many arrive at once."""
-from sqlalchemy import select, update
+import threading
+from contextlib import contextmanager
+
+from flask import current_app, g
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from ...changes import record_change
-from ...database import utcnow
+from ...database import DEFAULT_BUSY_TIMEOUT_MS, utcnow
 from ...extensions import db
-from ...households.models import HouseholdCard, live_card
+from ...households.models import Delivery, Holder, HouseholdCard, live_card
 from .. import AREA, kiosk_votes
 from ..models import Ballot, Channel, Elector, Kind, Status, Topic
 from ..tally import Rule
@@ -32,10 +37,14 @@ def card_refusal(topic, household):
     filled a paper ballot in is the committee's responsibility."""
     if topic.rule == Rule.informal:
         return None
-    card = live_card_of(household)
-    if card is not None and card.tenant:
+    # Two columns, not the card object: this runs inside the ballot's write transaction.
+    card = db.session.connection().execute(
+        select(HouseholdCard.holder, HouseholdCard.delivery).where(HouseholdCard.household_id == household.id,
+                                                                   live_card())
+        .order_by(HouseholdCard.id.desc()).limit(1)).first()
+    if card is not None and card.holder == Holder.tenant:
         return "tenant"
-    if topic.statutory and topic.require_verified and (card is None or not card.verified):
+    if topic.statutory and topic.require_verified and (card is None or card.delivery != Delivery.in_person):
         return "unverified"
     return None
 
@@ -83,8 +92,8 @@ def numbered_ballots_printed(topic):
 def lock_open(topic):
     """Share-lock the topic's row and refuse outside the voting window ("closed", "not_open"); return now. Every
     way a ballot goes in (phone, lobby screen, proxy, paper) starts here, so a close cannot slip between."""
-    locked = db.session.execute(select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == topic.id)
-                                .with_for_update(read=True)).one()
+    locked = db.session.connection().execute(select(Topic.status, Topic.opens_at, Topic.closes_at)
+                                             .where(Topic.id == topic.id).with_for_update(read=True)).one()
     now = utcnow()
     if locked.status != Status.published or now >= locked.closes_at:
         raise VoteRefused("closed")
@@ -96,12 +105,15 @@ def lock_open(topic):
 def _take(compound, topic, household, chosen, channel, entered_by):
     """One attempt at recording a ballot inside the current transaction."""
     now = lock_open(topic)
+    # Bare-column statements go straight to the transaction's connection: the ORM's execute path cost more
+    # than the statements themselves, and every one of them runs while the write lock is held.
+    connection = db.session.connection()
     # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
     # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
     # the ballot we waited for committed; a join in the locking statement would see the stale row.
-    if db.session.scalar(select(Elector.household_id).where(Elector.topic_id == topic.id,
-                                                            Elector.household_id == household.id)
-                         .with_for_update()) is None:
+    if connection.execute(select(Elector.household_id).where(Elector.topic_id == topic.id,
+                                                             Elector.household_id == household.id)
+                          .with_for_update()).scalar() is None:
         raise outside_refusal(topic) if channel != Channel.paper else VoteRefused("not_elector")
     if channel != Channel.paper:
         reason = card_refusal(topic, household)
@@ -111,26 +123,30 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         # Once numbered ballots are out, a paper counts only after two members' blind entries (paper.py): one
         # member typing a paper ballot straight in would skip that check.
         raise VoteRefused("numbered")
-    previous_id = db.session.scalar(select(Ballot.id).where(Ballot.topic_id == topic.id,
-                                                            Ballot.household_id == household.id,
-                                                            Ballot.current.is_(True)))
+    previous_id = connection.execute(select(Ballot.id).where(Ballot.topic_id == topic.id,
+                                                             Ballot.household_id == household.id,
+                                                             Ballot.current.is_(True))).scalar()
     if previous_id is not None:
         from .proxies import guard_own_vote  # here, not at the top: proxies.py builds on this module
 
         guard_own_vote(previous_id)  # a proxy's ballot, or a confirmed numbered paper ballot, stands
         if not topic.allow_change:
             raise VoteRefused("already", db.session.get(Ballot, previous_id))
+        # Through the session, which also marks a loaded copy of the old ballot as no longer current.
         moved = db.session.execute(update(Ballot).where(Ballot.id == previous_id, Ballot.current.is_(True))
                                    .values(current=False)).rowcount
         if moved != 1:
             raise IntegrityError("ballot superseded meanwhile", None, Exception())
-    ballot = Ballot(topic_id=topic.id, household_id=household.id, choices=chosen, channel=channel,
-                    entered_by=entered_by.id if entered_by else None, cast_at=now)
+    # One INSERT on the connection, then the row as a persistent object for the caller: the ORM's flush
+    # (unit of work, change tracking) cost more than the statement, inside the write lock.
+    values = {"topic_id": topic.id, "household_id": household.id, "choices": chosen, "channel": channel,
+              "entered_by": entered_by.id if entered_by else None, "cast_at": now, "current": True}
+    ballot = Ballot(id=connection.execute(insert(Ballot).values(values)).inserted_primary_key[0], **values)
+    make_transient_to_detached(ballot)
     db.session.add(ballot)
     if topic.secret:
         # No audit row and no version bump per secret ballot: either would tell screens and the committee the
         # moment each household voted. The next snapshot release writes one row for its batch (snapshots.py).
-        db.session.flush()
         return ballot
     after = {"household": household.address, "channel": str(channel), "changed": previous_id is not None,
              "choices": [o.label for o in topic.options if o.key in chosen]}  # as stored, whoever reads it
@@ -150,26 +166,61 @@ def _commit_keeping_state():
         session.expire_on_commit = keep
 
 
+# One ballot at a time takes SQLite's write lock in this process. Threads queue here and wake the moment the
+# previous ballot commits; waiting in SQLite's busy handler instead sleeps in growing steps (up to 100 ms)
+# and lets a late thread overtake the queue, which made the vote storm's p99 seconds long.
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def _write_turn():
+    """The ballot's own write transaction. On SQLite, when the request has only read so far (a reads_first
+    view: its transaction began DEFERRED), end that read, take this process's writer lock and let the next
+    transaction begin IMMEDIATE, so the database's write lock is held for the ballot alone. A caller that
+    already holds the write lock (an IMMEDIATE transaction, e.g. a committee POST) keeps it: taking the
+    process lock then could wait on a thread that waits on us. PostgreSQL's row locks need none of this."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    if session.in_transaction():
+        if session.connection().info.get("kiosk_begin") == "IMMEDIATE":
+            yield
+            return
+        _commit_keeping_state()  # nothing written yet: SQLite cannot turn this read into a write safely
+    timeout = int(current_app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) / 1000
+    acquired = _sqlite_writer.acquire(timeout=timeout)  # else SQLite's own busy timeout decides
+    previous = g.get("kiosk_writing", False)
+    g.kiosk_writing = True
+    try:
+        yield
+    finally:
+        g.kiosk_writing = previous
+        if acquired:
+            _sqlite_writer.release()
+
+
 def cast(compound, topic, household, choices, channel=Channel.phone, entered_by=None, step=None):
     """Record a household's ballot and commit; refuse after close, outside the electorate, from a tenant's or
     an unverified card where the topic's rule forbids it (card_refusal), or a second ballot when changes are
     not allowed. A race with the same household's other ballot is retried, so exactly one
     stays current. With `step` (a lobby screen's keypad step), the step is used up in the same transaction."""
     chosen = clean_choices(topic, choices)
-    for attempt in range(3):
-        try:
-            if step is not None and not kiosk_votes.use_step(step):
-                raise VoteRefused("code")
-            ballot = _take(compound, topic, household, chosen, channel, entered_by)
-            _commit_keeping_state()
-            return ballot
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
+    with _write_turn():
+        for attempt in range(3):
+            try:
+                if step is not None and not kiosk_votes.use_step(step):
+                    raise VoteRefused("code")
+                ballot = _take(compound, topic, household, chosen, channel, entered_by)
+                _commit_keeping_state()
+                return ballot
+            except IntegrityError:
+                db.session.rollback()
+                if attempt == 2:
+                    raise
+            except VoteRefused:
+                db.session.rollback()
                 raise
-        except VoteRefused:
-            db.session.rollback()
-            raise
     raise AssertionError("unreachable")
 
 
