@@ -2,7 +2,7 @@
 of a compound with one index seek, to know whether a kept check or a kept period page is still current; no table
 or figure changes
 
-Revision ID: 0022
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06 13:40:00.000000
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0022'
+revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None
