@@ -179,7 +179,9 @@ def topic(topic_id):
         lambda reason, where: refusal(reason, where=where), opinions=service.opinions(topic),
         updates=service.updates(topic), opinion_max=OPINION_MAX, corrections=service.corrections(topic))
     # Read through request.cookies, so the response is marked as this household's (Vary: Cookie, private).
-    facts = topic_page.read_facts(db.session.connection(), g.compound.id, topic.id, request.cookies.get(cards.COOKIE))
+    connection = db.session.connection()
+    facts = topic_page.read_facts(connection.connection, connection.dialect, g.compound.id, topic.id,
+                                  request.cookies.get(cards.COOKIE))
     response = make_response(shell.fill(facts, generate_csrf))
     response.headers["Cache-Control"] = "no-store"
     request.environ[topic_page.SHELL] = shell
