@@ -78,6 +78,7 @@ class PageCache:
         self.shells = {}  # key -> (expires, status, headers, a page with holes its view left: SHELL)
         self._engine = None
         self._refreshing = threading.Lock()
+        self._refreshing_shells = threading.Lock()
         self.endpoints = frozenset(e for found in areas.registered(POINT, flask_app).values() for e in found)
         # Bound once: the cache sees only PATH_INFO (no host matching, no subdomains in this app). Phones and
         # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
@@ -208,7 +209,14 @@ class PageCache:
         """A card holder's request: filled into a page with holes when its view left one, the passer-by's page
         when it never looked at the household cookie, else Flask, with the real request (and nothing kept)."""
         shell = self.shells.get(key)
-        if shell is not None and shell[0] > now:
+        if shell is not None:
+            if shell[0] <= now and self._refreshing_shells.acquire(blocking=False):
+                try:  # older than the TTL: this request renders it again (the same compound version)
+                    return self._through_app(key, now, environ, start_response)
+                finally:
+                    self._refreshing_shells.release()
+            # Fresh, or another thread is rendering it again: fill the one we have in (rather than every card
+            # holder's request piling up renders in Flask meanwhile).
             answered = self._fill(shell, holder, start_response)
             if answered is not None:
                 return answered
