@@ -24,6 +24,12 @@ through the WSGI environ; no word counts as "it did"). Such a request never stor
 page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
 that turns out to read the household cookie is remembered as personal for the entry's lifetime, and the card
 holder's request goes to Flask as before. A card holder's page is therefore never kept or handed to anyone.
+
+Pages with holes (the open topic page, kiosk/consult/topic_page.py): a view may leave in the environ (SHELL) an
+object that answers card holders' requests itself, from the request's card cookie and plain session, or says it
+can't. It holds nothing of the household it was rendered for. The cache keeps it, with the answer's status and
+headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
+the same key are answered by it without Flask, and while one request renders it again the others still are.
 """
 import functools
 import gzip

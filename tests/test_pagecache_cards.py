@@ -350,3 +350,86 @@ def test_a_vote_a_correction_and_the_close_show_at_once_in_a_filled_in_page(worl
     with time_machine.travel(closes_at + timedelta(minutes=1), tick=True):
         closed = phones["b"].get(path).get_data(as_text=True)
         assert "表决结果" in closed and 'class="ballot"' not in closed and 'id="vote"' not in closed
+
+
+class StandInShell:
+    """A page with holes as the page cache sees one: answers from the card cookie, or None (Flask must)."""
+
+    def __init__(self, answers=True):
+        self.answers, self.asked = answers, []
+
+    def seconds_left(self):
+        return None
+
+    def answer(self, token, session):
+        self.asked.append((token, dict(session)))
+        return f"<p>{token}</p>".encode() if self.answers else None
+
+
+def through_shells(app, shell):
+    """A PageCache in front of a stand-in page that leaves `shell` and sets a cookie; returns (cache, ask, renders)."""
+    from kiosk.pagecache import SHELL
+
+    renders = []
+
+    def page(environ, start_response):
+        renders.append(environ.get("HTTP_COOKIE"))
+        environ[SHELL] = shell
+        start_response("200 OK", [("Content-Type", "text/html"), ("Set-Cookie", "kiosk_session=new"),
+                                  ("Cache-Control", "no-store"), ("Content-Length", "9")])
+        return [b"<p>app</p>"]
+
+    cache = PageCache(page, app, 60, "kiosk_session")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/maple/", "QUERY_STRING": "", "HTTP_HOST": "x",
+               "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}
+
+    def ask(cookie):
+        seen = {}
+        body = b"".join(cache(dict(environ, HTTP_COOKIE=cookie), lambda status, headers, exc_info=None: seen.update(headers)))
+        return body, seen
+
+    return cache, ask, renders
+
+
+def test_a_shell_answers_later_card_holders_without_the_app_and_never_replays_a_cookie(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    plain = signed_session(cached_app, {"csrf_token": "abc"})
+    shell = StandInShell()
+    cache, ask, renders = through_shells(cached_app, shell)
+    assert ask(f"kiosk_household=t1; kiosk_session={plain}")[0] == b"<p>app</p>"
+    rendered = len(renders)
+    body, headers = ask(f"kiosk_household=t2; kiosk_session={plain}")
+    assert body == b"<p>t2</p>" and len(renders) == rendered
+    assert "Set-Cookie" not in headers and headers["Content-Length"] == str(len(body))
+    assert shell.asked == [("t2", {"csrf_token": "abc"})]
+    # Anything but a card with a plain session goes to the app as before: a login, a message, no card.
+    for cookie in (f"kiosk_session={signed_session(cached_app, {'_user_id': '1'})}; kiosk_household=t3",
+                   f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': [('info', 'x')]})}",
+                   f"kiosk_session={plain}"):
+        before = len(renders)
+        assert ask(cookie)[0] == b"<p>app</p>" and len(renders) == before + 1, cookie
+
+
+def test_a_shell_that_cannot_answer_sends_the_card_holder_to_the_app(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    cache, ask, renders = through_shells(cached_app, StandInShell(answers=False))
+    for n in range(3):
+        assert ask(f"kiosk_household=t{n}")[0] == b"<p>app</p>"
+    assert len(cache.shells) == 1 and len([r for r in renders if "kiosk_household" in (r or "")]) == 3
+
+
+def test_an_old_shell_is_rendered_again_by_one_request_while_the_others_are_filled_in(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    cache, ask, renders = through_shells(cached_app, StandInShell())
+    ask("kiosk_household=t1")
+    key = next(iter(cache.shells))
+    expires, *rest = cache.shells[key]
+    cache.shells[key] = (expires - 120, *rest)  # older than PAGE_CACHE_SECONDS, the same compound version
+    with cache._refreshing_shells:  # another thread is rendering it again
+        assert ask("kiosk_household=t2")[0] == b"<p>t2</p>"
+    before = len(renders)
+    assert ask("kiosk_household=t3")[0] == b"<p>app</p>" and len(renders) == before + 1  # this one renders it
+    assert cache.shells[key][0] > expires - 120 and ask("kiosk_household=t4")[0] == b"<p>t4</p>"
