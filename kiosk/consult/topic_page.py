@@ -29,10 +29,12 @@ from sqlalchemy import and_, bindparam, exists, or_, select, text
 from sqlalchemy.orm import aliased
 
 from ..database import utcnow
+from ..extensions import db
 from ..pagecache import SHELL  # noqa: F401 (the view leaves its shell there)
 from ..households.models import (Delivery, Holder, Household, HouseholdCard, format_address, hash_token,
                                  live_card)
 from ..timefmt import format_datetime, local_zone
+from . import service
 from .models import Ballot, Elector, Phase, Status
 from .paper_models import PaperBallot, Proxy, ProxyState
 from .tally import Rule
@@ -201,12 +203,14 @@ class Shell:
         """The page for the household of `facts` (None: no household), or None when a form needs a CSRF token
         and `csrf()` has none."""
         voted = facts is not None and facts.ballot_id is not None
-        if facts is None:
-            vote = self.votes.get(("none",), "")
-        else:
-            reason = self.rules.refusal(facts) if self.votes else None
-            vote = self.votes.get(("refused", reason) if reason else
-                                  ("vote", voted, facts.proxy_state, facts.ballot_stands), "")
+        vote = ""
+        if self.votes:  # an open topic: every state a household can be in has its variant (KeyError: a new one)
+            if facts is None:
+                vote = self.votes[("none",)]
+            else:
+                reason = self.rules.refusal(facts)
+                vote = self.votes[("refused", reason) if reason else
+                                  ("vote", voted, facts.proxy_state, facts.ballot_stands)]
         pieces = {"vote": vote, "results": self.blocks[voted], "opinion": self.opinions[facts is not None]}
         page = "".join(pieces.get(HOLES.get(part), part) for part in self.parts)
         if facts is not None:
@@ -245,10 +249,10 @@ class Shell:
                 facts = read_facts(connection, self.engine.dialect, self.compound_id, self.topic_id, token)
             finally:
                 connection.close()
+            raw = session.get(self.csrf_field)
+            page = self.fill(facts, lambda: None if raw is None else self.signer.dumps(raw))
         except Exception:  # noqa: BLE001 - let Flask answer (and report) it
             return None
-        raw = session.get(self.csrf_field)
-        page = self.fill(facts, lambda: None if raw is None else self.signer.dumps(raw))
         return None if page is None else page.encode()
 
 
@@ -281,8 +285,6 @@ def _vote_variants(topic, render):
 def build(topic, phase, page, results_block, refusal_text, **context):
     """The shell of a topic page: `page` is the template, rendered with `context` and markers in the holes;
     `results_block(visible)` gives the results block; `refusal_text(reason, where)` the refusal sentence."""
-    from . import service
-
     def section(household=_Stand(address=ADDRESS), refused=None, ballot=None, proxy=None, ballot_stands=False):
         where = topic.electorate_label if refused == "outside_scope" else ""
         return str(render_template("consult/_vote_section.html", topic=topic, household=household,
@@ -303,8 +305,6 @@ def build(topic, phase, page, results_block, refusal_text, **context):
     config = current_app.config
     signer = URLSafeTimedSerializer(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key,
                                     salt="wtf-csrf-token")  # flask_wtf.csrf.generate_csrf
-    from ..extensions import db
-
     return Shell(parts, votes, blocks, {False: opinion_form(None), True: opinion_form(_Stand())},
                  rules_of(topic),
                  {True: format_address(BUILDING, ENTRANCE, ROOM), False: format_address(BUILDING, "", ROOM)},
