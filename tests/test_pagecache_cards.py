@@ -442,3 +442,36 @@ def test_an_old_shell_is_rendered_again_by_one_request_while_the_others_are_fill
     before = len(renders)
     assert ask("kiosk_household=t3")[0] == b"<p>app</p>" and len(renders) == before + 1  # this one renders it
     assert cache.shells[key][0] > expires - 120 and ask("kiosk_household=t4")[0] == b"<p>t4</p>"
+
+
+@pytest.mark.parametrize("rule", ["informal", "ordinary"])
+def test_the_filled_in_refusal_is_the_services_for_every_card_and_electorate(cached_app, make_compound, make_user, rule):
+    """topic_page reads the facts in one statement and decides as service.why_not does: tenant, unverified, outside
+    the electorate, or may vote; a change of the rules there must show here (this test then fails)."""
+    from kiosk.consult import service, topic_page
+    from kiosk.households.models import HouseholdCard
+
+    compound = make_compound()
+    chair = make_user("chair", compound, "chair")
+    home = Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8800)
+    db.session.add(home)
+    db.session.commit()
+    topic = factories.open_topic(compound, chair, rule=rule, secret=False, require_verified=True)
+    late = Household(compound_id=compound.id, building="5", entrance="", room="101", area_centi=9100)  # not an elector
+    db.session.add(late)
+    db.session.commit()
+    tokens = {h.id: t for h, t in issue(compound, chair, [home, late])}
+    db.session.commit()
+    for household in (home, late):
+        card = db.session.scalar(db.select(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                                                HouseholdCard.revoked_at.is_(None)))
+        for holder in ("owner", "tenant"):
+            for delivery in (None, "mailbox", "in_person"):
+                card.holder, card.delivery = holder, delivery
+                db.session.flush()
+                connection = db.session.connection()
+                facts = topic_page.read_facts(connection.connection, connection.dialect, compound.id, topic.id,
+                                              tokens[household.id])
+                expected = service.why_not(topic, household)
+                assert topic_page.rules_of(topic).refusal(facts) == (expected.reason if expected else None), \
+                    (household.address, holder, delivery)
