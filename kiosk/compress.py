@@ -6,6 +6,7 @@ from flask import request
 TYPES = frozenset({"text/html", "text/css", "text/javascript", "application/javascript", "application/json",
                    "image/svg+xml", "text/plain"})
 MIN_SIZE = 1024
+LEVEL = 6
 _static_cache: dict[tuple, bytes] = {}
 
 
@@ -26,7 +27,7 @@ def compress(response):
         body = _static_cache.get(key)
         if body is None:
             response.direct_passthrough = False
-            body = gzip.compress(response.get_data(), compresslevel=6, mtime=0)
+            body = gzip.compress(response.get_data(), compresslevel=LEVEL, mtime=0)
             if len(_static_cache) < 256:
                 _static_cache[key] = body
         else:
@@ -38,7 +39,7 @@ def compress(response):
         data = response.get_data()
         if len(data) < MIN_SIZE:
             return response
-        body = gzip.compress(data, compresslevel=6, mtime=0)
+        body = gzip.compress(data, compresslevel=LEVEL, mtime=0)
     response.direct_passthrough = False
     response.set_data(body)
     response.headers["Content-Encoding"] = "gzip"

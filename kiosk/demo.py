@@ -1011,10 +1011,12 @@ def _documents(compound, chair, now):
 
 def _card_holders_cached(compound):
     """Issue 16: nothing to add to the data: a phone that opened its card (the sample card above) is served the
-    passer-by's cached phone home, ledger pages and results block. Returns the line the demo command prints."""
+    passer-by's cached phone home, ledger pages and results block, and the topic page filled in from its shell.
+    Returns the line the demo command prints."""
     return [f"Card holders served from the page cache (issue 16): open the card link above, then "
             f"{{url}}/{compound.slug}/ and {{url}}/{compound.slug}/ledger/ come from memory like a passer-by's; "
-            f"the topic page renders only the household's vote (bench: bench/run.py --only card:)"]
+            f"the open topic page is kept with holes and only the household's vote, results and opinion form are "
+            f"filled in per request, without Flask (bench: bench/run.py --only card:)"]
 
 
 def _open_data(compound):

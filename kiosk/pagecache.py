@@ -24,8 +24,15 @@ through the WSGI environ; no word counts as "it did"). Such a request never stor
 page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
 that turns out to read the household cookie is remembered as personal for the entry's lifetime, and the card
 holder's request goes to Flask as before. A card holder's page is therefore never kept or handed to anyone.
+
+Pages with holes (the open topic page, kiosk/consult/topic_page.py): a view may leave in the environ (SHELL) an
+object that answers card holders' requests itself, from the request's card cookie and plain session, or says it
+can't. It holds nothing of the household it was rendered for. The cache keeps it, with the answer's status and
+headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
+the same key are answered by it without Flask, and while one request renders it again the others still are.
 """
 import functools
+import gzip
 import threading
 import time
 
@@ -35,7 +42,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_dict_header, parse_set_header
 from werkzeug.routing import RoutingException
 
-from . import areas, versions
+from . import areas, compress, versions
 
 POINT = "cacheable"
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")  # preferences: the page differs, the person doesn't matter
@@ -52,6 +59,9 @@ HOUSEHOLD_UNREAD = "kiosk.household_unread"
 # Flask-Login's "_fresh" is False without a login (any other value, or a user id, and Flask renders).
 SHAREABLE_SESSION = {"csrf_token": lambda value: True, "_fresh": lambda value: value is False}
 MAX_ENTRIES = 1024
+# Where a view leaves a page with holes for card holders (consult/topic_page.py): an object with
+# seconds_left() (None or how long it may be served) and answer(card cookie, session) -> bytes or None.
+SHELL = "kiosk.page_shell"
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
 
 
@@ -71,8 +81,10 @@ class PageCache:
         self.private_cookies = (session_cookie, *PRIVATE_COOKIES)
         self.entries = {}  # key -> (expires, status, headers, body, never read the household cookie)
         self.personal = {}  # key -> until when card holders' requests go straight to Flask
+        self.shells = {}  # key -> (expires, status, headers, a page with holes its view left: SHELL)
         self._engine = None
         self._refreshing = threading.Lock()
+        self._refreshing_shells = threading.Lock()
         self.endpoints = frozenset(e for found in areas.registered(POINT, flask_app).values() for e in found)
         # Bound once: the cache sees only PATH_INFO (no host matching, no subdomains in this app). Phones and
         # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
@@ -100,7 +112,8 @@ class PageCache:
             return conn.execute(_VERSION, {"slug": slug}).scalar()
 
     def _key(self, environ):
-        """(key, card holder?) for a request the cache may answer, or (None, False)."""
+        """(key, the card holder's (card cookie, session) or False) for a request the cache may answer, or
+        (None, False)."""
         if environ.get("REQUEST_METHOD") != "GET":
             return None, False
         slug = self._compound_of(environ.get("PATH_INFO", ""))
@@ -126,7 +139,8 @@ class PageCache:
                 cookies), holder
 
     def _cookie_key(self, environ):
-        """(the cookies as the key holds them, card holder?), or None when the request may not be served.
+        """(the cookies as the key holds them, the card holder's (card cookie, session) or False), or None when
+        the request may not be served.
 
         Parsed by the app's own request class, so the cache sees exactly the cookies Flask will read. A card
         holder's key holds only the preferences: it names the passer-by's page they may be served.
@@ -150,27 +164,30 @@ class PageCache:
             return None  # a committee member, a pending message, an unknown cookie: always render
         if sum(folded.count(name.lower()) for name in self.private_cookies) != len(private):
             return None  # an identifying name hidden elsewhere in the header (another case, inside a value)
-        if not self._plain_session(cookies.get(self.private_cookies[0])):
+        session = self._plain_session(cookies.get(self.private_cookies[0]))
+        if session is None:
             return None
-        return preferences, True
+        return preferences, (cookies[PRIVATE_COOKIES[0]], session)
 
     def _check_session(self, value):
-        """Whether a card holder's session cookie (or none) holds nothing a public page would show.
+        """A card holder's session (a dict; {} without a session cookie) when it holds nothing a public page would
+        show, else None.
 
         (Remembered per cookie value: one that expires meanwhile would be an empty session to Flask, which
         shows the passer-by's page too.)"""
         if value is None:
-            return True
+            return {}
         app = self.flask_app
         serializer = app.session_interface.get_signing_serializer(app)
         if serializer is None:
-            return False
+            return None
         try:
             data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
         except Exception:  # noqa: BLE001 - a bad signature, an expired or garbled cookie: let Flask decide
-            return False
-        return isinstance(data, dict) and all(name in SHAREABLE_SESSION and SHAREABLE_SESSION[name](value)
-                                              for name, value in data.items())
+            return None
+        plain = isinstance(data, dict) and all(name in SHAREABLE_SESSION and SHAREABLE_SESSION[name](value)
+                                               for name, value in data.items())
+        return data if plain else None
 
     def __call__(self, environ, start_response):
         key, holder = self._key(environ)
@@ -178,7 +195,7 @@ class PageCache:
             return self.wsgi_app(environ, start_response)
         now = time.monotonic()
         if holder:
-            return self._serve_holder(key, now, environ, start_response)
+            return self._serve_holder(key, holder, now, environ, start_response)
         hit = self.entries.get(key)
         if hit is not None and hit[0] > now:
             start_response(hit[1], hit[2])
@@ -194,14 +211,26 @@ class PageCache:
             if hit is not None:
                 self._refreshing.release()
 
-    def _serve_holder(self, key, now, environ, start_response):
-        """A card holder's request: the passer-by's page when it never looked at the household cookie, else
-        Flask, with the real request (and nothing kept)."""
+    def _serve_holder(self, key, holder, now, environ, start_response):
+        """A card holder's request: filled into a page with holes when its view left one, the passer-by's page
+        when it never looked at the household cookie, else Flask, with the real request (and nothing kept)."""
+        shell = self.shells.get(key)
+        if shell is not None:
+            if shell[0] <= now and self._refreshing_shells.acquire(blocking=False):
+                try:  # older than the TTL: this request renders it again (the same compound version)
+                    return self._through_app(key, now, environ, start_response)
+                finally:
+                    self._refreshing_shells.release()
+            # Fresh, or another thread is rendering it again: fill the one we have in (rather than every card
+            # holder's request piling up renders in Flask meanwhile).
+            answered = self._fill(shell, holder, start_response)
+            if answered is not None:
+                return answered
         if self.personal.get(key, 0) > now:
-            return self.wsgi_app(environ, start_response)
+            return self._through_app(key, now, environ, start_response)
         hit = self.entries.get(key)
         if hit is not None and not hit[4]:
-            return self.wsgi_app(environ, start_response)  # rendered for a passer-by, it read the cookie
+            return self._through_app(key, now, environ, start_response)  # a passer-by's page that read the cookie
         if hit is not None and (hit[0] > now or not self._refreshing.acquire(blocking=False)):
             start_response(hit[1], hit[2])  # fresh, or stale while another thread renders it again
             return [hit[3]]
@@ -218,7 +247,43 @@ class PageCache:
         finally:
             if hit is not None:
                 self._refreshing.release()
-        return self.wsgi_app(environ, start_response)
+        return self._through_app(key, now, environ, start_response)
+
+    def _through_app(self, key, now, environ, start_response):
+        """Flask answers a card holder; a page with holes its view left in the environ (SHELL) is kept, with the
+        answer's status and headers, for the next card holders with the same key."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        shell, status, headers = environ.get(SHELL), captured.get("status", ""), captured.get("headers", [])
+        if shell is not None and status.startswith("200"):
+            left = shell.seconds_left()
+            if left is None or left > 0:
+                if len(self.shells) >= MAX_ENTRIES:
+                    self.shells.clear()
+                # A Set-Cookie was this request's own (its session's new CSRF token, Flask-Login's "_fresh"
+                # mark): a shell only answers sessions that already hold their token, and sets nothing.
+                kept = [(n, v) for n, v in headers if n.lower() not in ("content-length", "set-cookie")]
+                self.shells[key] = (now + min(self.seconds, left or self.seconds), status, kept, shell)
+        return body
+
+    def _fill(self, kept, holder, start_response):
+        """Answer from a kept shell, filled in for this card holder (gzipped when Flask's answer was), or None
+        when only Flask can answer."""
+        _, status, headers, shell = kept
+        body = shell.answer(*holder)
+        if body is None:
+            return None
+        if any(n.lower() == "content-encoding" for n, _ in headers):
+            if len(body) < compress.MIN_SIZE:
+                return None  # Flask would not have compressed it: let it answer
+            body = gzip.compress(body, compresslevel=compress.LEVEL, mtime=0)
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
 
     def _as_passer_by(self, environ, key):
         """A copy of a GET's environ without the household and session cookies, or None if it would not ask

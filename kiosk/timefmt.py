@@ -11,9 +11,9 @@ def local_zone():
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def to_local(value):
-    """Return an aware UTC datetime in local time."""
-    return value.astimezone(local_zone())
+def to_local(value, zone=None):
+    """Return an aware UTC datetime in local time (`zone`: the display zone, when known already)."""
+    return value.astimezone(zone or local_zone())
 
 
 def from_local_naive(value):
@@ -28,12 +28,13 @@ def local_input(value):
     return to_local(value).replace(tzinfo=None) if value else None
 
 
-def format_datetime(value, with_time=True):
-    """Format a stored datetime the Chinese way: 2026年6月12日 09:30 (or ISO-like in English)."""
+def format_datetime(value, with_time=True, locale=None, zone=None):
+    """Format a stored datetime the Chinese way: 2026年6月12日 09:30 (or ISO-like in English). `locale` and
+    `zone` default to the request's; given, no app or request is needed (a page cache filling a page in)."""
     if value is None:
         return ""
-    local = to_local(value)
-    text = format_day(local.date())
+    local = to_local(value, zone)
+    text = format_day(local.date(), locale)
     return f"{text} {local:%H:%M}" if with_time else text
 
 
@@ -52,11 +53,11 @@ def local_date(moment=None):
     return (to_local(moment) if moment is not None else now_local()).date()
 
 
-def format_day(value):
+def format_day(value, locale=None):
     """A calendar date (no time zone) the Chinese way: 2026年6月12日 (12 Jun 2026 in English)."""
     if value is None:
         return ""
-    if str(get_locale()).startswith("zh"):
+    if str(locale or get_locale()).startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
     return value.strftime("%d %b %Y")
 

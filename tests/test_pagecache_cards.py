@@ -1,6 +1,8 @@
 """Card holders (issue 16): pages that never look at the household card come from the page cache for them too,
 yet every household sees only its own vote, ballot and CSRF token, whatever the order, language or htmx."""
+import gzip
 import re
+from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -204,3 +206,272 @@ def test_a_changed_vote_shows_in_the_count_at_once_with_the_cache_on(world):
     assert results_text(after) != before
     assert results_text(phones["a"].get(f"{path}/results", headers=HTMX).get_data(as_text=True)) == \
         results_text(after)
+
+
+# --- the topic page as a page with holes (consult/topic_page.py): filled in per household, without Flask --------
+
+def normalized(html):
+    """A page with its CSRF tokens' signed time stamps taken out (the token's payload stays: it is the session's)."""
+    return CSRF_RE.sub(lambda m: f'name="csrf_token" value="{m.group(1).split(".")[0]}"', html)
+
+
+def text(response):
+    """A response's page as text, gunzipped when it came compressed (as Flask compresses it, so does the cache)."""
+    data = response.get_data()
+    if response.headers.get("Content-Encoding") == "gzip":
+        data = gzip.decompress(data)
+    return data.decode()
+
+
+def count_views(app):
+    """Count the requests the topic view answers (the rest came from the page cache's shell); returns the list."""
+    calls = []
+    view = app.view_functions["consult.topic"]
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return view(**kwargs)
+
+    app.view_functions["consult.topic"] = counted
+    return calls
+
+
+def household(app, address):
+    building, entrance, room = re.match(r"(\d+)栋(\d+)单元(\d+)", address).groups()
+    return db.session.scalar(db.select(Household).where(Household.building == building, Household.room == room))
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_card_holders_after_the_first_are_filled_in_without_flask_and_get_what_flask_would_give(world, order):
+    """The second round comes from the shell the first one left: the same bytes as Flask renders (tokens apart),
+    the same headers, each household's own ballot, refusal and CSRF token, never the other's."""
+    app, topics, phones = world
+    tokens = {name: session_token(phone, topics["secret"]) for name, phone in phones.items()}
+    calls = count_views(app)
+    for lang in ("zh_CN", "en"):
+        for phone in phones.values():
+            phone.get(f"/lang/{lang}?next=/maple/")
+        for topic_id in topics.values():
+            for headers in ({}, HTMX, {"Accept-Encoding": "gzip"}):
+                path = f"/maple/topics/{topic_id}"
+                app.wsgi_app.shells.clear()
+                flask_pages = {name: phones[name].get(path, headers=headers) for name in order}
+                before = len(calls)
+                for name in order:
+                    filled = phones[name].get(path, headers=headers)
+                    flask = flask_pages[name]
+                    assert filled.status_code == 200
+                    assert normalized(text(filled)) == normalized(text(flask))
+                    assert sorted((k, v) for k, v in filled.headers.items() if k != "Content-Length") == \
+                        sorted((k, v) for k, v in flask.headers.items() if k not in ("Content-Length", "Set-Cookie"))
+                    assert filled.headers["Cache-Control"] == "no-store" and "Cookie" in filled.headers["Vary"]
+                    other = tokens["b" if name == "a" else "a"]
+                    assert tokens[name] in text(filled) or (name, topic_id) == ("b", topics["lift"])
+                    assert other not in text(filled)
+                assert len(calls) == before, "the second round was answered from the shell"
+
+
+def test_a_filled_in_ballot_form_carries_a_token_the_vote_accepts(world):
+    app, topics, phones = world
+    path = f"/maple/topics/{topics['secret']}"
+    phones["a"].get(path)  # leaves the shell
+    calls = count_views(app)
+    page = phones["b"].get(path).get_data(as_text=True)
+    assert calls == [] and "为 5栋1单元101 投票" in page
+    vote = phones["b"].post(f"{path}/vote", data={"csrf_token": CSRF_RE.search(page).group(1), "choice": "no"})
+    assert vote.status_code == 303
+    after = phones["b"].get(path).get_data(as_text=True)
+    assert "您家当前的选择：<strong>不同意</strong>" in after  # a secret ballot bumps no version: read per request
+    assert "您家当前的选择" not in phones["a"].get(path).get_data(as_text=True)
+
+
+def test_a_proxy_tenant_card_and_revoked_card_show_only_to_their_own_household(world, make_user):
+    from kiosk.compounds.models import Compound
+    from kiosk.consult.models import Topic
+    from kiosk.consult.service import proxies
+    from kiosk.households import service as households
+
+    app, topics, phones = world
+    path = f"/maple/topics/{topics['secret']}"
+    for phone in phones.values():
+        phone.get(path)
+    compound = db.session.scalar(db.select(Compound))
+    chair = make_user("chair2", compound, "chair")
+    chair_id = chair.id
+    a, b = household(app, "3栋1单元502"), household(app, "5栋1单元101")
+    proxies.record(compound, chair, db.session.get(Topic, topics["secret"]), a, "王秀英")
+    households.record_delivery(compound, chair, b, "mailbox", "tenant")
+    db.session.commit()
+    db.session.remove()
+    for _ in range(2):  # Flask, then the shell
+        page_a, page_b = (phones[n].get(path).get_data(as_text=True) for n in "ab")
+        assert "您已书面委托 王秀英 代为表决。" in page_a and 'action="/maple/topics/' in page_a
+        assert "王秀英" not in page_b and "这张住户卡登记为租户持有" in page_b  # a statutory vote: owners only
+        assert "这张住户卡登记为租户持有" not in page_a and 'class="ballot"' not in page_b
+        assert "王秀英" not in app.test_client().get(path).get_data(as_text=True)
+    from kiosk.auth.models import User
+
+    compound = db.session.scalar(db.select(Compound))
+    households.revoke(compound, db.session.get(User, chair_id), household(app, "3栋1单元502"))
+    db.session.commit()
+    db.session.remove()
+    for _ in range(2):
+        page = phones["a"].get(path).get_data(as_text=True)
+        assert "请用手机扫描住户卡上的二维码" in page and "王秀英" not in page and "3栋1单元502" not in page
+
+
+def test_a_vote_a_correction_and_the_close_show_at_once_in_a_filled_in_page(world, make_user):
+    """The shell is kept per compound version and never past the topic's next phase boundary: another household's
+    named vote, a committee correction and the vote's close all show on the next page from the shell."""
+    import time_machine
+
+    from kiosk import versions
+    from kiosk.auth.models import User
+    from kiosk.compounds.models import Compound
+    from kiosk.consult import service
+    from kiosk.consult.models import Topic
+
+    app, topics, phones = world
+    compound = db.session.scalar(db.select(Compound))
+    chair_id = make_user("chair2", compound, "chair").id
+    chair = db.session.get(User, chair_id)
+    live = factories.open_topic(compound, chair, title="南门加装雨棚", secret=False, visibility="live")
+    path = f"/maple/topics/{live.id}"
+    closes_at = live.closes_at
+    db.session.remove()
+    calls = count_views(app)
+    for name in "ab":
+        phones[name].get(path)
+    rendered = len(calls)
+    before = results_text(phones["b"].get(path).get_data(as_text=True))
+    assert len(calls) == rendered and "已投 0 / 2 户" in before  # this page came from the shell
+    vote = phones["a"].post(f"{path}/vote", data={"csrf_token": csrf_token(phones["a"], path), "choice": "yes"})
+    assert vote.status_code == 303
+    after = results_text(phones["b"].get(path).get_data(as_text=True))
+    assert "已投 1 / 2 户" in after
+    compound = db.session.scalar(db.select(Compound))
+    service.add_correction(compound, db.session.get(User, chair_id), db.session.get(Topic, live.id), "雨棚颜色改为灰色")
+    db.session.commit()
+    db.session.remove()
+    versions.forget(versions.cache_of(app), "maple")  # written outside a request: seen within versions.TTL
+    assert "雨棚颜色改为灰色" in phones["b"].get(path).get_data(as_text=True)
+    phones["b"].get(path)  # a shell for this version is kept again
+    with time_machine.travel(closes_at + timedelta(minutes=1), tick=True):
+        closed = phones["b"].get(path).get_data(as_text=True)
+        assert "表决结果" in closed and 'class="ballot"' not in closed and 'id="vote"' not in closed
+
+
+class StandInShell:
+    """A page with holes as the page cache sees one: answers from the card cookie, or None (Flask must)."""
+
+    def __init__(self, answers=True):
+        self.answers, self.asked = answers, []
+
+    def seconds_left(self):
+        return None
+
+    def answer(self, token, session):
+        self.asked.append((token, dict(session)))
+        return f"<p>{token}</p>".encode() if self.answers else None
+
+
+def through_shells(app, shell):
+    """A PageCache in front of a stand-in page that leaves `shell` and sets a cookie; returns (cache, ask, renders)."""
+    from kiosk.pagecache import SHELL
+
+    renders = []
+
+    def page(environ, start_response):
+        renders.append(environ.get("HTTP_COOKIE"))
+        environ[SHELL] = shell
+        start_response("200 OK", [("Content-Type", "text/html"), ("Set-Cookie", "kiosk_session=new"),
+                                  ("Cache-Control", "no-store"), ("Content-Length", "9")])
+        return [b"<p>app</p>"]
+
+    cache = PageCache(page, app, 60, "kiosk_session")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/maple/", "QUERY_STRING": "", "HTTP_HOST": "x",
+               "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}
+
+    def ask(cookie):
+        seen = {}
+        body = b"".join(cache(dict(environ, HTTP_COOKIE=cookie), lambda status, headers, exc_info=None: seen.update(headers)))
+        return body, seen
+
+    return cache, ask, renders
+
+
+def test_a_shell_answers_later_card_holders_without_the_app_and_never_replays_a_cookie(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    plain = signed_session(cached_app, {"csrf_token": "abc"})
+    shell = StandInShell()
+    cache, ask, renders = through_shells(cached_app, shell)
+    assert ask(f"kiosk_household=t1; kiosk_session={plain}")[0] == b"<p>app</p>"
+    rendered = len(renders)
+    body, headers = ask(f"kiosk_household=t2; kiosk_session={plain}")
+    assert body == b"<p>t2</p>" and len(renders) == rendered
+    assert "Set-Cookie" not in headers and headers["Content-Length"] == str(len(body))
+    assert shell.asked == [("t2", {"csrf_token": "abc"})]
+    # Anything but a card with a plain session goes to the app as before: a login, a message, no card.
+    for cookie in (f"kiosk_session={signed_session(cached_app, {'_user_id': '1'})}; kiosk_household=t3",
+                   f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': [('info', 'x')]})}",
+                   f"kiosk_session={plain}"):
+        before = len(renders)
+        assert ask(cookie)[0] == b"<p>app</p>" and len(renders) == before + 1, cookie
+
+
+def test_a_shell_that_cannot_answer_sends_the_card_holder_to_the_app(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    cache, ask, renders = through_shells(cached_app, StandInShell(answers=False))
+    for n in range(3):
+        assert ask(f"kiosk_household=t{n}")[0] == b"<p>app</p>"
+    assert len(cache.shells) == 1 and len([r for r in renders if "kiosk_household" in (r or "")]) == 3
+
+
+def test_an_old_shell_is_rendered_again_by_one_request_while_the_others_are_filled_in(cached_app, make_compound):
+    make_compound()
+    db.session.remove()
+    cache, ask, renders = through_shells(cached_app, StandInShell())
+    ask("kiosk_household=t1")
+    key = next(iter(cache.shells))
+    expires, *rest = cache.shells[key]
+    cache.shells[key] = (expires - 120, *rest)  # older than PAGE_CACHE_SECONDS, the same compound version
+    with cache._refreshing_shells:  # another thread is rendering it again
+        assert ask("kiosk_household=t2")[0] == b"<p>t2</p>"
+    before = len(renders)
+    assert ask("kiosk_household=t3")[0] == b"<p>app</p>" and len(renders) == before + 1  # this one renders it
+    assert cache.shells[key][0] > expires - 120 and ask("kiosk_household=t4")[0] == b"<p>t4</p>"
+
+
+@pytest.mark.parametrize("rule", ["informal", "ordinary"])
+def test_the_filled_in_refusal_is_the_services_for_every_card_and_electorate(cached_app, make_compound, make_user, rule):
+    """topic_page reads the facts in one statement and decides as service.why_not does: tenant, unverified, outside
+    the electorate, or may vote; a change of the rules there must show here (this test then fails)."""
+    from kiosk.consult import service, topic_page
+    from kiosk.households.models import HouseholdCard
+
+    compound = make_compound()
+    chair = make_user("chair", compound, "chair")
+    home = Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8800)
+    db.session.add(home)
+    db.session.commit()
+    topic = factories.open_topic(compound, chair, rule=rule, secret=False, require_verified=True)
+    late = Household(compound_id=compound.id, building="5", entrance="", room="101", area_centi=9100)  # not an elector
+    db.session.add(late)
+    db.session.commit()
+    tokens = {h.id: t for h, t in issue(compound, chair, [home, late])}
+    db.session.commit()
+    for household in (home, late):
+        card = db.session.scalar(db.select(HouseholdCard).where(HouseholdCard.household_id == household.id,
+                                                                HouseholdCard.revoked_at.is_(None)))
+        for holder in ("owner", "tenant"):
+            for delivery in (None, "mailbox", "in_person"):
+                card.holder, card.delivery = holder, delivery
+                db.session.flush()
+                connection = db.session.connection()
+                facts = topic_page.read_facts(connection.connection, connection.dialect, compound.id, topic.id,
+                                              tokens[household.id])
+                expected = service.why_not(topic, household)
+                assert topic_page.rules_of(topic).refusal(facts) == (expected.reason if expected else None), \
+                    (household.address, holder, delivery)

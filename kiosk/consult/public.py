@@ -9,6 +9,7 @@ import time
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from ..htmx import wants_fragment
 from ..qr import public_url, qr_svg
 from ..screen.models import Screen
 from ..timefmt import format_datetime
-from . import integrity, kiosk_votes, present, service, snapshots
+from . import integrity, kiosk_votes, present, service, snapshots, topic_page
 from .service import proxies
 from .models import PROPOSAL_KIND_LABELS, Channel, Phase, ProposalKind, Status, Topic, Visibility
 
@@ -134,21 +135,25 @@ def _results_block(topic, household):
     """(the rendered results block, this household's current ballot): the block from memory when this compound
     version's block for the same visibility was rendered less than PAGE_CACHE_SECONDS ago."""
     ballot = service.current_ballot(topic, household) if household is not None else None
+    return _results_block_for(topic, service.results_visible(topic, household_voted=ballot is not None)), ballot
+
+
+def _results_block_for(topic, visible):
+    """The rendered results block with tallies (`visible`) or turnout only, kept per compound version."""
     phase = topic.phase()
-    visible = service.results_visible(topic, household_voted=ballot is not None)
     seconds = int(current_app.config.get("PAGE_CACHE_SECONDS") or 0)
     key = (g.compound.id, g.compound.version, topic.id, phase, visible, str(get_locale()))
     now = time.monotonic()
     blocks = current_app.extensions.setdefault("kiosk_results_blocks", {})
     hit = blocks.get(key)
     if hit is not None and hit[0] > now:
-        return hit[1], ballot
+        return hit[1]
     block = Markup(render_template("consult/_results.html", **_results_context(topic, visible=visible)))
     if seconds > 0 and g.compound.version == key[1]:
         if len(blocks) >= RESULTS_BLOCKS_MAX:
             blocks.clear()
         blocks[key] = (now + seconds, block)
-    return block, ballot
+    return block
 
 
 @bp.route("/topics")
@@ -164,27 +169,23 @@ def topics():
 
 @bp.route("/topics/<int:topic_id>")
 def topic(topic_id):
-    """One topic: background, how it is decided, results as its visibility allows, and this household's vote."""
+    """One topic: background, how it is decided, results as its visibility allows, and this household's vote.
+
+    Rendered as a page with holes (topic_page.py) and filled in for this household; the page cache answers the
+    next card holders from the same shell without Flask."""
     topic = _topic(topic_id)
-    household = cards.current_household()
-    results_block, ballot = _results_block(topic, household)
-    proxy = proxies.standing(topic, household) if household is not None else None
-    response = make_response(render_template(
-        "consult/topic.html", household=household, opinions=service.opinions(topic), proxy=proxy,
-        ballot_stands=household is not None and _ballot_stands(ballot),
-        updates=service.updates(topic), elector=household is not None and service.is_elector(topic, household),
-        refused=_why_not_sentence(topic, household), topic=topic, phase=topic.phase(), ballot=ballot,
-        results_block=results_block, opinion_max=OPINION_MAX, corrections=service.corrections(topic)))
+    shell = topic_page.build(
+        topic, topic.phase(), "consult/topic.html", lambda visible: _results_block_for(topic, visible),
+        lambda reason, where: refusal(reason, where=where), opinions=service.opinions(topic),
+        updates=service.updates(topic), opinion_max=OPINION_MAX, corrections=service.corrections(topic))
+    # Read through request.cookies, so the response is marked as this household's (Vary: Cookie, private).
+    connection = db.session.connection()
+    facts = topic_page.read_facts(connection.connection, connection.dialect, g.compound.id, topic.id,
+                                  request.cookies.get(cards.COOKIE))
+    response = make_response(shell.fill(facts, generate_csrf))
     response.headers["Cache-Control"] = "no-store"
+    request.environ[topic_page.SHELL] = shell
     return response
-
-
-def _why_not_sentence(topic, household):
-    """The sentence the phone shows instead of the ballot when this household may not vote, or ""."""
-    if household is None or topic.phase() != Phase.voting:
-        return ""
-    refused = service.why_not(topic, household)
-    return refusal(refused.reason, where=refused.detail.get("where", "")) if refused else ""
 
 
 @bp.route("/topics/<int:topic_id>/results")
@@ -225,18 +226,6 @@ def vote(topic_id):
         message = _("已投票，%(when)s。", when=format_datetime(ballot.cast_at))
     flash("✓ " + message, "success")
     return redirect(url_for(".topic", topic_id=topic.id), 303)
-
-
-def _ballot_stands(ballot):
-    """Whether the household's current ballot is one its own vote may not replace (its proxy's, or its
-    confirmed numbered paper ballot)."""
-    if ballot is None:
-        return False
-    try:
-        proxies.guard_own_vote(ballot.id)
-    except service.VoteRefused:
-        return True
-    return False
 
 
 @bp.route("/topics/<int:topic_id>/proxy/revoke", methods=["POST"])
