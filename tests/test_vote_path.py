@@ -32,11 +32,10 @@ def statements(app):
     event.remove(engine, "before_cursor_execute", log)
 
 
+@pytest.mark.sqlite_only("SQLite's write lock; PostgreSQL locks rows")
 @pytest.mark.parametrize("change", [False, True], ids=["first", "changed"])
 def test_a_vote_reads_without_the_write_lock_and_writes_in_a_short_immediate_transaction(
         app, compound, chair, database_url, statements, change):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's write lock; PostgreSQL locks rows")
     home = factories.households(compound, 1)[0]
     topic = factories.open_topic(compound, chair)
     phone = card_client(app, compound, chair, home)
@@ -61,9 +60,8 @@ def test_a_vote_reads_without_the_write_lock_and_writes_in_a_short_immediate_tra
     assert [b.choices for b in current_ballots(topic)] == [["yes"]]
 
 
+@pytest.mark.sqlite_only("SQLite's transaction modes; PostgreSQL has none to choose")
 def test_a_reads_first_view_may_write_only_inside_writing(app, compound, database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's transaction modes; PostgreSQL has none to choose")
     app.add_url_rule("/_reads_first_probe", "reads_first_probe", reads_first(lambda: "ok"), methods=["POST"])
     with app.test_request_context("/_reads_first_probe", method="POST"):
         db.session.execute(select(1))  # reading is fine
