@@ -188,7 +188,8 @@ def _write_turn():
             yield
             return
         _commit_keeping_state()  # nothing written yet: SQLite cannot turn this read into a write safely
-    timeout = int(current_app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) / 1000
+    # Whole seconds, rounded up: this module keeps to integers (no float where ballots are counted).
+    timeout = -(-int(current_app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) // 1000)
     acquired = _sqlite_writer.acquire(timeout=timeout)  # else SQLite's own busy timeout decides
     previous = g.get("kiosk_writing", False)
     g.kiosk_writing = True
