@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from bs4 import BeautifulSoup
 from PIL import Image as PILImage
+from sqlalchemy import select
 
 from kiosk.auth.models import Membership, Role, User
 from kiosk.compounds.models import Compound
@@ -71,3 +72,30 @@ def jpeg(size=(64, 48), color=(200, 80, 40), exif=None):
 def text_of(response):
     """A page's text as a person reads it: tags gone, entities decoded, runs of white space one space."""
     return " ".join(BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ").split())
+
+
+def posted_entry(compound, actor, name, fen, day, **extra):
+    """Post one line of the compound's public income book under the category called `name`, and commit."""
+    from kiosk.ledger import service as ledger
+    from kiosk.ledger.models import Category
+
+    cat = db.session.scalar(select(Category).where(Category.compound_id == compound.id, Category.name == name))
+    entry = ledger.save_draft(compound, actor, None, {"kind": cat.kind, "occurred_on": day, "category_id": cat.id,
+                                                      "amount_fen": fen, "description": f"{name} {day:%m-%d}",
+                                                      **extra})
+    ledger.post(compound, actor, entry)
+    db.session.commit()
+    return entry
+
+
+def close_and_sign(compound, chair, supervisors, start, end):
+    """Close the period from `start` to `end` and have two supervisors sign it; return the published period."""
+    from kiosk.ledger import service as ledger
+    from kiosk.ledger.models import PeriodStatus
+
+    period = ledger.submit(compound, chair, ledger.figures(compound, start, end).closing)
+    for supervisor in supervisors[:2]:
+        ledger.decide(compound, supervisor, period, True)
+    db.session.commit()
+    assert period.status == PeriodStatus.published
+    return period

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from kiosk.auth.models import Role
 from kiosk.extensions import db
 from kiosk.ledger import service
-from kiosk.ledger.models import Category, PeriodStatus
+from kiosk.ledger.models import Category
 
+import factories
 from ledger_tamper import rewrite, set_entry, tamper
 
 GENESIS = "0" * 64
@@ -59,23 +60,6 @@ def check(segment, paper):
 
 # --- a ledger to check ------------------------------------------------------------------------------------
 
-def record(compound, actor, name, fen, day, **extra):
-    cat = db.session.scalar(select(Category).where(Category.compound_id == compound.id, Category.name == name))
-    entry = service.save_draft(compound, actor, None, {"kind": cat.kind, "occurred_on": day, "category_id": cat.id,
-                                                       "amount_fen": fen, "description": f"{name} {day:%m-%d}",
-                                                       **extra})
-    service.post(compound, actor, entry)
-    db.session.commit()
-    return entry
-
-
-def close_and_sign(compound, chair, sups, start, end):
-    period = service.submit(compound, chair, service.figures(compound, start, end).closing)
-    for sup in sups[:2]:
-        service.decide(compound, sup, period, True)
-    db.session.commit()
-    assert period.status == PeriodStatus.published
-    return period
 
 
 @pytest.fixture
@@ -83,11 +67,11 @@ def months(app, compound, chair, make_user):
     service.open_book(compound, started_on=date(2026, 1, 1))
     db.session.commit()
     sups = [make_user(f"sup{i}", compound, role=Role.supervisor) for i in range(3)]
-    record(compound, chair, "停车费", 860000, date(2026, 1, 3), counterparty="小区停车管理处")
-    record(compound, chair, "维修", 23000, date(2026, 1, 19), counterparty=PERSON, counterparty_is_person=True,
+    factories.posted_entry(compound, chair, "停车费", 860000, date(2026, 1, 3), counterparty="小区停车管理处")
+    factories.posted_entry(compound, chair, "维修", 23000, date(2026, 1, 19), counterparty=PERSON, counterparty_is_person=True,
            description="3 栋楼道灯更换（人工）")
-    record(compound, chair, "停车费", 870000, date(2026, 2, 2), counterparty="小区停车管理处")
-    january = close_and_sign(compound, chair, sups, date(2026, 1, 1), date(2026, 1, 31))
+    factories.posted_entry(compound, chair, "停车费", 870000, date(2026, 2, 2), counterparty="小区停车管理处")
+    january = factories.close_and_sign(compound, chair, sups, date(2026, 1, 1), date(2026, 1, 31))
     return compound, chair, sups, january
 
 
@@ -115,9 +99,9 @@ def test_a_residents_own_checker_reaches_the_paper_code_without_a_persons_name(c
 
 def test_a_stretch_starts_before_the_previous_head_when_an_entry_was_posted_back_then(client, months):
     compound, chair, sups, january = months
-    record(compound, chair, "场地租金", 300000, date(2026, 2, 5))
-    record(compound, chair, "垃圾清运", 150000, date(2026, 2, 26))
-    february = close_and_sign(compound, chair, sups, date(2026, 2, 1), date(2026, 2, 28))
+    factories.posted_entry(compound, chair, "场地租金", 300000, date(2026, 2, 5))
+    factories.posted_entry(compound, chair, "垃圾清运", 150000, date(2026, 2, 26))
+    february = factories.close_and_sign(compound, chair, sups, date(2026, 2, 1), date(2026, 2, 28))
     data = segment(client, february)
     assert data["start"]["number"] == 2 and [e["number"] for e in data["entries"]] == [3, 4, 5]
     assert all(e["in_period"] for e in data["entries"])

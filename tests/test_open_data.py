@@ -16,7 +16,6 @@ import zipfile
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from kiosk.auth.models import Role
 from kiosk.consult import service as consult
@@ -24,7 +23,7 @@ from kiosk.consult.models import Topic
 from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.ledger import service
-from kiosk.ledger.models import Category, PeriodStatus
+from kiosk.ledger.models import PeriodStatus
 
 import factories
 
@@ -214,23 +213,6 @@ def unzip(data):
 
 # --- the world -----------------------------------------------------------------------------------------------
 
-def record(compound, actor, name, fen, day, **extra):
-    cat = db.session.scalar(select(Category).where(Category.compound_id == compound.id, Category.name == name))
-    entry = service.save_draft(compound, actor, None, {"kind": cat.kind, "occurred_on": day, "category_id": cat.id,
-                                                       "amount_fen": fen, "description": f"{name} {day:%m-%d}",
-                                                       **extra})
-    service.post(compound, actor, entry)
-    db.session.commit()
-    return entry
-
-
-def close_and_sign(compound, chair, sups, start, end):
-    period = service.submit(compound, chair, service.figures(compound, start, end).closing)
-    for sup in sups[:2]:
-        service.decide(compound, sup, period, True)
-    db.session.commit()
-    assert period.status == PeriodStatus.published
-    return period
 
 
 def decide(compound, topic, ballots):
@@ -248,15 +230,15 @@ def world(app, compound, chair, make_user, make_compound):
     service.open_book(compound, started_on=date(2026, 1, 1))
     db.session.commit()
     sups = [make_user(f"sup{i}", compound, role=Role.supervisor) for i in range(3)]
-    record(compound, chair, "停车费", 860000, date(2026, 1, 3), counterparty="小区停车管理处")
-    record(compound, chair, "维修", 23000, date(2026, 1, 19), counterparty=PERSON, counterparty_is_person=True,
+    factories.posted_entry(compound, chair, "停车费", 860000, date(2026, 1, 3), counterparty="小区停车管理处")
+    factories.posted_entry(compound, chair, "维修", 23000, date(2026, 1, 19), counterparty=PERSON, counterparty_is_person=True,
            description="=3 栋楼道灯更换（人工）")
-    record(compound, chair, "停车费", 870000, date(2026, 2, 2), counterparty="小区停车管理处")
-    january = close_and_sign(compound, chair, sups, date(2026, 1, 1), date(2026, 1, 31))
-    record(compound, chair, "场地租金", 300000, date(2026, 2, 5), description="'引号开头的摘要")
-    record(compound, chair, "垃圾清运", 150000, date(2026, 2, 26))
-    february = close_and_sign(compound, chair, sups, date(2026, 2, 1), date(2026, 2, 28))
-    record(compound, chair, "停车费", 880000, date(2026, 3, 2), counterparty="三月的未公示收入")
+    factories.posted_entry(compound, chair, "停车费", 870000, date(2026, 2, 2), counterparty="小区停车管理处")
+    january = factories.close_and_sign(compound, chair, sups, date(2026, 1, 1), date(2026, 1, 31))
+    factories.posted_entry(compound, chair, "场地租金", 300000, date(2026, 2, 5), description="'引号开头的摘要")
+    factories.posted_entry(compound, chair, "垃圾清运", 150000, date(2026, 2, 26))
+    february = factories.close_and_sign(compound, chair, sups, date(2026, 2, 1), date(2026, 2, 28))
+    factories.posted_entry(compound, chair, "停车费", 880000, date(2026, 3, 2), counterparty="三月的未公示收入")
 
     homes = factories.households(compound, 6, area=lambda i: 9000 + 100 * i)
     vote = factories.open_topic(compound, chair, title="是否在东侧空地增设充电桩")
@@ -275,8 +257,8 @@ def world(app, compound, chair, make_user, make_compound):
     service.open_book(other, started_on=date(2026, 1, 1))
     db.session.commit()
     other_sups = [make_user(f"pine-sup{i}", other, role=Role.supervisor) for i in range(2)]
-    record(other, with_books, "停车费", 120000, date(2026, 1, 9))
-    close_and_sign(other, with_books, other_sups, date(2026, 1, 1), date(2026, 1, 31))
+    factories.posted_entry(other, with_books, "停车费", 120000, date(2026, 1, 9))
+    factories.close_and_sign(other, with_books, other_sups, date(2026, 1, 1), date(2026, 1, 31))
     return {"january": january, "february": february, "vote": vote, "election": election, "live": live,
             "homes": homes}
 
@@ -385,7 +367,7 @@ def test_a_newly_published_period_changes_the_files_and_their_etag(client, world
     again = client.get("/maple/open-data/all.zip", headers={"If-None-Match": before.headers["ETag"]})
     assert again.status_code == 304
     sups = [u for u in service.supervisors(compound)]
-    close_and_sign(compound, chair, sups, date(2026, 3, 1), date(2026, 3, 31))
+    factories.close_and_sign(compound, chair, sups, date(2026, 3, 1), date(2026, 3, 31))
     after = client.get("/maple/open-data/all.zip", headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     files = unzip(after.data)
