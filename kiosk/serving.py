@@ -22,6 +22,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
 from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import create_server
+from waitress.task import ThreadedTaskDispatcher
 
 CONNECTION_LIMIT = 1000  # open connections in all (waitress's default is 100)
 PER_ADDRESS_SHARE = 2  # without a proxy in front, one address may hold half of them
@@ -35,6 +36,9 @@ SPARE_FILES = 100  # the database, templates, logs, the listening socket
 MALLOC_ARENAS = 2  # glibc malloc arenas shared by the serving threads (see limit_malloc_arenas)
 M_ARENA_MAX = -8  # mallopt's parameter number for it, from glibc's malloc.h
 QUEUE_LOG_SECONDS = 60  # at most one "Task queue depth" warning this often (waitress logs one per request)
+CHEAP_JUMP_SECONDS = 0.5  # a cheap request no longer goes ahead of one that has already waited this long
+WAITRESS_THREADS = 4  # waitress's own default, when the caller gives none
+PRIVATE_COOKIES = (b"kiosk_session=", b"kiosk_household=")  # config's SESSION_COOKIE_NAME; households.cards.COOKIE
 
 log = logging.getLogger("kiosk")
 
@@ -139,6 +143,54 @@ class QueueDepthLog:
         return getattr(self.logger, name)
 
 
+def cheap(channel):
+    """Whether the request a connection waits with is one answered without rendering: a screen's pulse, a
+    static file, or a page for someone without a session or card cookie (the page cache answers those)."""
+    requests = channel.requests
+    if not requests:
+        return False
+    request = requests[0]
+    if request.command not in ("GET", "HEAD"):
+        return False
+    path = request.path or ""
+    if path.endswith("/pulse") or path.startswith("/static/"):
+        return True
+    cookie = request.headers.get("COOKIE", "").encode("latin-1", "replace")
+    return not any(name in cookie for name in PRIVATE_COOKIES)
+
+
+class CheapFirstDispatcher(ThreadedTaskDispatcher):
+    """waitress's task queue, except that cheap requests (see `cheap`) go ahead of the others.
+
+    waitress serves requests first come, first served. At a consultation meeting 200 phones open the topic
+    page at once; rendered for each household, they fill the threads, and the lobby screens' pulses and the
+    passers-by's cached pages (under a millisecond each) waited seconds behind them. A cheap request now joins
+    the queue after the cheap ones already waiting but before the first expensive one, unless that one has
+    already waited CHEAP_JUMP_SECONDS: then it waits its turn, so a flood of cheap requests delays an expensive
+    one by at most that long, never starves it."""
+
+    def add_task(self, task):
+        """Queue a connection's request: a cheap one ahead of the expensive ones that have not waited long."""
+        now = time.monotonic()
+        is_cheap = cheap(task)
+        task.kiosk_cheap, task.kiosk_queued = is_cheap, now
+        with self.lock:
+            queue = self.queue
+            position = len(queue)
+            if is_cheap:
+                for index, waiting in enumerate(queue):
+                    if not getattr(waiting, "kiosk_cheap", False):
+                        if now - getattr(waiting, "kiosk_queued", now) < CHEAP_JUMP_SECONDS:
+                            position = index
+                        break
+            queue.insert(position, task)
+            self.queue_cv.notify()
+            queue_size = len(queue)
+            idle_threads = len(self.threads) - self.stop_count - self.active_count
+            if queue_size > idle_threads:
+                self.queue_logger.warning("Task queue depth is %d", queue_size - idle_threads)
+
+
 def _report_refusal(server, address, share):
     """Log a client refused for holding its share of connections, at most once a minute per address."""
     reported = server.__dict__.setdefault("kiosk_refusals_reported", {})
@@ -213,11 +265,18 @@ def server_options(trusting_proxies):
 
 
 def make_server(app, host, port, per_address=None, **options):
-    """A waitress server (not yet running) with StrictChannel: strict framing, header deadline, address share."""
-    server = create_server(app, host=host, port=port, **options)
+    """A waitress server (not yet running) with StrictChannel (strict framing, header deadline, address share)
+    and CheapFirstDispatcher. waitress builds its own dispatcher unless one is passed in (its parameter for
+    that is named a test shim; it is the only way to choose the queue's order)."""
+    dispatcher = CheapFirstDispatcher()
+    dispatcher.set_thread_count(options.get("threads", WAITRESS_THREADS))
+    try:
+        server = create_server(app, host=host, port=port, _dispatcher=dispatcher, **options)
+    except BaseException:
+        dispatcher.shutdown()  # its threads are already running
+        raise
     server.channel_class = StrictChannel
     server.maintenance = _maintenance(server, server.maintenance)
-    dispatcher = server.task_dispatcher
     dispatcher.queue_logger = QueueDepthLog(dispatcher.queue_logger, QUEUE_LOG_SECONDS)
     server.kiosk_per_address = per_address
     return server

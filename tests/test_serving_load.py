@@ -95,3 +95,100 @@ def test_a_serving_process_does_not_load_alembic(tmp_path, database_url):
                            text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert found.returncode == 0, found.stderr[-2000:]
     assert found.stdout.strip() == "[]"
+
+
+class _Request:
+    """The parts of waitress's parsed request that the queue's order reads."""
+
+    def __init__(self, command, path, cookie=""):
+        self.command, self.path = command, path
+        self.headers = {"COOKIE": cookie} if cookie else {}
+
+
+class _Waiting:
+    """A connection waiting in the queue with one request, as waitress queues it."""
+
+    def __init__(self, name, command="GET", path="/guixiang/", cookie=""):
+        self.name = name
+        self.requests = [_Request(command, path, cookie)]
+
+
+def _order(dispatcher):
+    return [task.name for task in dispatcher.queue]
+
+
+def test_cheap_requests_wait_in_order_ahead_of_rendered_ones_that_have_not_waited_long():
+    """Pulses, static files and passers-by's pages join the queue after the other cheap ones and before the
+    first page that must be rendered for a household or a vote; a page that has waited long keeps its place."""
+    dispatcher = serving.CheapFirstDispatcher()  # no threads: the queue only fills
+    card = "kiosk_session=abc; kiosk_household=xyz"
+    dispatcher.add_task(_Waiting("topic-1", path="/guixiang/topics/7", cookie=card))
+    dispatcher.add_task(_Waiting("vote", command="POST", path="/guixiang/topics/7/vote"))
+    dispatcher.add_task(_Waiting("pulse", path="/guixiang/pulse"))
+    dispatcher.add_task(_Waiting("passer-by", path="/guixiang/notices/3", cookie="lang=zh"))
+    dispatcher.add_task(_Waiting("topic-2", path="/guixiang/topics/7", cookie=card))
+    dispatcher.add_task(_Waiting("style", path="/static/css/app.css", cookie=card))
+    assert _order(dispatcher) == ["pulse", "passer-by", "style", "topic-1", "vote", "topic-2"]
+
+    dispatcher.queue[3].kiosk_queued -= serving.CHEAP_JUMP_SECONDS  # topic-1 has waited long enough
+    dispatcher.add_task(_Waiting("late pulse", path="/guixiang/pulse"))
+    assert _order(dispatcher)[-1] == "late pulse"
+
+
+def test_a_queued_pulse_is_answered_before_rendered_pages_queued_earlier(tmp_path):
+    """With the only thread busy, three card holders' pages and then a screen's pulse queue up: the pulse is
+    answered next, while the pages still wait (before, it waited behind all three)."""
+    import socket
+    import threading
+
+    served, release = [], threading.Event()
+
+    def app(environ, start_response):
+        served.append(environ["PATH_INFO"])
+        if environ["PATH_INFO"] == "/guixiang/topics/1":
+            release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = serving.make_server(app, "127.0.0.1", 0, threads=1)
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    port = server.effective_port
+    sockets = []
+
+    def send(path, cookie=""):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = f"GET {path} HTTP/1.1\r\nHost: x\r\n" + (f"Cookie: {cookie}\r\n" if cookie else "") + "\r\n"
+        sock.sendall(head.encode())
+        sockets.append(sock)
+        return sock
+
+    def wait_for(condition):
+        for _ in range(200):
+            if condition():
+                return
+            threading.Event().wait(0.02)
+        raise AssertionError(f"timed out; served {served}, queued {_order_names(server)}")
+
+    def _order_names(server):
+        return [task.requests[0].path for task in list(server.task_dispatcher.queue) if task.requests]
+
+    try:
+        send("/guixiang/topics/1", "kiosk_household=a")  # takes the only thread and holds it
+        wait_for(lambda: served == ["/guixiang/topics/1"])
+        for n in (2, 3, 4):
+            send(f"/guixiang/topics/{n}", "kiosk_household=a")
+        wait_for(lambda: len(server.task_dispatcher.queue) == 3)
+        pulse = send("/guixiang/pulse?v=1")
+        wait_for(lambda: len(server.task_dispatcher.queue) == 4)
+        release.set()
+        assert pulse.recv(1024).startswith(b"HTTP/1.1 200")
+        wait_for(lambda: len(served) == 5)
+        assert served == ["/guixiang/topics/1", "/guixiang/pulse", "/guixiang/topics/2", "/guixiang/topics/3",
+                          "/guixiang/topics/4"]
+    finally:
+        release.set()
+        for sock in sockets:
+            sock.close()
+        server.close()
+        server.task_dispatcher.shutdown()
