@@ -475,3 +475,53 @@ def test_the_filled_in_refusal_is_the_services_for_every_card_and_electorate(cac
                 expected = service.why_not(topic, household)
                 assert topic_page.rules_of(topic).refusal(facts) == (expected.reason if expected else None), \
                     (household.address, holder, delivery)
+
+
+def test_the_filled_in_ballot_stands_as_the_service_refuses_a_household_vote_over_it(cached_app, make_compound,
+                                                                                     make_user):
+    """topic_page's one statement decides whether a household's current ballot must stand (the page then offers no
+    ballot form) as service.proxies.guard_own_vote does for a vote: a proxy's ballot and a confirmed numbered paper
+    ballot stand, a phone ballot does not, and neither does no ballot; a change of the rule there fails here."""
+    from kiosk.consult import service as consult
+    from kiosk.consult import topic_page
+    from kiosk.consult.models import Ballot, Channel
+    from kiosk.consult.service import paper, proxies
+    from kiosk.consult.service.base import VoteRefused
+
+    compound = make_compound()
+    chair = make_user("chair", compound, "chair")
+    jia, yi = make_user("jia", compound, "member"), make_user("yi", compound, "member")
+    homes = {name: Household(compound_id=compound.id, building="3", entrance="1", room=room, area_centi=8800)
+             for name, room in (("phone", "501"), ("proxy", "502"), ("paper", "503"), ("none", "504"))}
+    db.session.add_all(homes.values())
+    db.session.commit()
+    topic = factories.open_topic(compound, chair, secret=False, allow_change=True)
+    tokens = {h.id: t for h, t in issue(compound, chair, list(homes.values()))}
+    db.session.commit()
+    consult.cast(compound, topic, homes["phone"], ["yes"], Channel.phone)
+    proxy = proxies.record(compound, chair, topic, homes["proxy"], "王秀英")
+    db.session.commit()
+    proxies.cast_by_proxy(compound, chair, topic, proxy, ["no"])
+    paper.print_set(compound, chair, topic)
+    db.session.commit()
+    sheet = next(p for p in paper.papers(topic) if p.household_id == homes["paper"].id)
+    assert paper.enter(compound, jia, topic, sheet, "first", ["abstain"]).outcome == "entered"
+    assert paper.enter(compound, yi, topic, sheet, "confirm", ["abstain"]).outcome == "confirmed"
+    db.session.commit()
+
+    seen = {}
+    for name, home in homes.items():
+        connection = db.session.connection()
+        facts = topic_page.read_facts(connection.connection, connection.dialect, compound.id, topic.id,
+                                      tokens[home.id])
+        current = db.session.scalar(db.select(Ballot.id).where(Ballot.topic_id == topic.id,
+                                                               Ballot.household_id == home.id,
+                                                               Ballot.current.is_(True)))
+        try:
+            proxies.guard_own_vote(current)
+            refused = None
+        except VoteRefused as refusal:
+            refused = refusal.reason
+        seen[name] = (facts.ballot_stands, refused)
+    assert seen == {"phone": (False, None), "proxy": (True, "proxy_voted"), "paper": (True, "paper_final"),
+                    "none": (False, None)}
