@@ -92,6 +92,8 @@ class PageCache:
         self._compound_of = functools.lru_cache(maxsize=MAX_ENTRIES)(self._match)
         # A phone sends the same session cookie for minutes: check its signature and contents once.
         self._plain_session = functools.lru_cache(maxsize=MAX_ENTRIES)(self._check_session)
+        # ... and the same Cookie header on every request: parse it once (a third of a card holder's page).
+        self._cookie_key = functools.lru_cache(maxsize=MAX_ENTRIES)(self._parse_cookie_header)
 
     def _match(self, path_info):
         """The compound slug of a cacheable page at this path, or None (any other page, or no page)."""
@@ -119,7 +121,8 @@ class PageCache:
         slug = self._compound_of(environ.get("PATH_INFO", ""))
         if slug is None:
             return None, False
-        found = self._cookie_key(environ)
+        raw = environ.get("HTTP_COOKIE", "")
+        found = self._cookie_key(raw) if raw.strip(" \t;") else ((), False)
         if found is None:
             return None, False
         cookies, holder = found
@@ -138,17 +141,14 @@ class PageCache:
                 tuple(environ.get(h, "") for h in HTMX_HEADERS),
                 cookies), holder
 
-    def _cookie_key(self, environ):
+    def _parse_cookie_header(self, raw):
         """(the cookies as the key holds them, the card holder's (card cookie, session) or False), or None when
-        the request may not be served.
+        the request may not be served; `raw` is a Cookie header with at least one cookie in it.
 
         Parsed by the app's own request class, so the cache sees exactly the cookies Flask will read. A card
         holder's key holds only the preferences: it names the passer-by's page they may be served.
         """
-        raw = environ.get("HTTP_COOKIE", "")
-        if not raw.strip(" \t;"):
-            return (), False
-        cookies = self.flask_app.request_class(environ).cookies
+        cookies = self.flask_app.request_class({"HTTP_COOKIE": raw}).cookies
         pairs = list(cookies.items(multi=True))
         names = [name for name, _ in pairs]
         if not names or len(names) != len(set(names)):

@@ -150,8 +150,8 @@ def cheap(channel):
     if not requests:
         return False
     request = requests[0]
-    if request.command not in ("GET", "HEAD"):
-        return False
+    if request.error is not None or getattr(request, "command", None) not in ("GET", "HEAD"):
+        return False  # a request waitress could not parse is answered with its error, in turn
     path = request.path or ""
     if path.endswith("/pulse") or path.startswith("/static/"):
         return True

@@ -100,6 +100,8 @@ def test_a_serving_process_does_not_load_alembic(tmp_path, database_url):
 class _Request:
     """The parts of waitress's parsed request that the queue's order reads."""
 
+    error = None
+
     def __init__(self, command, path, cookie=""):
         self.command, self.path = command, path
         self.headers = {"COOKIE": cookie} if cookie else {}
@@ -128,7 +130,10 @@ def test_cheap_requests_wait_in_order_ahead_of_rendered_ones_that_have_not_waite
     dispatcher.add_task(_Waiting("passer-by", path="/guixiang/notices/3", cookie="lang=zh"))
     dispatcher.add_task(_Waiting("topic-2", path="/guixiang/topics/7", cookie=card))
     dispatcher.add_task(_Waiting("style", path="/static/css/app.css", cookie=card))
-    assert _order(dispatcher) == ["pulse", "passer-by", "style", "topic-1", "vote", "topic-2"]
+    unparsed = _Waiting("unparsed")
+    unparsed.requests[0] = type("Unparsed", (), {"error": "bad framing"})()  # no command: waitress answers 400
+    dispatcher.add_task(unparsed)
+    assert _order(dispatcher) == ["pulse", "passer-by", "style", "topic-1", "vote", "topic-2", "unparsed"]
 
     dispatcher.queue[3].kiosk_queued -= serving.CHEAP_JUMP_SECONDS  # topic-1 has waited long enough
     dispatcher.add_task(_Waiting("late pulse", path="/guixiang/pulse"))
