@@ -159,3 +159,23 @@ def test_the_migration_gives_every_existing_compound_the_three_defaults(tmp_path
         with cleanup.begin() as conn:
             conn.execute(text('DROP SCHEMA IF EXISTS "migrate_templates" CASCADE'))
         cleanup.dispose()
+
+
+def test_the_template_pages_and_the_copy_form_speak_english(committee_client, compound, make_user):
+    """Every word of the new pages has its English; the templates themselves are the compound's Chinese content."""
+    from test_i18n import _leftover_chinese, _user_content
+
+    add_defaults(compound)
+    db.session.commit()
+    templates = db.session.scalars(select(NoticeTemplate)).all()
+    content = _user_content(compound, *[t.title for t in templates], *[t.body for t in templates])
+    committee_client.get("/lang/en?next=/admin/")
+    water = template(compound, "停水停电通知")
+    for path in ("/admin/maple/notices/templates/", f"/admin/maple/notices/templates/{water.id}",
+                 f"/admin/maple/notices/new?template={water.id}", "/admin/maple/notices/new?template=0"):
+        soup = soup_of(committee_client.get(path))
+        assert _leftover_chinese(soup, content) == [], path
+    staff = make_user("street-staff", platform_admin=True)
+    login_as(committee_client, staff)
+    soup = soup_of(committee_client.get("/admin/platform/"))
+    assert "Copy setup from" in soup.get_text() and _leftover_chinese(soup, content + ["/maple/"]) == []

@@ -43,7 +43,7 @@ class CompoundForm(FlaskForm):
     def set_models(self, compounds):
         """Offer every existing compound as a model to copy from ("不复制" first, the default)."""
         self.copy_from.choices = [SelectChoice("", _("不复制"))] + [
-            SelectChoice(str(c.id), f"{c.name}（/{c.slug}/）") for c in compounds]
+            SelectChoice(str(c.id), f"{c.name} (/{c.slug}/)") for c in compounds]
 
 
 class ProcedureForm(FlaskForm):
