@@ -511,6 +511,7 @@ def load_demo():
     tips += _documents(compound, chair, now)
     tips += _card_holders_cached(compound)
     tips += _open_data(compound)
+    tips += _notice_templates(compound, other, chair)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1024,3 +1025,24 @@ def _open_data(compound):
     resolutions are it). Returns the line the demo command prints."""
     return [f"Open data anyone can download and check offline (开放数据, CSV/JSON with the chain hashes, README): "
             f"{{url}}/{compound.slug}/open-data/ · the whole district in one archive: {{url}}/open-data/district.zip"]
+
+
+def _notice_templates(compound, other, chair):
+    """Issue 17: the default notice templates in both demo compounds (the migration gives them to compounds that
+    existed before it; a compound made here needs them too), and one 桂香园's committee wrote itself, which a
+    compound created by copying 桂香园 gets too. Returns the lines the demo command prints."""
+    from .notices.models import NoticeTemplate
+    from .notices.template_service import add_defaults, save_template
+
+    add_defaults(compound)
+    add_defaults(other)
+    title = "电梯年检停用通知"
+    if db.session.scalar(select(NoticeTemplate.id).where(NoticeTemplate.compound_id == compound.id,
+                                                         NoticeTemplate.title == title)) is None:
+        save_template(compound, chair, None, title, "各位住户：\n\n【楼栋】电梯将于 **【日期】【时间段】** 进行年度检验，"
+                      "期间停止使用，请走楼梯或错开时间出行。腿脚不便的住户如需帮忙，请联系【姓名】【电话】。\n\n"
+                      "【小区名称】自治管理委员会", "notice")
+    db.session.flush()
+    return [f"Notice templates (通知模板): {{url}}/admin/{compound.slug}/notices/templates/ · start a notice from one: "
+            f"{{url}}/admin/{compound.slug}/notices/new · the street office (demo-staff) can create a compound "
+            f"copying 桂香园's setup at {{url}}/admin/platform/ (复制设置自)"]

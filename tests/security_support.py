@@ -419,6 +419,15 @@ def _populate_documents(compound, chair, values):
             "seal_id": line.id}
 
 
+def _populate_templates(compound, chair):
+    """A notice template of the committee's own (to edit or delete)."""
+    from kiosk.notices.template_service import save_template
+
+    mine = save_template(compound, chair, None, compound.name[:2] + "电梯年检通知", "【日期】电梯年检", "notice")
+    db.session.flush()
+    return {"template_id": mine.id}
+
+
 def seat_on_roster(meeting_id, users):
     """Put accounts made after the world (the role walk's) on a held meeting's roster, as members at the meeting
     (only they may confirm its minutes)."""
@@ -477,6 +486,8 @@ def build_world(compound, chair, make_compound, make_user):
     oak_values.update(_populate_meetings(oak, intruder, make_user("oak-member", oak, Role.member)))
     values.update(_populate_documents(compound, chair, values))
     oak_values.update(_populate_documents(oak, intruder, oak_values))
+    values.update(_populate_templates(compound, chair))
+    oak_values.update(_populate_templates(oak, intruder))
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -490,7 +501,7 @@ OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key
                          "member_id", "event_id", "topic_id", "opinion_id", "proposal_id", "batch_id",
                          "entry_id", "period_id", "question_id", "category_id", "receipt_id", "paper_id", "proxy_id",
                          "ballot_token", "meeting_id", "agenda_id", "transfer_id",
-                         "document_id", "version_id", "seal_id"})
+                         "document_id", "version_id", "seal_id", "template_id"})
 
 # A form body that would make any of the app's forms valid: if an access check were missing, the
 # request would go through and change something the state() fingerprint shows.

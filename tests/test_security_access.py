@@ -114,6 +114,12 @@ ALLOWED = {
     ("notices_admin.edit", "GET"): EDITORS,
     ("notices_admin.edit", "POST"): EDITORS,
     ("notices_admin.change_status", "POST"): EDITORS,
+    # Notice templates: for the members who write notices (admin only; residents never see them).
+    ("notice_templates.index", "GET"): EDITORS,
+    ("notice_templates.index", "POST"): EDITORS,
+    ("notice_templates.edit", "GET"): EDITORS,
+    ("notice_templates.edit", "POST"): EDITORS,
+    ("notice_templates.delete", "POST"): EDITORS,
     ("compound_admin.members", "GET"): LEADERS,
     ("compound_admin.members", "POST"): LEADERS,
     ("compound_admin.remove_member", "POST"): LEADERS,  # a supervisor's membership: platform staff only

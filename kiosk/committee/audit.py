@@ -14,7 +14,9 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "appoint": _l("任命监督委员"), "snapshot": _l("分批公布票数"), "correct": _l("更正说明"),
                  "notice_sent": _l("会议通知送达居委会"), "attendance": _l("记录出席"), "decide": _l("会议决定"),
                  "minutes": _l("会议纪要"), "minutes_reset": _l("纪要确认作废"), "confirm": _l("确认纪要"),
-                 "export_phones": _l("导出未投票住户电话")}
+                 "export_phones": _l("导出未投票住户电话"),
+                 "copy_setup": _l("复制示范小区的设置"), "template_create": _l("新建通知模板"),
+                 "template_edit": _l("修改通知模板"), "template_delete": _l("删除通知模板")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
@@ -45,7 +47,10 @@ FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类
                 "held_at": _l("会议时间"), "agenda": _l("议程"), "notice_sent_on": _l("送达居委会的日期"),
                 "members_total": _l("全体委员人数"), "present": _l("出席的委员"), "minutes": _l("会议纪要"),
                 "confirmations": _l("已确认人数"), "final": _l("纪要生效"), "decision_notice_id": _l("公告"),
-                "item": _l("议程事项"), "rows": _l("条数"), "why": _l("原因")}
+                "item": _l("议程事项"), "rows": _l("条数"), "why": _l("原因"),
+                "copied_from": _l("复制自"), "procedure_profile": _l("议事规则"), "ledger_books": _l("账本"),
+                "ledger_categories": _l("收支类别"), "notice_templates": _l("通知模板"),
+                "proxy_limit": _l("每位受托人最多代理的业主数"), "default_templates": _l("补上的默认通知模板")}
 
 
 # Recorded values people should read in words: how an account came to be, on whose authority.

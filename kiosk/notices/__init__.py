@@ -10,10 +10,10 @@ def init_app(app):
 
     from .. import areas, media, pagecache
     from ..screen.registry import register_slide
-    from . import admin, broadcast, models, slides, views
+    from . import admin, broadcast, models, slides, template_admin, views
 
     areas.declare(app, AREA)
-    areas.register_blueprints(app, broadcast.bp, admin.bp, views.bp)
+    areas.register_blueprints(app, broadcast.bp, admin.bp, template_admin.bp, views.bp)
     register_slide(app, AREA, slides.slides, slides.detail, "notices/_slide_detail.html", order=10,
                    label=_l("通知"))
     media.register_public_images(app, AREA, models.shows_image)

@@ -13,7 +13,8 @@ from ..timefmt import from_local_naive, local_input
 from ..uploads import KEEP, ImageRejected, image_choice
 from . import service
 from .forms import NoticeForm
-from .models import Category, Notice, Status
+from .models import Category, Notice, NoticeTemplate, Status
+from .template_service import templates_of
 
 bp = bind_compound(Blueprint("notices_admin", __name__, url_prefix="/admin/<compound>/notices"))
 bp.before_request(require_committee)
@@ -82,7 +83,20 @@ def create():
     done = _handle_form(form, None)
     if done is not None:
         return done
-    return render_template("notices/form.html", form=form, notice=None), 400 if request.method == "POST" else 200
+    picked, missing = None, False
+    if request.method == "GET" and request.args.get("template"):
+        picked, missing = _start_from_template(form, request.args.get("template"))
+    return render_template("notices/form.html", form=form, notice=None, templates=templates_of(g.compound),
+                           picked=picked, template_missing=missing), 400 if request.method == "POST" else 200
+
+
+def _start_from_template(form, wanted):
+    """Fill an empty notice form from one of this compound's templates; return (template, missing)."""
+    template = db.session.get(NoticeTemplate, int(wanted)) if wanted.isdigit() and len(wanted) < 10 else None
+    if template is None or template.compound_id != g.compound.id:
+        return None, True  # another compound's template is as absent as a deleted one
+    form.title.data, form.body.data, form.category.data = template.title, template.body, template.category.value
+    return template, False
 
 
 @bp.route("/<int:notice_id>/edit", methods=["GET", "POST"])
@@ -100,7 +114,8 @@ def edit(notice_id):
     done = _handle_form(form, notice)
     if done is not None:
         return done
-    return render_template("notices/form.html", form=form, notice=notice), 400 if request.method == "POST" else 200
+    return render_template("notices/form.html", form=form, notice=notice, templates=(), picked=None,
+                           template_missing=False), 400 if request.method == "POST" else 200
 
 
 @bp.route("/<int:notice_id>")

@@ -51,3 +51,15 @@ class NoticeForm(FlaskForm):
         """The window must end after it starts."""
         if field.data and self.starts_at.data and field.data <= self.starts_at.data:
             raise ValidationError(_l("结束时间要晚于开始时间。"))
+
+
+class NoticeTemplateForm(FlaskForm):
+    """A notice template: the title, body and category a new notice starts from."""
+
+    title = StringField(_l("模板标题"), validators=[
+        DataRequired(_l("请填写模板标题。")), Length(max=120, message=_l("标题最多 120 个字。"))],
+        description=_l("发通知时这就是通知的标题，可以再改。"))
+    body = TextAreaField(_l("正文"), validators=[Length(max=20000, message=_l("正文最多 20000 个字。"))],
+                         description=_l("要每次填写的地方用【】标出，例如【日期】。可用 Markdown。"))
+    category = RadioField(_l("类别"), choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
+                          default=Category.notice.value, validators=[DataRequired(_l("请选一个类别。"))])

@@ -2,7 +2,7 @@
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, or_, select
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -118,6 +118,29 @@ class Broadcast(db.Model):
     withdrawn_at = mapped_column(UTCDateTime, nullable=True)
 
     author = relationship("User")
+
+
+class NoticeTemplate(db.Model):
+    """A compound's ready-made notice (停水停电, 议事会通知...): a committee member starts a new notice from it and
+    fills in the blanks marked 【】. Admin only; residents never see a template."""
+
+    __tablename__ = "notice_template"
+    __table_args__ = (UniqueConstraint("compound_id", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[Category] = mapped_column(Enum(Category, native_enum=False, length=20))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    @property
+    def category_label(self):
+        return CATEGORY_LABELS[self.category]
+
+    def snapshot(self):
+        """The fields the audit log keeps."""
+        return {"title": self.title, "body": self.body, "category": str(self.category)}
 
 
 def public_notices(compound, category=None, now=None):

@@ -1,5 +1,5 @@
 """Platform staff's form for a new compound and its first chair."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -10,6 +10,10 @@ from ..consult.procedure import choices as procedure_choices
 
 PROCEDURE_HELP = _l("本小区业主投票按哪里的规定办理：通知期、投票期限、延长、决议公告期限、电子投票平台。委员会和居民"
                     "在“议事规则”页看到每一条和出处。")
+
+
+COPY_HELP = _l("新小区照搬所选小区的账本和收支类别、议事规则、委托代理人数上限和通知模板，从零开始记账；"
+               "住户、住户卡、议题、账目、通知、文件和人员一样也不复制。")
 
 
 def procedure_field():
@@ -29,7 +33,17 @@ class CompoundForm(FlaskForm):
     district = StringField(_l("所属街道"), validators=[Length(max=80)])
     admin_name = StringField(_l("第一位管理员姓名"), validators=[DataRequired(_l("请填写姓名。")), Length(max=40)])
     admin_username = StringField(_l("第一位管理员用户名"), validators=USERNAME)
-    procedure_profile = procedure_field()
+    copy_from = SelectField(_l("复制设置自"), choices=[], validate_choice=False, default="",
+                            description=COPY_HELP)
+    procedure_profile = SelectField(
+        _l("议事规则"), default="", description=PROCEDURE_HELP,
+        choices=[SelectChoice("", _l("与复制来源相同（不复制时为全国通用）"))]
+        + [SelectChoice(key, label) for key, label in procedure_choices()])
+
+    def set_models(self, compounds):
+        """Offer every existing compound as a model to copy from ("不复制" first, the default)."""
+        self.copy_from.choices = [SelectChoice("", _("不复制"))] + [
+            SelectChoice(str(c.id), f"{c.name} (/{c.slug}/)") for c in compounds]
 
 
 class ProcedureForm(FlaskForm):

@@ -27,8 +27,11 @@ def blueprints():
 def index():
     """List every compound with its published notice count; create a new compound."""
     form = CompoundForm()
+    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+    form.set_models(compounds)
     created = None
     if form.validate_on_submit():
+        model = _model(form, compounds)
         slug = form.slug.data.strip().lower()
         username = form.admin_username.data.strip().lower()
         problem = slug_problem(slug)
@@ -43,18 +46,30 @@ def index():
             compound, chair = create_compound(current_user, form.name.data.strip(), slug,
                                               form.community.data.strip(), form.district.data.strip(),
                                               form.admin_name.data.strip(), username, password,
-                                              form.procedure_profile.data)
+                                              form.procedure_profile.data, model)
             db.session.commit()
-            created = {"compound": compound, "username": username, "password": password}
+            created = {"compound": compound, "username": username, "password": password, "model": model}
             flash(_("小区已创建。"), "success")
+            compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
             form = CompoundForm(formdata=None)
+            form.set_models(compounds)
     counts = dict(db.session.execute(
         select(Notice.compound_id, func.count()).where(Notice.status == Status.published)
         .group_by(Notice.compound_id)).all())
-    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("platform/index.html", form=form, compounds=compounds, counts=counts,
                            created=created, profiles=PROFILES), status
+
+
+def _model(form, compounds):
+    """The compound chosen to copy from, or None for "不复制"; an unknown choice is an error next to the field."""
+    wanted = (form.copy_from.data or "").strip()
+    if not wanted:
+        return None
+    found = next((c for c in compounds if str(c.id) == wanted), None)
+    if found is None:
+        form.copy_from.errors.append(_("找不到这个小区（可能刚被改动），请从列表里重新选择。"))
+    return found
 
 
 @bp.route("/<int:compound_id>/procedure", methods=["GET", "POST"])

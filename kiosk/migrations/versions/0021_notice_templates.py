@@ -1,0 +1,89 @@
+"""notice templates (通知模板): a new table, and the three default templates for every existing compound; no
+existing table or figure changes
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-06 17:00:00.000000
+
+"""
+from datetime import datetime, timezone
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0021'
+down_revision = '0020'
+branch_labels = None
+depends_on = None
+
+# Frozen here as they were when this migration was written: a later change to kiosk/notices/template_defaults.py
+# must not change what this step did.
+DEFAULTS = (
+    ("停水停电通知", "notice", """各位业主、住户：
+
+接【供水公司／供电公司】通知，因【管道维修／线路检修】，本小区【楼栋范围，如 3 栋、5 栋】将于 **【日期】【开始时间】至【结束时间】** 停【水／电】。
+
+- 请提前储水，关好家里的水龙头和电器开关；
+- 停电期间电梯停止运行，行动不便的老人请提前安排出行；
+- 恢复时间如有推迟，委员会会在公示屏和手机页面上另行通知。
+
+联系人：【姓名】，电话：【电话】
+
+【小区名称】自治管理委员会
+【日期】"""),
+    ("议事会通知", "notice", """各位业主、住户：
+
+小区自治管理委员会定于 **【日期】（星期【几】）【时间】** 在【地点，如 小区活动室】召开协商议事会，欢迎业主、住户和商户代表参加。
+
+本次议题：
+
+- 【议题一】
+- 【议题二】
+
+对议题有意见或建议的，请在【截止日期】前告诉委员会委员，也可以扫公示屏上的二维码在手机上提出。
+
+【小区名称】自治管理委员会
+【日期】"""),
+    ("公示期提醒", "disclosure", """各位业主、住户：
+
+【公示事项，如 某月公共收益收支明细】已于【开始日期】公示，公示期到【结束日期】止，共【天数】天。
+
+公示内容在大堂公示屏和公告栏上，也可以扫码在手机上查看。对公示内容有疑问的，请在公示期内向监督委员或自治管理委员会提出，委员会在 10 日内答复。
+
+【小区名称】自治管理委员会
+【日期】"""),
+)
+
+
+def upgrade():
+    template = op.create_table('notice_template',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('compound_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('category', sa.Enum('notice', 'disclosure', 'event', 'safety', 'other', name='category',
+                                  native_enum=False, length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['compound_id'], ['compound.id'], name=op.f('fk_notice_template_compound_id_compound')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_template')),
+    sa.UniqueConstraint('compound_id', 'title', name=op.f('uq_notice_template_compound_id_title'))
+    )
+    with op.batch_alter_table('notice_template', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_template_compound_id'), ['compound_id'], unique=False)
+    connection = op.get_bind()
+    compounds = connection.execute(sa.text("SELECT id FROM compound ORDER BY id")).scalars().all()
+    now = datetime.now(timezone.utc)
+    if connection.dialect.name == "sqlite":  # stored as naive UTC there, as the app's UTCDateTime does
+        now = now.replace(tzinfo=None)
+    rows = [{"compound_id": compound_id, "title": title, "body": body, "category": category, "created_at": now}
+            for compound_id in compounds for title, category, body in DEFAULTS]
+    if rows:
+        connection.execute(sa.insert(template), rows)
+
+
+def downgrade():
+    with op.batch_alter_table('notice_template', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_template_compound_id'))
+    op.drop_table('notice_template')
