@@ -511,6 +511,7 @@ def load_demo():
     tips += _documents(compound, chair, now)
     tips += _card_holders_cached(compound)
     tips += _open_data(compound)
+    tips += _setup_checklist(compound, other, chair)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1024,3 +1025,26 @@ def _open_data(compound):
     resolutions are it). Returns the line the demo command prints."""
     return [f"Open data anyone can download and check offline (开放数据, CSV/JSON with the chain hashes, README): "
             f"{{url}}/{compound.slug}/open-data/ · the whole district in one archive: {{url}}/open-data/district.zip"]
+
+
+def _setup_checklist(compound, other, chair):
+    """Issue 17's setup checklist: 桂香园 nearly set up (its posters recorded as put up; the cards of most
+    households and a screen's first contact still to come), 松柏里 just begun. Returns the lines the demo prints."""
+    from .changes import AuditEntry
+    from .setup.checklist import POSTERS, checklist, mark_posters
+
+    posted = db.session.scalar(select(AuditEntry.id).where(AuditEntry.compound_id == compound.id,
+                                                           AuditEntry.area == "setup", AuditEntry.action == POSTERS))
+    if posted is None:
+        mark_posters(compound, chair)
+        db.session.commit()
+    lines = []
+    for place in (compound, other):
+        found = checklist(place)
+        missing = ", ".join(step.key for step in found.missing) or "none"
+        lines.append(f"Setup checklist (开通清单) of {place.name}: {found.done_count}/{found.total} done "
+                     f"(missing: {missing}): {{url}}/admin/{place.slug}/setup/ · starter kit to print: "
+                     f"{{url}}/admin/{place.slug}/setup/kit")
+    lines.append("Every compound's setup progress for the street office (开通进度): {url}/admin/platform/setup/")
+    return lines
+
