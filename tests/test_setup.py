@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
 from kiosk.auth.models import Membership, Role, User
+from kiosk.changes import AuditEntry
 from kiosk.database import utcnow
 from kiosk.households.models import CardBatch, HouseholdCard
 from kiosk.notices.models import Notice
@@ -225,3 +226,21 @@ def test_every_quick_guide_section_is_in_the_manual():
         assert not re.search(r"!\[", body)
     with pytest.raises(guide.ManualMissing):
         guide.section(text, "没有这一节")
+
+
+def test_the_demo_shows_one_compound_nearly_set_up_and_one_just_begun(app):
+    from kiosk.compounds.models import Compound
+    from kiosk.demo import load_demo
+
+    app.config.update(PASSWORD_ITERATIONS=1000)  # the accounts' hashing is not what this is about
+    summary = load_demo()
+    done = {}
+    for slug in ("guixiang", "songbai"):
+        compound = db.session.scalar(select(Compound).where(Compound.slug == slug))
+        done[slug] = {step.key for step in checklist(compound).steps if step.done}
+    assert done["guixiang"] == set(STEP_KEYS) - {"cards", "screen"}  # opening the printed screen link ticks one
+    assert done["songbai"] == {"notice"}
+    assert any("/admin/guixiang/setup/" in tip for tip in summary["tips"])
+    load_demo()  # loading it again records the posters once
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.area == "setup")) == 1
