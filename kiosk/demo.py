@@ -512,6 +512,7 @@ def load_demo():
     tips += _card_holders_cached(compound)
     tips += _open_data(compound)
     tips += _notice_templates(compound, other, chair)
+    tips += _setup_checklist(compound, other, chair)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1046,3 +1047,24 @@ def _notice_templates(compound, other, chair):
     return [f"Notice templates (通知模板): {{url}}/admin/{compound.slug}/notices/templates/ · start a notice from one: "
             f"{{url}}/admin/{compound.slug}/notices/new · the street office (demo-staff) can create a compound "
             f"copying 桂香园's setup at {{url}}/admin/platform/ (复制设置自)"]
+def _setup_checklist(compound, other, chair):
+    """Issue 17's setup checklist: 桂香园 nearly set up (its posters recorded as put up; the cards of most
+    households and a screen's first contact still to come), 松柏里 just begun. Returns the lines the demo prints."""
+    from .changes import AuditEntry
+    from .setup.checklist import POSTERS, checklist, mark_posters
+
+    posted = db.session.scalar(select(AuditEntry.id).where(AuditEntry.compound_id == compound.id,
+                                                           AuditEntry.area == "setup", AuditEntry.action == POSTERS))
+    if posted is None:
+        mark_posters(compound, chair)
+        db.session.commit()
+    lines = []
+    for place in (compound, other):
+        found = checklist(place)
+        missing = ", ".join(step.key for step in found.missing) or "none"
+        lines.append(f"Setup checklist (开通清单) of {place.name}: {found.done_count}/{found.total} done "
+                     f"(missing: {missing}): {{url}}/admin/{place.slug}/setup/ · starter kit to print: "
+                     f"{{url}}/admin/{place.slug}/setup/kit")
+    lines.append("Every compound's setup progress for the street office (开通进度): {url}/admin/platform/setup/")
+    return lines
+

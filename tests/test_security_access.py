@@ -246,6 +246,10 @@ ALLOWED = {
     ("consult_admin.export_phones", "POST"): LEADERS,
     # Committee meetings: supervisors read everything (how each member voted too); members run the meeting;
     # confirming minutes is each member's own act (the service refuses anyone not on the meeting's roster).
+    # The setup checklist and the starter kit: everyone on the committee reads them; posters are ticked by editors.
+    ("setup_admin.index", "GET"): EVERYONE,
+    ("setup_admin.kit", "GET"): EVERYONE,
+    ("setup_admin.posters", "POST"): EDITORS,
     ("meetings_admin.index", "GET"): EVERYONE,
     ("meetings_admin.show", "GET"): EVERYONE,
     ("meetings_admin.notice", "GET"): EVERYONE,

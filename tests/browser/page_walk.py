@@ -41,7 +41,7 @@ NOT_PAGES = {
 PRINTED = {"screen_admin.poster", "ledger_admin.print_notice", "consult.resolution_print", "consult_admin.reminder_sheet",
            "consult_admin.reminder_slips", "meetings_admin.notice", "consult_admin.ballot_sheets",
            "consult_admin.receipts", "consult_admin.procedure_record_page",
-           "ledger_admin.building_print"}
+           "ledger_admin.building_print", "setup_admin.kit"}
 ANONYMOUS_ADMIN = {"auth.login"}  # the committee's login form: for visitors who are not logged in
 KIOSK = re.compile(r"^/<compound>/(screen|kiosk)/")
 
