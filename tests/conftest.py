@@ -52,6 +52,38 @@ PASSWORD = "correct-horse-battery-9"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+def _share_url_builders():
+    """Make each URL rule's builder once per test process instead of once per app.
+
+    Every test makes a fresh app, and werkzeug compiles two Python functions for each of its ~190 URL rules
+    (it builds an AST and runs compile()): about four fifths of create_app's time, a fifth of the suite's. A
+    builder is a function of the rule's text and parsed parts only (the Rule comes in as its first argument,
+    the converters are looked up on it), so the same rule text gets the same function in every app. Rules
+    whose defaults fill in one of their own variables are compiled as ever. Only this test process is
+    affected: the app as served, and `kiosk serve` under test, compile their rules as usual."""
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared_by_tests", False):
+        return  # another werkzeug: leave it alone (slower, never wrong)
+    made = {}
+
+    def compile_builder(self, append_unknown=True):
+        defaults = self.defaults or {}
+        if any(dynamic and data in defaults for dynamic, data in self._trace):
+            return original(self, append_unknown)
+        key = (append_unknown, self.rule, tuple(self._trace), tuple(defaults))
+        if key not in made:
+            made[key] = original(self, append_unknown)
+        return made[key]
+
+    compile_builder.shared_by_tests = True
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
+
+
 def make_app(tmp_path, database_url, **extra):
     """Create an app for tests with its own instance folder."""
     config = {
@@ -198,9 +230,16 @@ ALONE = (
     "tests/browser/test_consult_live.py",
 )
 
-# The slowest modules go to the workers first, so that none of them is what one worker is still running alone
-# at the end (xdist hands out whole files in collection order: --dist loadfile). Measured with --junitxml.
-FIRST = ()
+# The slowest files go to the workers first, so that none of them is what one worker is still running while the
+# other has nothing left (xdist hands out whole files in collection order: --dist loadfile): these, then the
+# browser journeys (seconds each), then the rest (pytest collects tests/browser/ last).
+FIRST = (
+    "tests/browser/test_every_page.py",
+    "tests/test_security_access.py",
+    "tests/test_vote_storm.py",
+    "tests/test_scale_out.py",
+    "tests/test_packaging.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -210,7 +249,12 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.startswith(ALONE):
             item.add_marker(pytest.mark.alone)
     rank = {name: n for n, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+    def order(item):
+        path = item.nodeid.split("::")[0]
+        return rank.get(path, len(rank) + (0 if path.startswith("tests/browser/") else 1))
+
+    items.sort(key=order)
 
 
 def _share_run_lock(config):
