@@ -78,6 +78,7 @@ def _share_url_builders():
         return made[key]
 
     compile_builder.shared_by_tests = True
+    compile_builder.original = original
     Rule._compile_builder = compile_builder
 
 
