@@ -7,6 +7,7 @@ time of day, e.g. into 16:00-24:00 UTC, when Shanghai's date is already the next
 (a `kiosk serve` under test) are shifted too, unless a test clears KIOSK_* from their environment; the
 database server's own clock (PostgreSQL now()) and nginx stay on today.
 """
+import fcntl
 import http.client
 import os
 import re
@@ -22,6 +23,7 @@ import time_machine
 from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from factories import new_compound, new_user
 from kiosk import create_app
@@ -30,10 +32,57 @@ from kiosk.database import utcnow
 from kiosk.extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
-PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
+# Under pytest-xdist (./scripts/test runs the suite on every core) each worker is a process named gw0, gw1...
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+BASE_PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
+
+
+def _worker_url(url):
+    """The database of this xdist worker: <name>_gw0, <name>_gw1... on the same server (the URL as given when
+    pytest runs in one process). Each session empties and migrates its database, so two workers cannot share one."""
+    if not url or not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_url(BASE_PG_URL)
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PASSWORD = "correct-horse-battery-9"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _share_url_builders():
+    """Make each URL rule's builder once per test process instead of once per app.
+
+    Every test makes a fresh app, and werkzeug compiles two Python functions for each of its ~190 URL rules
+    (it builds an AST and runs compile()): about four fifths of create_app's time, a fifth of the suite's. A
+    builder is a function of the rule's text and parsed parts only (the Rule comes in as its first argument,
+    the converters are looked up on it), so the same rule text gets the same function in every app. Rules
+    whose defaults fill in one of their own variables are compiled as ever. Only this test process is
+    affected: the app as served, and `kiosk serve` under test, compile their rules as usual."""
+    from werkzeug.routing.rules import Rule
+
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None or getattr(original, "shared_by_tests", False):
+        return  # another werkzeug: leave it alone (slower, never wrong)
+    made = {}
+
+    def compile_builder(self, append_unknown=True):
+        defaults = self.defaults or {}
+        if any(dynamic and data in defaults for dynamic, data in self._trace):
+            return original(self, append_unknown)
+        key = (append_unknown, self.rule, tuple(self._trace), tuple(defaults))
+        if key not in made:
+            made[key] = original(self, append_unknown)
+        return made[key]
+
+    compile_builder.shared_by_tests = True
+    compile_builder.original = original
+    Rule._compile_builder = compile_builder
+
+
+_share_url_builders()
 
 
 def make_app(tmp_path, database_url, **extra):
@@ -68,12 +117,36 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+_worker_databases = set()
+
+
+def ensure_worker_database():
+    """Create this xdist worker's database the first time a test needs it, as the role of
+    KIOSK_TEST_DATABASE_URL (which needs CREATEDB: scripts/test grants it on the cluster it makes)."""
+    if not WORKER or not BASE_PG_URL or PG_URL in _worker_databases:
+        return
+    name = make_url(PG_URL).database
+    engine = create_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError as exc:
+        pytest.fail(f"xdist worker {WORKER} needs its own PostgreSQL database {name!r} and could not create it "
+                    f"({exc.orig}): give the role CREATEDB, or create the database, or run with -n 0")
+    finally:
+        engine.dispose()
+    _worker_databases.add(PG_URL)
+
+
 def require_postgres():
-    """Return the PostgreSQL URL for tests, skipping without one (failing in CI)."""
+    """Return the PostgreSQL URL for tests (this xdist worker's own database), skipping without one (failing
+    in CI)."""
     if not PG_URL:
         if IN_CI:
             pytest.fail("CI=true but KIOSK_TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI")
         pytest.skip("POSTGRES: set KIOSK_TEST_DATABASE_URL to run the PostgreSQL variant")
+    ensure_worker_database()
     return PG_URL
 
 
@@ -92,6 +165,7 @@ def postgres_schema(tmp_path_factory):
 
 def pg_schema_url(url, schema):
     """A PostgreSQL URL whose connections work in their own, freshly emptied schema."""
+    ensure_worker_database()
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -136,7 +210,104 @@ def pytest_generate_tests(metafunc):
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: runs on SQLite only (says why in the test)")
     config.addinivalue_line("markers", "both_engines: a browser journey that runs on PostgreSQL too (says why)")
+    config.addinivalue_line("markers", "alone: measures time; under xdist no other test runs meanwhile (ALONE)")
     _shift_clock(config)
+    _share_run_lock(config)
+
+
+# Tests that hold the app to a wall-clock figure (a pulse within a second, a screen that recovers within five, a
+# storm's timings, slow clients cut off on time): under pytest-xdist they run while the other workers wait, so
+# their figures mean what they meant when the suite ran in one process. Node ids or their prefixes.
+ALONE = (
+    "tests/test_scale_out.py",
+    "tests/test_slow_clients.py",
+    "tests/test_vote_storm.py",
+    "tests/test_faults.py",
+    "tests/test_documents_pdf.py::test_ten_thousand_pages_are_refused_without_rendering_any",
+    "tests/browser/test_screen_outage.py",
+    "tests/browser/test_screen_power_cut.py",
+    "tests/browser/test_screen_remote_journeys.py",
+    "tests/browser/test_screen_live_journeys.py",
+    "tests/browser/test_consult_live.py",
+)
+
+# The slowest files go to the workers first, so that none of them is what one worker is still running while the
+# other has nothing left (xdist hands out whole files in collection order: --dist loadfile): these, then the
+# browser journeys (seconds each), then the rest (pytest collects tests/browser/ last).
+FIRST = (
+    "tests/browser/test_every_page.py",
+    "tests/test_security_access.py",
+    "tests/test_vote_storm.py",
+    "tests/test_scale_out.py",
+    "tests/test_packaging.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ALONE tests, and put the FIRST modules at the front (a stable order: every worker must collect
+    the same list)."""
+    for item in items:
+        if item.nodeid.startswith(ALONE):
+            item.add_marker(pytest.mark.alone)
+    rank = {name: n for n, name in enumerate(FIRST)}
+
+    def order(item):
+        path = item.nodeid.split("::")[0]
+        return rank.get(path, len(rank) + (0 if path.startswith("tests/browser/") else 1))
+
+    items.sort(key=order)
+
+
+def _share_run_lock(config):
+    """In the process that starts xdist's workers, make the folder of the lock ALONE tests take (the workers
+    inherit its path); it goes when the run ends."""
+    if hasattr(config, "workerinput") or os.environ.get("KIOSK_TEST_LOCK_DIR"):
+        return
+    folder = tempfile.mkdtemp(prefix="kiosk-test-lock-")
+    os.environ["KIOSK_TEST_LOCK_DIR"] = folder
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    config.add_cleanup(lambda: os.environ.pop("KIOSK_TEST_LOCK_DIR", None))
+
+
+class RunLock:
+    """A readers-writer lock between the xdist workers of one run (flock on two files): every test shares the
+    room; an ALONE test has it to itself. The gate keeps a waiting ALONE test from being starved by the other
+    workers' stream of tests: once it waits, no new test enters."""
+
+    def __init__(self, folder):
+        self.gate = open(os.path.join(folder, "gate"), "a")  # noqa: SIM115 - held for the whole session
+        self.room = open(os.path.join(folder, "room"), "a")  # noqa: SIM115
+
+    @contextmanager
+    def held(self, alone):
+        """Hold the room, alone or shared, for one test (setup, call and teardown)."""
+        fcntl.flock(self.gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self.room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            if not alone:
+                fcntl.flock(self.gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.room, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(self.gate, fcntl.LOCK_UN)
+
+
+_run_lock = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """In an xdist worker, run each test inside the run lock (ALONE tests with the room to themselves)."""
+    folder = os.environ.get("KIOSK_TEST_LOCK_DIR")
+    if not WORKER or not folder:
+        return (yield)
+    if not _run_lock:
+        _run_lock.append(RunLock(folder))
+    with _run_lock[0].held(item.get_closest_marker("alone") is not None):
+        return (yield)
 
 
 # Imported by every Python subprocess the tests start (through PYTHONPATH) while the clock is shifted, so a
