@@ -487,6 +487,7 @@ def plant(app, payload):
     values.update(consult_values, **ledger_values, **meeting_values)
     values.update(plant_paper(compound, chair, values["topic_id"].default, payload))
     values.update(plant_documents(compound, chair, payload, values["entry_id"]))
+    values.update(plant_template(compound, chair, payload))
     return {"platform": platform, "chair": chair, "resident": resident, "notice": notice, "values": values,
             "alternates": dict(consult_alternates, **ledger_alternates, **meeting_alternates)}
 
@@ -662,6 +663,15 @@ def plant_documents(compound, chair, payload, entry_id):
     documents.void_seal(compound, chair, line, payload, today, payload, payload, "chair")
     db.session.commit()
     return {"document_id": contract.id, "version_id": posted.id, "seal_id": line.id}
+
+
+def plant_template(compound, chair, payload):
+    """A notice template with the payload as its title and body (the templates page, its edit form, the picker)."""
+    from kiosk.notices.template_service import save_template
+
+    template = save_template(compound, chair, None, payload, payload, "notice")
+    db.session.commit()
+    return {"template_id": template.id}
 
 
 def plant_meeting(compound, chair, payload):
