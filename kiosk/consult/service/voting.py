@@ -4,7 +4,7 @@ import threading
 from contextlib import contextmanager
 
 from flask import current_app, g
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -16,6 +16,21 @@ from .. import AREA, kiosk_votes
 from ..models import Ballot, Channel, Elector, Kind, Status, Topic
 from ..tally import Rule
 from .base import VoteRefused
+
+
+# The ballot's statements, built once: building a statement (its clauses, its cache key) cost more than
+# running it, and each of these runs inside the write lock on every ballot. Values come as parameters.
+_TOPIC_WINDOW = (select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == bindparam("topic"))
+                 .with_for_update(read=True))
+_LOCK_ELECTOR = (select(Elector.household_id).where(Elector.topic_id == bindparam("topic"),
+                                                     Elector.household_id == bindparam("household"))
+                 .with_for_update())
+_LIVE_CARD = (select(HouseholdCard.holder, HouseholdCard.delivery)
+              .where(HouseholdCard.household_id == bindparam("household"), live_card())
+              .order_by(HouseholdCard.id.desc()).limit(1))
+_CURRENT_BALLOT_ID = select(Ballot.id).where(Ballot.topic_id == bindparam("topic"),
+                                             Ballot.household_id == bindparam("household"), Ballot.current.is_(True))
+_INSERT_BALLOT = insert(Ballot)
 
 
 def is_elector(topic, household):
@@ -38,10 +53,7 @@ def card_refusal(topic, household):
     if topic.rule == Rule.informal:
         return None
     # Two columns, not the card object: this runs inside the ballot's write transaction.
-    card = db.session.connection().execute(
-        select(HouseholdCard.holder, HouseholdCard.delivery).where(HouseholdCard.household_id == household.id,
-                                                                   live_card())
-        .order_by(HouseholdCard.id.desc()).limit(1)).first()
+    card = db.session.connection().execute(_LIVE_CARD, {"household": household.id}).first()
     if card is not None and card.holder == Holder.tenant:
         return "tenant"
     if topic.statutory and topic.require_verified and (card is None or card.delivery != Delivery.in_person):
@@ -92,8 +104,7 @@ def numbered_ballots_printed(topic):
 def lock_open(topic):
     """Share-lock the topic's row and refuse outside the voting window ("closed", "not_open"); return now. Every
     way a ballot goes in (phone, lobby screen, proxy, paper) starts here, so a close cannot slip between."""
-    locked = db.session.connection().execute(select(Topic.status, Topic.opens_at, Topic.closes_at)
-                                             .where(Topic.id == topic.id).with_for_update(read=True)).one()
+    locked = db.session.connection().execute(_TOPIC_WINDOW, {"topic": topic.id}).one()
     now = utcnow()
     if locked.status != Status.published or now >= locked.closes_at:
         raise VoteRefused("closed")
@@ -111,9 +122,8 @@ def _take(compound, topic, household, chosen, channel, entered_by):
     # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
     # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
     # the ballot we waited for committed; a join in the locking statement would see the stale row.
-    if connection.execute(select(Elector.household_id).where(Elector.topic_id == topic.id,
-                                                             Elector.household_id == household.id)
-                          .with_for_update()).scalar() is None:
+    ids = {"topic": topic.id, "household": household.id}
+    if connection.execute(_LOCK_ELECTOR, ids).scalar() is None:
         raise outside_refusal(topic) if channel != Channel.paper else VoteRefused("not_elector")
     if channel != Channel.paper:
         reason = card_refusal(topic, household)
@@ -123,9 +133,7 @@ def _take(compound, topic, household, chosen, channel, entered_by):
         # Once numbered ballots are out, a paper counts only after two members' blind entries (paper.py): one
         # member typing a paper ballot straight in would skip that check.
         raise VoteRefused("numbered")
-    previous_id = connection.execute(select(Ballot.id).where(Ballot.topic_id == topic.id,
-                                                             Ballot.household_id == household.id,
-                                                             Ballot.current.is_(True))).scalar()
+    previous_id = connection.execute(_CURRENT_BALLOT_ID, ids).scalar()
     if previous_id is not None:
         from .proxies import guard_own_vote  # here, not at the top: proxies.py builds on this module
 
@@ -141,7 +149,7 @@ def _take(compound, topic, household, chosen, channel, entered_by):
     # (unit of work, change tracking) cost more than the statement, inside the write lock.
     values = {"topic_id": topic.id, "household_id": household.id, "choices": chosen, "channel": channel,
               "entered_by": entered_by.id if entered_by else None, "cast_at": now, "current": True}
-    ballot = Ballot(id=connection.execute(insert(Ballot).values(values)).inserted_primary_key[0], **values)
+    ballot = Ballot(id=connection.execute(_INSERT_BALLOT, values).inserted_primary_key[0], **values)
     make_transient_to_detached(ballot)
     db.session.add(ballot)
     if topic.secret:
