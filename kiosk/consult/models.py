@@ -9,7 +9,8 @@ import enum
 
 from flask import has_request_context
 from flask_babel import gettext, lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, bindparam, false, inspect,
+                        select, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -200,7 +201,12 @@ class Topic(db.Model):
         return VISIBILITY_LABELS[Visibility(self.visibility)]
 
     def option_keys(self):
-        return [o.key for o in self.options]
+        """The options' keys in order. Without the options loaded, one bare column is read instead of loading
+        them as objects: every ballot checks its choices against these and needs nothing more."""
+        state = inspect(self)
+        if not state.persistent or "options" not in state.unloaded:
+            return [o.key for o in self.options]
+        return list(db.session.scalars(_OPTION_KEYS, {"topic": self.id}))
 
     @property
     def statutory(self):
@@ -288,6 +294,9 @@ class Option(db.Model):
     key: Mapped[str] = mapped_column(String(20))
     label: Mapped[str] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(default=0)
+
+
+_OPTION_KEYS = select(Option.key).where(Option.topic_id == bindparam("topic")).order_by(Option.position)
 
 
 class Elector(db.Model):

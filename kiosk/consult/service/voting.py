@@ -4,7 +4,7 @@ import threading
 from contextlib import contextmanager
 
 from flask import current_app, g
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -16,6 +16,30 @@ from .. import AREA, kiosk_votes
 from ..models import Ballot, Channel, Elector, Kind, Status, Topic
 from ..tally import Rule
 from .base import VoteRefused
+
+
+# The ballot's statements, built once: building a statement (its clauses, its cache key) cost more than
+# running it, and each of these runs inside the write lock on every ballot. Values come as parameters.
+_TOPIC_WINDOW = (select(Topic.status, Topic.opens_at, Topic.closes_at).where(Topic.id == bindparam("topic"))
+                 .with_for_update(read=True))
+_LIVE_CARD = (select(HouseholdCard.holder, HouseholdCard.delivery)
+              .where(HouseholdCard.household_id == bindparam("household"), live_card())
+              .order_by(HouseholdCard.id.desc()).limit(1))
+# A ballot's admission in one statement: the topic's window (share-locked, so a close cannot slip between),
+# the household's elector row (locked: its concurrent ballots queue here on PostgreSQL) and its live card.
+# No row: the household is not on the electorate (lock_open then judges the window first, as ever).
+# SQLite's write lock serializes ballots anyway; it renders no locking clause.
+_ADMISSION = (select(Topic.status, Topic.opens_at, Topic.closes_at,
+                     _LIVE_CARD.with_only_columns(HouseholdCard.holder).scalar_subquery().label("holder"),
+                     _LIVE_CARD.with_only_columns(HouseholdCard.delivery).scalar_subquery().label("delivery"))
+              .join_from(Topic, Elector, and_(Elector.topic_id == Topic.id,
+                                              Elector.household_id == bindparam("household")))
+              .where(Topic.id == bindparam("topic"))
+              .suffix_with(f"FOR SHARE OF {Topic.__tablename__} FOR UPDATE OF {Elector.__tablename__}",
+                           dialect="postgresql"))
+_CURRENT_BALLOT_ID = select(Ballot.id).where(Ballot.topic_id == bindparam("topic"),
+                                             Ballot.household_id == bindparam("household"), Ballot.current.is_(True))
+_INSERT_BALLOT = insert(Ballot)
 
 
 def is_elector(topic, household):
@@ -38,13 +62,18 @@ def card_refusal(topic, household):
     if topic.rule == Rule.informal:
         return None
     # Two columns, not the card object: this runs inside the ballot's write transaction.
-    card = db.session.connection().execute(
-        select(HouseholdCard.holder, HouseholdCard.delivery).where(HouseholdCard.household_id == household.id,
-                                                                   live_card())
-        .order_by(HouseholdCard.id.desc()).limit(1)).first()
-    if card is not None and card.holder == Holder.tenant:
+    card = db.session.connection().execute(_LIVE_CARD, {"household": household.id}).first()
+    return _card_reason(topic, card.holder if card else None, card.delivery if card else None)
+
+
+def _card_reason(topic, holder, delivery):
+    """card_refusal on the newest live card's holder and delivery (None, None: the household has no live card);
+    the ballot's own admission reads them in its first statement."""
+    if topic.rule == Rule.informal:
+        return None
+    if holder == Holder.tenant:
         return "tenant"
-    if topic.statutory and topic.require_verified and (card is None or card.delivery != Delivery.in_person):
+    if topic.statutory and topic.require_verified and delivery != Delivery.in_person:
         return "unverified"
     return None
 
@@ -92,8 +121,11 @@ def numbered_ballots_printed(topic):
 def lock_open(topic):
     """Share-lock the topic's row and refuse outside the voting window ("closed", "not_open"); return now. Every
     way a ballot goes in (phone, lobby screen, proxy, paper) starts here, so a close cannot slip between."""
-    locked = db.session.connection().execute(select(Topic.status, Topic.opens_at, Topic.closes_at)
-                                             .where(Topic.id == topic.id).with_for_update(read=True)).one()
+    return _within_window(db.session.connection().execute(_TOPIC_WINDOW, {"topic": topic.id}).one())
+
+
+def _within_window(locked):
+    """Refuse outside the voting window of the locked topic row (its status, opens_at, closes_at); return now."""
     now = utcnow()
     if locked.status != Status.published or now >= locked.closes_at:
         raise VoteRefused("closed")
@@ -104,28 +136,29 @@ def lock_open(topic):
 
 def _take(compound, topic, household, chosen, channel, entered_by):
     """One attempt at recording a ballot inside the current transaction."""
-    now = lock_open(topic)
     # Bare-column statements go straight to the transaction's connection: the ORM's execute path cost more
     # than the statements themselves, and every one of them runs while the write lock is held.
     connection = db.session.connection()
-    # Lock the household's elector row: its concurrent ballots queue here instead of failing retries
-    # (PostgreSQL). The current ballot is read by a second statement, which (in READ COMMITTED) sees what
-    # the ballot we waited for committed; a join in the locking statement would see the stale row.
-    if connection.execute(select(Elector.household_id).where(Elector.topic_id == topic.id,
-                                                             Elector.household_id == household.id)
-                          .with_for_update()).scalar() is None:
+    # The window, the household's elector row and its card in one statement (_ADMISSION), refused in the same
+    # order as ever: window, electorate, card. Locking the elector row makes the household's concurrent
+    # ballots queue there instead of failing retries (PostgreSQL). The current ballot is read by a second
+    # statement, which (in READ COMMITTED) sees what the ballot we waited for committed; a join in the
+    # locking statement would see the stale row.
+    ids = {"topic": topic.id, "household": household.id}
+    admitted = connection.execute(_ADMISSION, ids).first()
+    if admitted is None:
+        lock_open(topic)
         raise outside_refusal(topic) if channel != Channel.paper else VoteRefused("not_elector")
+    now = _within_window(admitted)
     if channel != Channel.paper:
-        reason = card_refusal(topic, household)
+        reason = _card_reason(topic, admitted.holder, admitted.delivery)
         if reason:
             raise VoteRefused(reason)
     elif numbered_ballots_printed(topic):
         # Once numbered ballots are out, a paper counts only after two members' blind entries (paper.py): one
         # member typing a paper ballot straight in would skip that check.
         raise VoteRefused("numbered")
-    previous_id = connection.execute(select(Ballot.id).where(Ballot.topic_id == topic.id,
-                                                             Ballot.household_id == household.id,
-                                                             Ballot.current.is_(True))).scalar()
+    previous_id = connection.execute(_CURRENT_BALLOT_ID, ids).scalar()
     if previous_id is not None:
         from .proxies import guard_own_vote  # here, not at the top: proxies.py builds on this module
 
@@ -141,7 +174,7 @@ def _take(compound, topic, household, chosen, channel, entered_by):
     # (unit of work, change tracking) cost more than the statement, inside the write lock.
     values = {"topic_id": topic.id, "household_id": household.id, "choices": chosen, "channel": channel,
               "entered_by": entered_by.id if entered_by else None, "cast_at": now, "current": True}
-    ballot = Ballot(id=connection.execute(insert(Ballot).values(values)).inserted_primary_key[0], **values)
+    ballot = Ballot(id=connection.execute(_INSERT_BALLOT, values).inserted_primary_key[0], **values)
     make_transient_to_detached(ballot)
     db.session.add(ballot)
     if topic.secret:
