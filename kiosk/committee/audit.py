@@ -14,7 +14,7 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "appoint": _l("任命监督委员"), "snapshot": _l("分批公布票数"), "correct": _l("更正说明"),
                  "notice_sent": _l("会议通知送达居委会"), "attendance": _l("记录出席"), "decide": _l("会议决定"),
                  "minutes": _l("会议纪要"), "minutes_reset": _l("纪要确认作废"), "confirm": _l("确认纪要"),
-                 "export_phones": _l("导出未投票住户电话")}
+                 "export_phones": _l("导出未投票住户电话"), "reset": _l("练习重置")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),
