@@ -9,7 +9,7 @@ from ..auth.accounts import new_password
 from ..auth.models import User
 from ..extensions import db
 from ..notices.models import Notice, Status
-from ..compounds.models import Compound, slug_problem
+from ..compounds.models import REAL, Compound, slug_problem
 from ..consult.procedure import PROFILES, profile_for
 from .forms import CompoundForm, ProcedureForm
 from .service import create_compound, set_procedure_profile
@@ -51,7 +51,7 @@ def index():
     counts = dict(db.session.execute(
         select(Notice.compound_id, func.count()).where(Notice.status == Status.published)
         .group_by(Notice.compound_id)).all())
-    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+    compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)).all()
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template("platform/index.html", form=form, compounds=compounds, counts=counts,
                            created=created, profiles=PROFILES), status
