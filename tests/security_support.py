@@ -20,6 +20,7 @@ from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, Unic
 
 from kiosk import create_app
 from kiosk.auth.models import Membership, Role
+from kiosk.compounds.models import Compound
 from kiosk.consult import service as consult_service
 from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
@@ -477,6 +478,9 @@ def build_world(compound, chair, make_compound, make_user):
     oak_values.update(_populate_meetings(oak, intruder, make_user("oak-member", oak, Role.member)))
     values.update(_populate_documents(compound, chair, values))
     oak_values.update(_populate_documents(oak, intruder, oak_values))
+    # maple's practice compound (issue 17), bare: its reset pages act on it, never on maple itself.
+    db.session.add(Compound(slug="maple-lianxi", name="枫叶小区（练习）", practice_of=compound.id))
+    values["compound"] = ByEndpoint(compound.slug, {endpoint: "maple-lianxi" for endpoint in PRACTICE_ENDPOINTS})
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -484,6 +488,9 @@ def build_world(compound, chair, make_compound, make_user):
                            household=mine.household, event=mine.event, member=mine.member, token=mine.token,
                            broadcast=broadcast, values=values, oak_values=oak_values, consult=my_consult)
 
+
+# Routes that act on a practice compound (the world's maple-lianxi) rather than on maple.
+PRACTICE_ENDPOINTS = ("practice_admin.reset",)
 
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",

@@ -213,3 +213,54 @@ def test_practice_pages_ask_not_to_be_indexed(client, practice):
     assert BANNER in client.get("/maple-lianxi/").get_data(as_text=True)
     assert "X-Robots-Tag" not in client.get("/maple/").headers
     assert BANNER not in client.get("/maple/").get_data(as_text=True)
+
+
+@pytest.fixture
+def staff_client(client, make_user, practice):
+    """Street-office staff, logged in, with maple and its practice compound on the server."""
+    login_as(client, make_user("staff", platform_admin=True))
+    return client
+
+
+@pytest.mark.parametrize("path", ["/admin/platform/", "/admin/platform/ledger/", "/admin/platform/documents/",
+                                  "/open-data/"])
+def test_district_views_leave_the_practice_compound_out(staff_client, compound, path):
+    """The compounds list, the district's ledger and documents views and the district's open data show maple,
+    never its practice compound."""
+    page = staff_client.get(path).get_data(as_text=True)
+    assert "枫叶小区" in page
+    assert "枫叶小区（练习）" not in page and "maple-lianxi" not in page
+
+
+def test_the_district_screens_view_leaves_practice_screens_out(staff_client, compound, practice):
+    """The street office's list of every screen counts no practice screen."""
+    db.session.add(Screen(compound_id=compound.id, name="枫叶东门屏"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Screen).where(Screen.compound_id == practice.id))
+    page = staff_client.get("/admin/platform/screens/").get_data(as_text=True)
+    assert "枫叶东门屏" in page and "枫叶小区（练习）" not in page and "3 栋大堂" not in page
+
+
+def test_the_district_archive_holds_no_practice_files(staff_client):
+    """/open-data/district.zip has a folder per published compound, none for a practice one."""
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(staff_client.get("/open-data/district.zip").data)).namelist()
+    assert any(name.startswith("maple/") for name in names)
+    assert not any("lianxi" in name for name in names)
+
+
+def test_a_district_broadcast_skips_practice_compounds(compound, practice, make_user):
+    """An urgent broadcast goes to every real compound; a practice one is not counted nor sent it."""
+    from datetime import timedelta
+
+    from kiosk.database import utcnow
+    from kiosk.notices import broadcast
+
+    _broadcast, sent = broadcast.send(make_user("staff", platform_admin=True), "街道停电通知", "",
+                                      utcnow() + timedelta(days=1))
+    db.session.commit()
+    assert sent == 1
+    assert db.session.scalar(select(Notice.id).where(Notice.compound_id == practice.id,
+                                                     Notice.title == "街道停电通知")) is None

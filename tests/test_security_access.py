@@ -266,6 +266,12 @@ ALLOWED = {
     ("documents_admin.link_entry", "POST"): EDITORS,
     ("documents_admin.seal", "POST"): EDITORS,
     ("documents_admin.void_seal", "POST"): EDITORS,
+    # The practice compound (issue 17): every member may open it; the chair makes it; those who post reset it
+    # (on maple's practice compound: a real compound is never reset).
+    ("practice_admin.index", "GET"): EVERYONE,
+    ("practice_admin.create", "POST"): {Role.chair},
+    ("practice_admin.reset", "GET"): EDITORS,
+    ("practice_admin.reset", "POST"): EDITORS,
 }
 # Weakest first: each refused role is tried before the state changes; the weakest allowed role then
 # makes the change.
@@ -291,7 +297,25 @@ def role_clients(app, world, make_user, endpoint=None):
         login_as(clients[role], users[-1])
     if endpoint in ON_THE_ROSTER:  # the action is only for members of the committee at that meeting
         seat_on_roster(world.values[ON_THE_ROSTER[endpoint]].pick(endpoint), users)
+    mirror_practice(world, remove=endpoint == "practice_admin.create")
     return clients
+
+
+def mirror_practice(world, remove=False):
+    """Give maple's practice compound maple's committee (as opening it would, so reading its pages writes
+    nothing); or take it away, for the route that makes it."""
+    from kiosk.auth.models import Membership
+    from kiosk.compounds.models import Compound
+    from kiosk.practice import service as practice
+    from sqlalchemy import delete, select
+
+    made = db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id))
+    if remove:
+        db.session.execute(delete(Membership).where(Membership.compound_id == made.id))
+        db.session.delete(made)
+    else:
+        practice.mirror(world.maple, made)
+    db.session.commit()
 
 
 # Routes whose allowed roles act only as members of a meeting's roster: {endpoint: the URL argument naming it}.

@@ -75,21 +75,15 @@ def _practice_or_404():
     return g.compound
 
 
-@bp.route("/reset")
-def confirm_reset():
-    """The confirm step before a reset: what will be thrown away."""
-    practice = _practice_or_404()
-    return render_template("practice/reset.html", practice=practice, real=service.real_of(practice),
-                           form=FlaskForm())
-
-
-@bp.route("/reset", methods=["POST"])
+@bp.route("/reset", methods=["GET", "POST"])
 def reset():
-    """练习重置: delete everything in the practice compound and seed it again, in one transaction."""
+    """练习重置: the confirm step (GET: what will be thrown away), then (POST) delete everything in the practice
+    compound and seed it again, in one transaction."""
     practice = _practice_or_404()
     form = FlaskForm()
     if not form.validate_on_submit():
-        abort(400)
+        return render_template("practice/reset.html", practice=practice, real=service.real_of(practice),
+                               form=form), 400 if form.is_submitted() else 200
     practice_id, actor_id = practice.id, current_user.id
     try:
         with service.all_or_nothing():
@@ -97,7 +91,7 @@ def reset():
     except Exception:  # nothing is half-reset: the whole transaction went back
         log.exception("practice reset of %s failed", g.compound.slug)
         flash(_("重置没有成功，练习小区的数据没有变。请稍后再试。"), "error")
-        return redirect(url_for(".confirm_reset"))
+        return redirect(url_for(".reset"))
     service.remove_files(files)
     flash(_("练习小区已重置，回到了最初的示范数据。"), "success")
     return redirect(url_for("notices_admin.index"))
