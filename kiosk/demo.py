@@ -527,6 +527,7 @@ def load_demo():
     tips += _documents(compound, chair, now)
     tips += _card_holders_cached(compound)
     tips += _open_data(compound)
+    tips += _practice(compound, chair)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1040,3 +1041,18 @@ def _open_data(compound):
     resolutions are it). Returns the line the demo command prints."""
     return [f"Open data anyone can download and check offline (开放数据, CSV/JSON with the chain hashes, README): "
             f"{{url}}/{compound.slug}/open-data/ · the whole district in one archive: {{url}}/open-data/district.zip"]
+
+
+def _practice(compound, chair):
+    """Issue 17: 桂香园's practice compound (练习小区), made once with its committee mirrored (supervisors too) and
+    seeded by the functions above; later loads only mirror the committee again. Returns the line the demo prints."""
+    from .practice import service as practice
+
+    made = practice.practice_for(compound)
+    if made is None:
+        made = practice.create(compound, chair)
+    else:
+        practice.mirror(compound, made)
+    db.session.commit()
+    return [f"Practice compound (练习小区, marked 练习 everywhere, not counted by the district): log in as "
+            f"{CHAIR} and open {{url}}/admin/{made.slug}/notices/ · reset it at {{url}}/admin/{made.slug}/practice/reset"]

@@ -175,6 +175,8 @@ def seed(practice, actor, now=None):
 
     now = now or utcnow()
     chair = demo._holder(practice, Role.chair) or demo._holder(practice, Role.vice_chair) or actor
+    # The demo's votes are dated for the national notice periods; the compound's own profile applies after.
+    profile, practice.procedure_profile = practice.procedure_profile, "national"
     demo._post_notices(practice, chair, now)
     demo._households(practice, chair)
     demo._screens(practice, chair)
@@ -186,6 +188,7 @@ def seed(practice, actor, now=None):
     demo._distribution(practice, chair, now)
     demo._consultations(practice, chair, now, sample)
     demo._ledger(practice, chair, now)
+    practice.procedure_profile = profile
     db.session.flush()
 
 
