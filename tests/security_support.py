@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from PIL import Image as PILImage
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, UnicodeConverter
 
 from kiosk import create_app
@@ -491,6 +491,14 @@ def build_world(compound, chair, make_compound, make_user):
 
 # Routes that act on a practice compound (the world's maple-lianxi) rather than on maple.
 PRACTICE_ENDPOINTS = ("practice_admin.reset",)
+
+
+def without_practice(world):
+    """Take maple's practice compound away (its memberships and its row), for the route that makes one."""
+    made = db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id))
+    db.session.execute(delete(Membership).where(Membership.compound_id == made.id))
+    db.session.delete(made)
+    db.session.commit()
 
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",

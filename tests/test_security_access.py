@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from conftest import PASSWORD, csrf_token, login_as, post_form
 from security_support import (  # noqa: F401  (app and world are fixtures)
     OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
-    redirect_path, request_as, rule_variants, seat_on_roster, state, world,
+    redirect_path, request_as, rule_variants, seat_on_roster, state, without_practice, world,
 )
 
 OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
@@ -304,17 +304,13 @@ def role_clients(app, world, make_user, endpoint=None):
 def mirror_practice(world, remove=False):
     """Give maple's practice compound maple's committee (as opening it would, so reading its pages writes
     nothing); or take it away, for the route that makes it."""
-    from kiosk.auth.models import Membership
     from kiosk.compounds.models import Compound
     from kiosk.practice import service as practice
-    from sqlalchemy import delete, select
 
-    made = db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id))
     if remove:
-        db.session.execute(delete(Membership).where(Membership.compound_id == made.id))
-        db.session.delete(made)
-    else:
-        practice.mirror(world.maple, made)
+        without_practice(world)
+        return
+    practice.mirror(world.maple, db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id)))
     db.session.commit()
 
 
