@@ -21,6 +21,7 @@ from . import (
     notices,
     opendata,
     platform,
+    practice,
     roster,
     screen,
     setup,
@@ -33,7 +34,7 @@ from .version import __version__  # noqa: F401  (kiosk.__version__)
 # Every area, in the order its pages are registered; each area's init_app says what it brings (see areas.py).
 # home comes last: its /<compound>/ is the most general page.
 AREAS = (auth, notices, screen, households, roster, distribution, consult, supervisors, ledger, meetings, documents,
-         committee, platform, opendata, setup, home)
+         committee, platform, practice, opendata, setup, home)
 
 _PACKAGE = Path(__file__).resolve().parent
 

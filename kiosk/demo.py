@@ -77,6 +77,27 @@ def _account(username, name, platform_admin=False):
     return user, password
 
 
+def _holders(compound, role):
+    """The accounts holding `role` in the compound, oldest account first (the demo's seeding picks its
+    recorders and signers from the compound's own committee, so it can fill any compound)."""
+    return list(db.session.scalars(select(User).join(Membership).where(
+        Membership.compound_id == compound.id, Membership.role == role).order_by(User.id)))
+
+
+def _holder(compound, role):
+    """The first account holding `role` in the compound, or None."""
+    found = _holders(compound, role)
+    return found[0] if found else None
+
+
+def _post_notices(compound, chair, now):
+    """Post the demo's notices (see _notices) in the compound, as its chair."""
+    for title, body, category, urgent, pinned, publish, starts, ends in _notices(now):
+        notices.save(compound, chair, None, {
+            "title": title, "body": body, "category": category, "urgent": urgent, "pinned": pinned,
+            "starts_at": starts, "ends_at": ends}, publish)
+
+
 def _compound(slug, name, community, district):
     compound = db.session.scalar(select(Compound).where(Compound.slug == slug))
     created = compound is None
@@ -216,7 +237,7 @@ def _consultations(compound, chair, now, sample):
     if not households or db.session.scalar(select(Topic.id).where(Topic.compound_id == compound.id).limit(1)):
         return
     rng = random.Random(2018)  # the year the committee was elected
-    member = db.session.scalar(select(User).where(User.username == "demo-member")) or chair
+    member = _holder(compound, Role.member) or chair
     zone = local_zone()
 
     def topic(title, background, opens, closes, kind="yesno", rule="ordinary", options=(), **extra):
@@ -326,10 +347,8 @@ def _ledger(compound, chair, now):
         return
     households = db.session.scalars(select(Household).where(Household.compound_id == compound.id)
                                     .order_by(Household.id)).all()
-    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
-        [username for username, _name, _role in COMMITTEE])))}
-    vice, member = users.get("demo-vice", chair), users.get("demo-member", chair)
-    sups = [users[name] for name in ("demo-supervisor", "demo-supervisor2", "demo-supervisor3") if name in users]
+    vice, member = _holder(compound, Role.vice_chair) or chair, _holder(compound, Role.member) or chair
+    sups = _holders(compound, Role.supervisor)[:3]
     if not households or len(sups) < 2:
         return
     zone = local_zone()
@@ -474,10 +493,7 @@ def load_demo():
     db.session.flush()
     chair = db.session.scalar(select(User).where(User.username == CHAIR))
     if created:
-        for title, body, category, urgent, pinned, publish, starts, ends in _notices(now):
-            notices.save(compound, chair, None, {
-                "title": title, "body": body, "category": category, "urgent": urgent, "pinned": pinned,
-                "starts_at": starts, "ends_at": ends}, publish)
+        _post_notices(compound, chair, now)
     if other_created:
         other_chair, _pw = _account("songbai-chair", "赵国强")
         db.session.add(Membership(user_id=other_chair.id, compound_id=other.id, role=Role.chair))
@@ -513,6 +529,7 @@ def load_demo():
     tips += _open_data(compound)
     tips += _notice_templates(compound, other, chair)
     tips += _setup_checklist(compound, other, chair)
+    tips += _practice(compound, chair)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -841,7 +858,7 @@ def _book_post(compound, kind_of_book, day, name, fen, description, counterparty
     from .ledger import service as ledger
     from .ledger.models import Category as LedgerCategory, Method
 
-    by = by or db.session.scalar(select(User).where(User.username == "demo-vice"))
+    by = by or _holder(compound, Role.vice_chair) or _holder(compound, Role.chair)
     with ledger.using_book(kind_of_book):
         cat = db.session.scalar(select(LedgerCategory).where(
             LedgerCategory.book_id == ledger.book(compound).id, LedgerCategory.name == name))
@@ -1047,6 +1064,8 @@ def _notice_templates(compound, other, chair):
     return [f"Notice templates (通知模板): {{url}}/admin/{compound.slug}/notices/templates/ · start a notice from one: "
             f"{{url}}/admin/{compound.slug}/notices/new · the street office (demo-staff) can create a compound "
             f"copying 桂香园's setup at {{url}}/admin/platform/ (复制设置自)"]
+
+
 def _setup_checklist(compound, other, chair):
     """Issue 17's setup checklist: 桂香园 nearly set up (its posters recorded as put up; the cards of most
     households and a screen's first contact still to come), 松柏里 just begun. Returns the lines the demo prints."""
@@ -1068,3 +1087,17 @@ def _setup_checklist(compound, other, chair):
     lines.append("Every compound's setup progress for the street office (开通进度): {url}/admin/platform/setup/")
     return lines
 
+
+def _practice(compound, chair):
+    """Issue 17: 桂香园's practice compound (练习小区), made once with its committee mirrored (supervisors too) and
+    seeded by the functions above; later loads only mirror the committee again. Returns the line the demo prints."""
+    from .practice import service as practice
+
+    made = practice.practice_for(compound)
+    if made is None:
+        made = practice.create(compound, chair)
+    else:
+        practice.mirror(compound, made)
+    db.session.commit()
+    return [f"Practice compound (练习小区, marked 练习 everywhere, not counted by the district): log in as "
+            f"{CHAIR} and open {{url}}/admin/{made.slug}/notices/ · reset it at {{url}}/admin/{made.slug}/practice/reset"]

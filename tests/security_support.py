@@ -15,11 +15,12 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from PIL import Image as PILImage
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter, UnicodeConverter
 
 from kiosk import create_app
 from kiosk.auth.models import Membership, Role
+from kiosk.compounds.models import Compound
 from kiosk.consult import service as consult_service
 from kiosk.consult.models import Ballot, Elector, Opinion, Option, Proposal, Status as TopicStatus, Topic
 from kiosk.extensions import db
@@ -488,6 +489,9 @@ def build_world(compound, chair, make_compound, make_user):
     oak_values.update(_populate_documents(oak, intruder, oak_values))
     values.update(_populate_templates(compound, chair))
     oak_values.update(_populate_templates(oak, intruder))
+    # maple's practice compound (issue 17), bare: its reset pages act on it, never on maple itself.
+    db.session.add(Compound(slug="maple-lianxi", name="枫叶小区（练习）", practice_of=compound.id))
+    values["compound"] = ByEndpoint(compound.slug, {endpoint: "maple-lianxi" for endpoint in PRACTICE_ENDPOINTS})
     db.session.commit()
     return SimpleNamespace(maple=compound, oak=oak, chair=chair, intruder=intruder, bystander=bystander,
                            platform=platform, notice=mine.notice, draft=mine.draft, image=mine.image,
@@ -495,6 +499,17 @@ def build_world(compound, chair, make_compound, make_user):
                            household=mine.household, event=mine.event, member=mine.member, token=mine.token,
                            broadcast=broadcast, values=values, oak_values=oak_values, consult=my_consult)
 
+
+# Routes that act on a practice compound (the world's maple-lianxi) rather than on maple.
+PRACTICE_ENDPOINTS = ("practice_admin.reset",)
+
+
+def without_practice(world):
+    """Take maple's practice compound away (its memberships and its row), for the route that makes one."""
+    made = db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id))
+    db.session.execute(delete(Membership).where(Membership.compound_id == made.id))
+    db.session.delete(made)
+    db.session.commit()
 
 # URL arguments that name one object of a compound: another compound's value must be "not found".
 OBJECT_ARGS = frozenset({"notice_id", "membership_id", "name", "screen_id", "key", "item_id", "household_id",

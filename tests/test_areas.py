@@ -36,7 +36,8 @@ def test_every_area_declares_the_names_its_changes_and_slides_use(app):
         if hasattr(area, "AREA"):
             assert area.AREA in names, area.__name__
     assert {"notices", "screens", "households", "cards", "roster", "distribution", "consult", "ledger", "accounts",
-            "supervisors", "compounds", "compound", "meetings", "documents", "opendata", "setup"} == names
+            "supervisors", "compounds", "compound", "meetings", "documents", "opendata", "setup",
+            "practice"} == names
     slides = areas.registered("slides", app)
     assert set(slides) == {"notices", "consult", "ledger", "distribution", "roster", "compound", "documents"}
     # The lobby screen refreshes a slide group when a change is recorded under the same name.

@@ -14,7 +14,7 @@ from kiosk.extensions import db
 from conftest import PASSWORD, csrf_token, login_as, post_form
 from security_support import (  # noqa: F401  (app and world are fixtures)
     OBJECT_ARGS, ROUTE_APP, STATE_CHANGING, app, by_blueprint, fill, find_rule, form_body, is_admin_rule,
-    redirect_path, request_as, rule_variants, seat_on_roster, state, world,
+    redirect_path, request_as, rule_variants, seat_on_roster, state, without_practice, world,
 )
 
 OPEN_ADMIN_RULES = {"/admin/login"}  # the login form is for anonymous visitors by design
@@ -276,6 +276,12 @@ ALLOWED = {
     ("documents_admin.link_entry", "POST"): EDITORS,
     ("documents_admin.seal", "POST"): EDITORS,
     ("documents_admin.void_seal", "POST"): EDITORS,
+    # The practice compound (issue 17): every member may open it; the chair makes it; those who post reset it
+    # (on maple's practice compound: a real compound is never reset).
+    ("practice_admin.index", "GET"): EVERYONE,
+    ("practice_admin.create", "POST"): {Role.chair},
+    ("practice_admin.reset", "GET"): EDITORS,
+    ("practice_admin.reset", "POST"): EDITORS,
 }
 # Weakest first: each refused role is tried before the state changes; the weakest allowed role then
 # makes the change.
@@ -301,7 +307,21 @@ def role_clients(app, world, make_user, endpoint=None):
         login_as(clients[role], users[-1])
     if endpoint in ON_THE_ROSTER:  # the action is only for members of the committee at that meeting
         seat_on_roster(world.values[ON_THE_ROSTER[endpoint]].pick(endpoint), users)
+    mirror_practice(world, remove=endpoint == "practice_admin.create")
     return clients
+
+
+def mirror_practice(world, remove=False):
+    """Give maple's practice compound maple's committee (as opening it would, so reading its pages writes
+    nothing); or take it away, for the route that makes it."""
+    from kiosk.compounds.models import Compound
+    from kiosk.practice import service as practice
+
+    if remove:
+        without_practice(world)
+        return
+    practice.mirror(world.maple, db.session.scalar(select(Compound).where(Compound.practice_of == world.maple.id)))
+    db.session.commit()
 
 
 # Routes whose allowed roles act only as members of a meeting's roster: {endpoint: the URL argument naming it}.

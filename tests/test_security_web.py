@@ -26,7 +26,7 @@ from security_support import (  # noqa: F401  (app and world are fixtures)
     CSRF_EXPIRED, ROUTE_APP, STATE_CHANGING, ByEndpoint, app, back_links, by_blueprint, fill, find_rule, form_body,
     htmx_config, markup_problems, rule_variants, security_header_problems, shown_fields, soup_of, state,
     traceback_signs,
-    world,
+    without_practice, world,
 )
 
 HTMX = {"HX-Request": "true"}
@@ -235,6 +235,8 @@ def csrf_client(app, world, make_user, endpoint):
             extra["code"] = code
     if endpoint == "consult.propose":
         extra["kind"] = "suggestion"  # EVERY_FORM_FIELD's kind is a topic's
+    if endpoint == "practice_admin.create":
+        without_practice(world)  # maple's practice compound is made by this route
     return client, extra
 
 

@@ -16,7 +16,7 @@ ACTION_LABELS = {"create": _l("新建"), "edit": _l("修改"), "publish": _l("�
                  "minutes": _l("会议纪要"), "minutes_reset": _l("纪要确认作废"), "confirm": _l("确认纪要"),
                  "export_phones": _l("导出未投票住户电话"),
                  "copy_setup": _l("复制示范小区的设置"), "template_create": _l("新建通知模板"),
-                 "template_edit": _l("修改通知模板"), "template_delete": _l("删除通知模板")}
+                 "template_edit": _l("修改通知模板"), "template_delete": _l("删除通知模板"), "reset": _l("练习重置")}
 FIELD_LABELS = {"title": _l("标题"), "body": _l("正文"), "category": _l("类别"), "urgent": _l("紧急"),
                 "pinned": _l("置顶"), "status": _l("状态"), "starts_at": _l("开始显示"), "ends_at": _l("结束显示"),
                 "image_id": _l("配图"), "username": _l("用户名"), "role": _l("职务"), "name": _l("名称"),

@@ -1,7 +1,7 @@
 """The Compound model."""
 import re
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import UTCDateTime, utcnow
@@ -28,9 +28,21 @@ class Compound(db.Model):
     # Which procedure profile its votes follow (consult/procedure.py): national, or a city's preset.
     procedure_profile: Mapped[str] = mapped_column(String(20), default="national", server_default="national")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # Set on a practice compound (练习小区): the real compound whose committee trains on it. At most one per
+    # real compound (unique); its data never counts in district figures or open data.
+    practice_of: Mapped[int | None] = mapped_column(ForeignKey("compound.id"), unique=True, nullable=True)
+
+    @property
+    def practice(self):
+        """Whether this is a practice compound (its data is for training and counts nowhere)."""
+        return self.practice_of is not None
 
     def __repr__(self):
         return f"<Compound {self.slug}>"
+
+
+# The filter every district-wide list uses: practice compounds are never counted in the district's figures.
+REAL = Compound.practice_of.is_(None)
 
 
 def slug_problem(slug):

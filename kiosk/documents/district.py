@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from ..auth.access import platform_required
-from ..compounds.models import Compound
+from ..compounds.models import REAL, Compound
 from ..extensions import db
 
 bp = Blueprint("documents_platform", __name__, url_prefix="/admin/platform/documents")
@@ -14,5 +14,5 @@ bp.before_request(platform_required)
 @bp.route("/")
 def district():
     """Every compound, one row each, with its posting status (documents/_district_cell.html)."""
-    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+    compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)).all()
     return render_template("documents/district.html", compounds=compounds)

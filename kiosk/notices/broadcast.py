@@ -8,7 +8,7 @@ from wtforms import DateTimeLocalField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth.access import platform_required
-from ..compounds.models import Compound
+from ..compounds.models import REAL, Compound
 from ..database import utcnow
 from ..extensions import db
 from ..timefmt import from_local_naive
@@ -38,7 +38,7 @@ def send(actor, title, body, ends_at):
     broadcast = Broadcast(title=title, body=body, ends_at=ends_at, author_id=actor.id)
     db.session.add(broadcast)
     db.session.flush()
-    compounds = db.session.scalars(select(Compound).order_by(Compound.id)).all()
+    compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.id)).all()
     for compound in compounds:
         service.save(compound, actor, None, {
             "title": title, "body": body, "category": Category.safety, "urgent": True, "pinned": True,

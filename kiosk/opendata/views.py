@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .. import exports
 from ..compounds.context import bind_compound
-from ..compounds.models import Compound
+from ..compounds.models import REAL, Compound
 from ..extensions import db
 from ..ledger.models import BOOK_LABELS
 from . import build
@@ -74,7 +74,7 @@ def publishes(compound):
 
 def district_compounds():
     """Every compound the district publishes, by slug."""
-    return [c for c in db.session.scalars(select(Compound).order_by(Compound.slug)) if publishes(c)]
+    return [c for c in db.session.scalars(select(Compound).where(REAL).order_by(Compound.slug)) if publishes(c)]
 
 
 def _public(response, etag=None):

@@ -9,7 +9,7 @@ from ..auth.accounts import new_password
 from ..auth.models import User
 from ..extensions import db
 from ..notices.models import Notice, Status
-from ..compounds.models import Compound, slug_problem
+from ..compounds.models import REAL, Compound, slug_problem
 from ..consult.procedure import PROFILES, profile_for
 from .forms import CompoundForm, ProcedureForm
 from .service import create_compound, set_procedure_profile
@@ -27,7 +27,7 @@ def blueprints():
 def index():
     """List every compound with its published notice count; create a new compound."""
     form = CompoundForm()
-    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+    compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)).all()
     form.set_models(compounds)
     created = None
     if form.validate_on_submit():
@@ -50,7 +50,7 @@ def index():
             db.session.commit()
             created = {"compound": compound, "username": username, "password": password, "model": model}
             flash(_("小区已创建。"), "success")
-            compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+            compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)).all()
             form = CompoundForm(formdata=None)
             form.set_models(compounds)
     counts = dict(db.session.execute(

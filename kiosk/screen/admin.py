@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from ..auth.access import editor_required, platform_required, require_committee
 from ..changes import record_change
 from ..compounds.context import bind_compound, get_or_404_in_compound
-from ..compounds.models import Compound
+from ..compounds.models import REAL, Compound
 from ..database import utcnow
 from ..extensions import db
 from ..qr import public_url, qr_svg
@@ -250,7 +250,7 @@ def district():
     """Every screen of every compound, those needing a look first."""
     now = utcnow()
     rows = db.session.execute(select(Screen, Compound).join(Compound, Compound.id == Screen.compound_id)
-                              .where(Screen.retired.is_(False)).order_by(Compound.name, Screen.name)).all()
+                              .where(Screen.retired.is_(False), REAL).order_by(Compound.name, Screen.name)).all()
     listed = [(screen, compound, warnings(screen, compound.version, now)) for screen, compound in rows]
     listed.sort(key=lambda row: not row[2])  # stable: those with warnings first, then by compound and name
     return render_template("screen/district.html", rows=listed, troubled=sum(1 for row in listed if row[2]),

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..auth.access import editor_required, platform_required, require_committee
 from ..compounds.context import bind_compound
-from ..compounds.models import Compound
+from ..compounds.models import REAL, Compound
 from ..extensions import db
 from ..households import service as households
 from ..households.models import Household, HouseholdCard, live_card
@@ -67,7 +67,7 @@ def kit():
 @platform_bp.route("/")
 def district():
     """Every compound's progress through the checklist, those furthest behind first, with the steps missing."""
-    compounds = db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)).all()
+    compounds = db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)).all()
     rows = [(compound, checklist(compound)) for compound in compounds]
     rows.sort(key=lambda row: row[1].done_count)  # stable: the district's own order within one fraction
     return render_template("setup/district.html", rows=rows)

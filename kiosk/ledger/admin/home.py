@@ -3,7 +3,7 @@ district's view for street-office staff (which compounds disclosed on time)."""
 from flask import g, render_template
 from sqlalchemy import select
 
-from ...compounds.models import Compound
+from ...compounds.models import REAL, Compound
 from ...extensions import db
 from ...timefmt import local_date
 from .. import evidence, service
@@ -31,7 +31,7 @@ def district():
     waiting over 10 days."""
     books = {b.compound_id for b in db.session.scalars(select(Book))}
     rows = []
-    for compound in db.session.scalars(select(Compound).order_by(Compound.district, Compound.name)):
+    for compound in db.session.scalars(select(Compound).where(REAL).order_by(Compound.district, Compound.name)):
         if compound.id not in books:
             rows.append({"compound": compound, "cards": [], "overdue": False, "due_on": None, "late_questions": 0})
             continue

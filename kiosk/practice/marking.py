@@ -1,0 +1,34 @@
+"""What every request to a practice compound gets: the visitor's committee place mirrored from the real
+compound, the 练习 banner's switch, and X-Robots-Tag: noindex."""
+from flask import g
+from flask_login import current_user
+
+
+
+def practice_marked():
+    """Whether the page being rendered belongs to a practice compound (the base templates then show the
+    练习 banner)."""
+    compound = g.get("compound")
+    return compound is not None and compound.practice
+
+
+def mirror_visitor():
+    """before_request: an account opening a practice compound's page holds there the role it holds in the real
+    compound, and none once it left the real committee (runs before the admin pages' role check)."""
+    if not practice_marked() or not current_user.is_authenticated:
+        return None
+    from ..database import writing
+    from .service import account_mirrored, mirror_account
+
+    user = current_user._get_current_object()
+    if not account_mirrored(g.compound, user):
+        with writing():  # a GET: the write gets its own IMMEDIATE transaction
+            mirror_account(g.compound, user)
+    return None
+
+
+def no_index(response):
+    """after_request: search engines are told to leave practice pages out."""
+    if practice_marked():
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
