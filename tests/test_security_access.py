@@ -407,21 +407,29 @@ def test_public_pages_show_only_this_compounds_public_notices(client, world):
 def supervisory_body(target, own_signer):
     """Who can sign, as the database has it: every supervisor seat, the target supervisor's account (name,
     username, password, whether it is active or must change its password), every account of the compound
-    named like the target, the public record of appointments, and every signature but own_signer's."""
+    named like the target, the public record of appointments, and every signature but own_signer's.
+
+    Real compounds only: a practice compound (issue 17) mirrors the real committee, supervisors included, and
+    its reset seeds periods they sign; none of that seats anyone or signs anything that counts."""
     from kiosk.auth.models import Membership, SupervisorChange, User
-    from kiosk.ledger.models import Signoff
+    from kiosk.compounds.models import REAL, Compound
+    from kiosk.ledger.models import Period, Signoff
     from sqlalchemy import func, select
 
     db.session.rollback()
+    real = select(Compound.id).where(REAL)
     seats = sorted(db.session.execute(select(Membership.compound_id, Membership.user_id, Membership.name_key)
-                                      .where(Membership.role == Role.supervisor)).all())
+                                      .where(Membership.role == Role.supervisor,
+                                             Membership.compound_id.in_(real))).all())
     account = db.session.execute(select(User.username, User.display_name, User.password_hash, User.active,
                                         User.must_change_password).where(User.id == target.id)).one()
-    key = db.session.scalar(select(Membership.name_key).where(Membership.user_id == target.id))
+    key = db.session.scalar(select(Membership.name_key).where(Membership.user_id == target.id,
+                                                              Membership.compound_id.in_(real)))
     alike = sorted(db.session.execute(select(Membership.user_id, Membership.role)
-                                      .where(Membership.name_key == key)).all())
+                                      .where(Membership.name_key == key, Membership.compound_id.in_(real))).all())
     records = db.session.scalar(select(func.count()).select_from(SupervisorChange))
-    signers = sorted(db.session.scalars(select(Signoff.user_id).where(Signoff.user_id != own_signer.id)))
+    signers = sorted(db.session.scalars(select(Signoff.user_id).join(Period, Period.id == Signoff.period_id)
+                                        .where(Signoff.user_id != own_signer.id, Period.compound_id.in_(real))))
     db.session.rollback()
     return seats, account, alike, records, signers
 
