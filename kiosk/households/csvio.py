@@ -31,7 +31,8 @@ REQUIRED = ("building", "room", "area")
 OCCUPANCY = {"": "owner_occupied", "自住": "owner_occupied", "自住/出租": "owner_occupied",
              "occupied": "owner_occupied", "owner_occupied": "owner_occupied", "出租": "rented", "rented": "rented",
              "空置": "vacant", "vacant": "vacant", "开发商": "developer", "开发商持有": "developer",
-             "developer": "developer"}
+             "developer": "developer", "已入住": "owner_occupied", "入住": "owner_occupied",
+             "未入住": "vacant", "空房": "vacant", "闲置": "vacant", "租赁": "rented", "出租中": "rented"}
 LIMITS = {"building": 20, "entrance": 10, "room": 20, "owner_key": 60, "contact_name": 40, "contact_phone": 30,
           "note": 200}
 EXPORT_COLUMNS = [("building", "楼栋"), ("entrance", "单元"), ("room", "室"), ("area", "面积"),
