@@ -511,6 +511,7 @@ def load_demo():
     tips += _documents(compound, chair, now)
     tips += _card_holders_cached(compound)
     tips += _open_data(compound)
+    tips += _roll_import(compound)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1024,3 +1025,13 @@ def _open_data(compound):
     resolutions are it). Returns the line the demo command prints."""
     return [f"Open data anyone can download and check offline (开放数据, CSV/JSON with the chain hashes, README): "
             f"{{url}}/{compound.slug}/open-data/ · the whole district in one archive: {{url}}/open-data/district.zip"]
+
+
+def _roll_import(compound):
+    """Issue 17's roll import needs no data of its own: the sample roll (a made-up property-company workbook with
+    a merged title, a two-line header, areas with units, a 合计 row and a few bad rows) is generated on the fly.
+    Returns the line the demo command prints."""
+    return [f"Roll import with a preview (导入住户名册): as {CHAIR}, download the sample messy roll "
+            f"{{url}}/admin/{compound.slug}/households/import/sample.xlsx and upload it at "
+            f"{{url}}/admin/{compound.slug}/households/import to see how each column and row is understood "
+            f"before anything is saved"]

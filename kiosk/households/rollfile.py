@@ -7,7 +7,6 @@ rows of stripped strings, or raises RollFileError with a message id for the pers
 import csv
 import datetime
 import io
-import zipfile
 from decimal import Decimal, InvalidOperation
 
 MAX_ROWS = 20_000
@@ -87,9 +86,7 @@ def _xlsx_grid(data):
     import openpyxl  # imported here: only an XLSX upload needs it
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
-        raise RollFileError(N_("这个文件打不开：请确认是 Excel 保存的 .xlsx 文件，或另存为 CSV 再上传。")) from None
-    except Exception:  # openpyxl raises its own errors for broken parts; the person only needs to know it failed
+    except Exception:  # a broken zip or a workbook part openpyxl cannot read: the person only needs to know
         raise RollFileError(N_("这个文件打不开：请确认是 Excel 保存的 .xlsx 文件，或另存为 CSV 再上传。")) from None
     for sheet in book.worksheets:
         if sheet.max_row > MAX_ROWS:
