@@ -169,6 +169,7 @@ def test_reimporting_updates_what_changed_and_keeps_columns_the_file_lacks(commi
     page = text_of(preview)
     assert "新增 1 户，更新 1 户，不变 1 户，不导入 0 行。" in page
     assert "3栋1单元502 89.50 出租 王建国 13912345678 不变" in page
+    assert "3栋1单元601 71.00 原来是 70.00 自住" in page and "3栋1单元602 60.00 自住 新增" in page
     confirm(committee_client, preview)
     saved = households()
     assert len(saved) == 3 and saved["3栋1单元601"].area_centi == 7100

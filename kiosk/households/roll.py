@@ -3,6 +3,7 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import exports
 from ..auth.access import editor_required, require_committee
@@ -127,8 +128,13 @@ def import_csv():
     reading = rollmap.understand(grid, meanings)
     good = [row for row in reading.rows if not row.why]
     if request.form.get("action") == "confirm" and good and not (reading.missing or reading.doubled):
-        added, updated, unchanged = rollimport.import_rows(g.compound, current_user, [row.fields for row in good])
-        db.session.commit()
+        try:
+            added, updated, unchanged = rollimport.import_rows(g.compound, current_user, [r.fields for r in good])
+            db.session.commit()
+        except IntegrityError:  # someone added one of these addresses by hand a moment ago: nothing was saved
+            db.session.rollback()
+            form.file.errors.append(_("名册刚刚被别人改过，这次什么也没有导入。请再按一次“确认导入”。"))
+            return _import_page(form, status=409)
         rollimport.forget(token, g.compound, current_user)
         flash(_("导入完成：新增 %(a)s 户，更新 %(u)s 户，%(s)s 户没有变化，%(r)s 行没有导入。名册里原有、文件里没有的住户保持不变。",
                 a=added, u=updated, s=unchanged, r=len(reading.rows) - len(good)), "success")
@@ -172,8 +178,8 @@ def _import_page(form, preview=None, status=200):
 @admin_bp.route("/import/sample.xlsx")
 @editor_required
 def import_sample():
-    """A made-up messy roll (title row, two-line merged header, one-column addresses, areas with units, a total
-    row) to try the preview with."""
+    """A made-up messy roll (title row, two-line merged header, a merged building, areas with units, a total row)
+    to try the preview with."""
     if exports.in_wechat():
         return exports.wechat_page()
     response = make_response(rollsample.workbook_bytes())
