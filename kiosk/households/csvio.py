@@ -1,8 +1,9 @@
 """Reading and writing the roll as CSV the way Excel in China does: UTF-8 with or without BOM, or GBK.
 
-Pure Python (no Flask, no database): parse_roll() turns bytes into clean rows or a list of problems,
-and nothing is half-read — either every row is good or the caller gets every row's problem; roll_rows() is
-the table an export writes (kiosk/exports.py makes its cells safe).
+Pure Python (no Flask, no database): parse_area() and the limits and tenure words are shared with the upload
+reader (rollfile.py reads any layout, rollmap.py understands it); parse_roll() is the strict reader of the
+roll's own export (all rows good, or every row's problem), kept for round trips; roll_rows() is the table an
+export writes (kiosk/exports.py makes its cells safe).
 """
 import csv
 import io
