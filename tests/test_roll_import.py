@@ -162,17 +162,17 @@ def test_the_committee_corrects_a_column_and_previews_again_before_confirming(co
 def test_reimporting_updates_what_changed_and_keeps_columns_the_file_lacks(committee_client, compound):
     db.session.add_all([Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8950,
                                   contact_name="王建国", contact_phone="13912345678", occupancy="rented"),
-                        Household(compound_id=compound.id, building="3", entrance="1", room="601", area_centi=7000)])
+                        Household(compound_id=compound.id, building="三", entrance="1", room="601", area_centi=7000)])
     db.session.commit()
     text = "楼栋,单元,房号,面积\n3栋,1单元,502室,89.50\n3,1,601,71\n3,1,602,60\n"
     preview = upload(committee_client, text.encode("utf-8"), "roll.csv")
     page = text_of(preview)
     assert "新增 1 户，更新 1 户，不变 1 户，不导入 0 行。" in page
     assert "3栋1单元502 89.50 出租 王建国 13912345678 不变" in page
-    assert "3栋1单元601 71.00 原来是 70.00 自住" in page and "3栋1单元602 60.00 自住 新增" in page
+    assert "三栋1单元601 71.00 原来是 70.00 自住" in page  # 三栋 on the roll is building 3 in the file and "3栋1单元602 60.00 自住 新增" in page
     confirm(committee_client, preview)
     saved = households()
-    assert len(saved) == 3 and saved["3栋1单元601"].area_centi == 7100
+    assert len(saved) == 3 and saved["三栋1单元601"].area_centi == 7100
     assert saved["3栋1单元502"].contact_phone == "13912345678" and saved["3栋1单元502"].occupancy == "rented"
 
 
@@ -243,7 +243,8 @@ def test_areas_with_units_become_hundredths_of_a_square_metre(text, centi, about
 @pytest.mark.parametrize("text, parts", [("3栋1单元502", ("3", "1", "502")), ("3-1-502", ("3", "1", "502")),
                                          ("3幢502室", ("3", "", "502")), ("3号楼1单元502", ("3", "1", "502")),
                                          ("3#1-502", ("3", "1", "502")), ("A座2单元1101", ("A", "2", "1101")),
-                                         ("３－１－５０２", ("3", "1", "502")), ("502", None), ("三楼东", None)])
+                                         ("３－１－５０２", ("3", "1", "502")), ("三栋二单元502", ("3", "2", "502")),
+                                         ("十二幢301室", ("12", "", "301")), ("502", None), ("三楼东", None)])
 def test_one_column_addresses_are_split_as_people_write_them(text, parts):
     assert rollmap.split_address(text) == parts
 

@@ -20,7 +20,8 @@ from ..changes import record_change
 from ..extensions import db
 from ..refusals import Refused
 from ..uploads import upload_dir
-from . import AREA, address_list
+from . import AREA
+from .rollmap import address_key
 from .models import Household, Occupancy
 
 KEEP_SECONDS = 6 * 3600  # a preview left open over lunch can still be confirmed
@@ -109,8 +110,8 @@ def forget(token, compound, user):
 
 
 def _existing(compound):
-    """The compound's households by their comparable address (3栋 and 3 are the same building)."""
-    return {address_list.key(h.building, h.entrance, h.room): h
+    """The compound's households by their comparable address (3栋, 三 and 3 are the same building)."""
+    return {address_key(h.building, h.entrance, h.room): h
             for h in db.session.scalars(select(Household).where(Household.compound_id == compound.id))}
 
 
@@ -144,7 +145,7 @@ def import_rows(compound, actor, rows):
     existing = _existing(compound)
     new, updated, unchanged = [], [], 0
     for fields in rows:
-        key = address_list.key(fields["building"], fields["entrance"], fields["room"])
+        key = address_key(fields["building"], fields["entrance"], fields["room"])
         values = _values(fields)
         household = existing.get(key)
         if household is None:

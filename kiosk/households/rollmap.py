@@ -129,6 +129,25 @@ def guess_meanings(titles):
     return meanings
 
 
+def numerals(text):
+    """A building or entrance written in Chinese numerals as digits (三 → 3, 十二 → 12); other text as it is."""
+    digits = "零一二三四五六七八九"
+    if not text or any(ch not in digits + "十" for ch in text) or len(text) > 3:
+        return text
+    if "十" not in text:
+        return "".join(str(digits.index(ch)) for ch in text)
+    tens, _ten, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return text
+    return str((digits.index(tens) if tens else 1) * 10 + (digits.index(ones) if ones else 0))
+
+
+def address_key(building, entrance, room):
+    """The comparable address, with Chinese-numeral buildings and entrances as digits (三栋二单元 → 3, 2)."""
+    building, entrance, room = address_list.key(building, entrance, room)
+    return numerals(building), numerals(entrance), room
+
+
 def split_address(text):
     """(building, entrance, room) from one cell: 3栋1单元502, 3-1-502, 3幢502室, 3号楼1单元502; None if not."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -141,7 +160,7 @@ def split_address(text):
             entrance, room = match["entrance"] or "", match["room"]
             if not entrance and room.count("-") == 1:  # 3#1-502: the entrance before the dash
                 entrance, room = room.split("-")
-            return address_list.key(match["building"], entrance, room.strip("-"))
+            return address_key(match["building"], entrance, room.strip("-"))
     return None
 
 
@@ -241,7 +260,7 @@ def read_row(line, cells, meanings):
         match = ROOM_WITH_ENTRANCE.match(unicodedata.normalize("NFKC", room))
         if match:
             entrance, room = match["entrance"], match["room"]
-    building, entrance, room = address_list.key(building, entrance, room)
+    building, entrance, room = address_key(building, entrance, room)
     if not room:
         row.why = N_("缺少房号")
         return row
