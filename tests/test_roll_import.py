@@ -252,3 +252,12 @@ def test_one_column_addresses_are_split_as_people_write_them(text, parts):
 def test_spreadsheet_numbers_read_as_people_typed_them():
     assert [rollfile.cell_text(v) for v in (502, 89.5, 13912345678.0, 89.49999999999999, 102.36)] == [
         "502", "89.5", "13912345678", "89.5", "102.36"]
+
+
+def test_the_demo_tells_a_newcomer_where_to_try_the_preview(committee_client, compound):
+    from kiosk import demo
+
+    (line,) = demo._roll_import(compound)
+    sample = re.search(r"\{url\}(/admin/maple/households/import/sample\.xlsx)", line).group(1)
+    assert "{url}/admin/maple/households/import " in line
+    assert committee_client.get(sample).data.startswith(b"PK")
