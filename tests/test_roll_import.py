@@ -261,3 +261,31 @@ def test_the_demo_tells_a_newcomer_where_to_try_the_preview(committee_client, co
     sample = re.search(r"\{url\}(/admin/maple/households/import/sample\.xlsx)", line).group(1)
     assert "{url}/admin/maple/households/import " in line
     assert committee_client.get(sample).data.startswith(b"PK")
+
+
+def test_a_preview_left_too_long_expires_and_its_file_is_swept(app, committee_client, compound, monkeypatch):
+    import os
+    import time
+
+    preview = upload(committee_client, "楼栋,房号,面积\n3,502,89.5\n".encode(), "roll.csv")
+    with monkeypatch.context() as later:  # a token older than it may live (the login itself still fresh)
+        later.setattr(rollimport, "KEEP_SECONDS", -1)
+        late = confirm(committee_client, preview)
+    assert late.status_code == 400 and "已经过期" in text_of(late)
+    folder = app.config.get("UPLOAD_DIR") or os.path.join(app.instance_path, "uploads")
+    kept = list((__import__("pathlib").Path(folder) / rollimport.FOLDER).glob("*.bin"))
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o077 == 0  # private to the server's account
+    os.utime(kept[0], (time.time() - rollimport.KEEP_SECONDS - 60,) * 2)
+    upload(committee_client, "楼栋,房号,面积\n3,601,70\n".encode(), "roll.csv")
+    assert not kept[0].exists()  # the next upload swept the stale one
+    assert db.session.scalar(select(func.count()).select_from(Household)) == 0
+
+
+def test_a_confirm_racing_a_hand_edit_saves_nothing_and_says_so(committee_client, compound, monkeypatch):
+    preview = upload(committee_client, "楼栋,房号,面积\n3,502,89.5\n3,601,70\n".encode(), "roll.csv")
+    db.session.add(Household(compound_id=compound.id, building="3", entrance="", room="601", area_centi=7000))
+    db.session.commit()
+    monkeypatch.setattr(rollimport, "_existing", lambda compound: {})  # as if read just before the hand edit
+    answer = confirm(committee_client, preview)
+    assert answer.status_code == 409 and "名册刚刚被别人改过" in text_of(answer)
+    assert set(households()) == {"3栋601"}
