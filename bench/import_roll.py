@@ -44,9 +44,8 @@ def main():
     from kiosk.cli import migrate_to_head
     from kiosk.compounds.models import Compound
     from kiosk.extensions import db
-    from kiosk.households import csvio
-    from kiosk.households.forms import FIELD_LABELS
-    from kiosk.households.service import import_rows
+    from kiosk.households import rollfile, rollmap
+    from kiosk.households.rollimport import import_rows
 
     folder = Path(tempfile.mkdtemp(prefix="kiosk-import-bench-"))
     app = create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": "bench-" + "x" * 40})
@@ -59,10 +58,11 @@ def main():
         db.session.commit()
         tracemalloc.start()
         began = time.perf_counter()
-        rows, problems = csvio.parse_roll(data, FIELD_LABELS)
+        reading = rollmap.understand(rollfile.read_grid(data))
         parsed = time.perf_counter()
-        assert not problems, problems[:3]
-        added, updated = import_rows(compound, actor, rows)
+        problems = [row for row in reading.rows if row.why]
+        assert not problems and not reading.missing, (problems[:3], reading.missing)
+        added, updated, _unchanged = import_rows(compound, actor, [row.fields for row in reading.rows])
         db.session.commit()
         done = time.perf_counter()
         _, peak = tracemalloc.get_traced_memory()

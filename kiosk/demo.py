@@ -530,6 +530,7 @@ def load_demo():
     tips += _notice_templates(compound, other, chair)
     tips += _setup_checklist(compound, other, chair)
     tips += _practice(compound, chair)
+    tips += _roll_import(compound)
     db.session.commit()
     supervisor = _next_signer(compound)
     from .consult.models import Topic
@@ -1101,3 +1102,13 @@ def _practice(compound, chair):
     db.session.commit()
     return [f"Practice compound (练习小区, marked 练习 everywhere, not counted by the district): log in as "
             f"{CHAIR} and open {{url}}/admin/{made.slug}/notices/ · reset it at {{url}}/admin/{made.slug}/practice/reset"]
+
+
+def _roll_import(compound):
+    """Issue 17's roll import needs no data of its own: the sample roll (a made-up property-company workbook with
+    a merged title, a two-line header, areas with units, a 合计 row and a few bad rows) is generated on the fly.
+    Returns the line the demo command prints."""
+    return [f"Roll import with a preview (导入住户名册): as {CHAIR}, download the sample messy roll "
+            f"{{url}}/admin/{compound.slug}/households/import/sample.xlsx and upload it at "
+            f"{{url}}/admin/{compound.slug}/households/import to see how each column and row is understood "
+            f"before anything is saved"]

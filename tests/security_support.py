@@ -551,6 +551,7 @@ EVERY_FORM_FIELD = {
     "used_on": "2026-01-01", "sealed": "攻击者的文件", "purpose": "攻击者的用途", "approved_by": "meeting",
 }
 ROLL_CSV = "楼栋,单元,室,面积\n8,1,801,90.50\n".encode()
+ROLL_PREVIEW = re.compile(r'name="token" value="([^"]+)"')
 
 
 def form_body(values=None, **extra):
@@ -596,7 +597,12 @@ def request_as(client, method, path, values=None, **kwargs):
     """GET, or a state change with a valid CSRF token and a body any of the app's forms would accept."""
     if method == "GET":
         return client.get(path, **kwargs)
-    return client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client)), **kwargs)
+    response = client.open(path, method=method, data=form_body(values, csrf_token=csrf_token(client)), **kwargs)
+    preview = ROLL_PREVIEW.search(response.get_data(as_text=True)) if path.endswith("/households/import") else None
+    if preview and response.status_code == 200:  # the roll import saves on the preview's confirm button
+        return client.post(path, data={"csrf_token": csrf_token(client), "token": preview.group(1),
+                                       "action": "confirm"}, **kwargs)
+    return response
 
 
 def shown_fields(client, path, action="sign"):

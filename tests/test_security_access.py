@@ -146,6 +146,7 @@ ALLOWED = {
     ("households_admin.edit", "POST"): EDITORS,
     ("households_admin.import_csv", "GET"): EDITORS,
     ("households_admin.import_csv", "POST"): EDITORS,
+    ("households_admin.import_sample", "GET"): EDITORS,  # a made-up roll to try the import preview with
     ("cards_admin.index", "GET"): EVERYONE,
     ("cards_admin.print_sheet", "POST"): EDITORS,
     ("cards_admin.reissue", "POST"): EDITORS,

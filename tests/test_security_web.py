@@ -204,9 +204,11 @@ def assert_calm_page(response, code, message):
 
 def accepted(endpoint, response, before):
     """Whether a request with the token did what it asks (the kiosk's keypad changes nothing: it shows the
-    ballot for the code's household)."""
+    ballot for the code's household; a roll upload shows its preview)."""
     if endpoint == "consult_kiosk.kiosk_start":
         return soup_of(response).find("form", class_="kiosk-ballot") is not None
+    if endpoint == "households_admin.import_csv":  # an upload answers its preview; the confirm button saves
+        return soup_of(response).find("input", attrs={"name": "token"}) is not None
     return state() != before or bool(other_cookies(response))
 
 

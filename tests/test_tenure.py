@@ -3,6 +3,7 @@ developer-held units; cards handed over in person against ID and property certif
 held by the owner or a tenant; statutory votes that require verified cards, and tenants kept out of statutory
 votes (on the phone and at the lobby keypad) while they read everything and take part in 意见征集."""
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -59,8 +60,10 @@ def ballots(topic):
 def test_old_roll_files_still_import_and_the_new_values_round_trip(committee_client, compound):
     old = HEADER + ("1,1,101,86.35,自住/出租,,,,\n1,1,102,70.00,occupied,,,,\n1,1,103,70.00,,,,,\n"
                     "1,1,104,70.00,出租,,,,\n1,1,105,70.00,空置,,,,\n1,1,106,70.00,开发商持有,,,,\n")
-    answer = post_form(committee_client, "/admin/maple/households/import",
-                       {"file": (io.BytesIO(old.encode("utf-8-sig")), "roll.csv")}, content_type="multipart/form-data")
+    preview = post_form(committee_client, "/admin/maple/households/import",
+                        {"file": (io.BytesIO(old.encode("utf-8-sig")), "roll.csv")}, content_type="multipart/form-data")
+    token = re.search(r'name="token" value="([^"]+)"', preview.get_data(as_text=True)).group(1)
+    answer = post_form(committee_client, "/admin/maple/households/import", {"token": token, "action": "confirm"})
     assert answer.status_code == 302
     tenure = {h.room: h.occupancy for h in db.session.scalars(select(Household))}
     assert tenure == {"101": "owner_occupied", "102": "owner_occupied", "103": "owner_occupied",

@@ -1,8 +1,9 @@
 """Reading and writing the roll as CSV the way Excel in China does: UTF-8 with or without BOM, or GBK.
 
-Pure Python (no Flask, no database): parse_roll() turns bytes into clean rows or a list of problems,
-and nothing is half-read — either every row is good or the caller gets every row's problem; roll_rows() is
-the table an export writes (kiosk/exports.py makes its cells safe).
+Pure Python (no Flask, no database): parse_area() and the limits and tenure words are shared with the upload
+reader (rollfile.py reads any layout, rollmap.py understands it); parse_roll() is the strict reader of the
+roll's own export (all rows good, or every row's problem), kept for round trips; roll_rows() is the table an
+export writes (kiosk/exports.py makes its cells safe).
 """
 import csv
 import io
@@ -31,7 +32,8 @@ REQUIRED = ("building", "room", "area")
 OCCUPANCY = {"": "owner_occupied", "自住": "owner_occupied", "自住/出租": "owner_occupied",
              "occupied": "owner_occupied", "owner_occupied": "owner_occupied", "出租": "rented", "rented": "rented",
              "空置": "vacant", "vacant": "vacant", "开发商": "developer", "开发商持有": "developer",
-             "developer": "developer"}
+             "developer": "developer", "已入住": "owner_occupied", "入住": "owner_occupied",
+             "未入住": "vacant", "空房": "vacant", "闲置": "vacant", "租赁": "rented", "出租中": "rented"}
 LIMITS = {"building": 20, "entrance": 10, "room": 20, "owner_key": 60, "contact_name": 40, "contact_phone": 30,
           "note": 200}
 EXPORT_COLUMNS = [("building", "楼栋"), ("entrance", "单元"), ("room", "室"), ("area", "面积"),

@@ -43,7 +43,16 @@ class HouseholdForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    """A CSV of the roll (UTF-8 or GBK, as Excel saves it)."""
+    """A roll as the compound has it: Excel (.xlsx) or CSV (UTF-8 or GBK), header in any layout."""
 
-    file = FileField(_l("CSV 文件"), description=_l("第一行是表头：楼栋、单元、室、面积、状态、业主标识、联系人、电话、备注。"
-                                                  "Excel 另存为 CSV 即可，UTF-8 或 GBK 都行。"))
+    file = FileField(_l("名册文件（Excel 或 CSV）"),
+                     description=_l("物业或居委会给的花名册直接上传即可：标题行、两行表头、合并单元格都可以；楼栋、单元、房号"
+                                    "分三列或写在一列（3栋1单元502、3-1-502）都行；面积可以带单位（89.5㎡）。"
+                                    "上传后先看预览，确认了才保存。"))
+
+
+# What a column of an uploaded roll can mean, as the preview's select offers it.
+MEANING_LABELS = {"building": _l("楼栋"), "entrance": _l("单元"), "room": _l("房号"),
+                  "address": _l("地址（楼栋单元房号在一格）"), "area": _l("面积"), "contact_name": _l("业主（联系人）"),
+                  "contact_phone": _l("电话"), "occupancy": _l("状态"), "owner_key": _l("业主标识"),
+                  "note": _l("备注"), "ignore": _l("不导入")}

@@ -1,18 +1,19 @@
-"""The committee's roll of households: list and search, add and edit, import and export as CSV."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+"""The committee's roll of households: list and search, add and edit, import (with a preview) and export."""
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import exports
 from ..auth.access import editor_required, require_committee
 from ..compounds.context import bind_compound, get_or_404_in_compound
 from ..extensions import db
 from ..htmx import render
-from . import csvio, service
-from .forms import FIELD_LABELS, HouseholdForm, ImportForm
+from . import csvio, rollfile, rollimport, rollmap, rollsample, service
+from .forms import MEANING_LABELS, HouseholdForm, ImportForm
 from .models import (DELIVERY_LABELS, HOLDER_LABELS, Household, HouseholdCard, Occupancy, address_columns,
-                     live_card)
+                     format_address, live_card)
 
 admin_bp = bind_compound(Blueprint("households_admin", __name__, url_prefix="/admin/<compound>/households"))
 admin_bp.before_request(require_committee)
@@ -98,23 +99,92 @@ def edit(household_id):
 @admin_bp.route("/import", methods=["GET", "POST"])
 @editor_required
 def import_csv():
-    """Import the roll from CSV: all rows or none, with every problem listed by row and column."""
+    """Import the roll from a spreadsheet: upload, a preview of how each column and row was understood (columns
+    can be corrected and previewed again), then one confirmation that saves every readable row in one
+    transaction."""
     form = ImportForm()
-    problems = []
-    if form.validate_on_submit():
-        upload = form.file.data
-        if not upload or not getattr(upload, "filename", ""):
-            form.file.errors.append(_("请选择一个 CSV 文件。"))
+    if not form.validate_on_submit():
+        return _import_page(form, status=400 if request.method == "POST" else 200)
+    upload = form.file.data
+    token = request.form.get("token", "")
+    meanings = None
+    try:
+        if upload and getattr(upload, "filename", ""):
+            data = upload.read()
+            grid = rollfile.read_grid(data)
+            token = rollimport.keep(data, g.compound, current_user)
+        elif token:
+            grid = rollfile.read_grid(rollimport.load(token, g.compound, current_user))
+            meanings = _posted_meanings()
         else:
-            rows, problems = csvio.parse_roll(upload.read(), FIELD_LABELS)
-            if not problems:
-                added, updated = service.import_rows(g.compound, current_user, rows)
-                db.session.commit()
-                flash(_("导入完成：新增 %(a)s 户，更新 %(u)s 户。名册里原有、文件里没有的住户保持不变。",
-                        a=added, u=updated), "success")
-                return redirect(url_for("households_admin.index"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("households/roll_import.html", form=form, problems=problems), status
+            form.file.errors.append(_("请选择一个 Excel 或 CSV 文件。"))
+            return _import_page(form, status=400)
+    except rollfile.RollFileError as error:
+        form.file.errors.append(_(error.why))
+        return _import_page(form, status=400)
+    except rollimport.ImportRefused as refused:
+        form.file.errors.append(KEPT_REFUSED[refused.reason])
+        return _import_page(form, status=400)
+    reading = rollmap.understand(grid, meanings)
+    good = [row for row in reading.rows if not row.why]
+    if request.form.get("action") == "confirm" and good and not (reading.missing or reading.doubled):
+        try:
+            added, updated, unchanged = rollimport.import_rows(g.compound, current_user, [r.fields for r in good])
+            db.session.commit()
+        except IntegrityError:  # someone added one of these addresses by hand a moment ago: nothing was saved
+            db.session.rollback()
+            form.file.errors.append(_("名册刚刚被别人改过，这次什么也没有导入。请再按一次“确认导入”。"))
+            return _import_page(form, status=409)
+        rollimport.forget(token, g.compound, current_user)
+        flash(_("导入完成：新增 %(a)s 户，更新 %(u)s 户，%(s)s 户没有变化，%(r)s 行没有导入。名册里原有、文件里没有的住户保持不变。",
+                a=added, u=updated, s=unchanged, r=len(reading.rows) - len(good)), "success")
+        return redirect(url_for("households_admin.index"))
+    planned = rollimport.plan(g.compound, good)
+    preview = {"reading": reading, "token": token, "planned": planned, "shown": planned[:rollmap.PREVIEW_ROWS],
+               "refused": [(row, _refusal(row)) for row in reading.rows if row.why],
+               "counts": {status: sum(p.status == status for p in planned) for status in ("new", "changed",
+                                                                                         "unchanged")}}
+    usable = bool(good) and not (reading.missing or reading.doubled)
+    return _import_page(form, preview=preview, status=200 if usable else 400)
+
+
+KEPT_REFUSED = {"expired": _l("这次上传的预览已经过期，请重新选择文件上传。"),
+                "elsewhere": _l("这份预览不是在这个小区、由你上传的，请重新选择文件上传。")}
+
+
+def _refusal(row):
+    """Why a row is not imported, as a sentence in the reader's language (the area's own reason too)."""
+    args = {name: (_(value) if name == "why" else value) for name, value in row.args.items()}
+    return _(row.why, **args)
+
+
+def _posted_meanings():
+    """The meaning the committee chose for each column (col-0, col-1, ...), anything unknown read as ignored."""
+    meanings = []
+    while f"col-{len(meanings)}" in request.form and len(meanings) < rollfile.MAX_COLUMNS:
+        meaning = request.form.get(f"col-{len(meanings)}")
+        meanings.append(meaning if meaning in rollmap.MEANINGS else "ignore")
+    return meanings or None
+
+
+def _import_page(form, preview=None, status=200):
+    """The import page: the upload form, and the preview when there is one (never cached: it holds contacts)."""
+    response = make_response(render_template("households/roll_import.html", form=form, preview=preview,
+                                             meanings=MEANING_LABELS, format_address=format_address), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@admin_bp.route("/import/sample.xlsx")
+@editor_required
+def import_sample():
+    """A made-up messy roll (title row, two-line merged header, a merged building, areas with units, a total row)
+    to try the preview with."""
+    if exports.in_wechat():
+        return exports.wechat_page()
+    response = make_response(rollsample.workbook_bytes())
+    response.content_type = exports.XLSX_TYPE
+    return exports.attachment(response, "sample-roll.xlsx", "示例花名册.xlsx")
 
 
 @admin_bp.route("/export.csv")

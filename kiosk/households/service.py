@@ -1,13 +1,13 @@
 """The work behind the roll and the cards: a household added or corrected, a whole roll imported, cards issued
 and revoked; every change audited in the caller's transaction."""
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..changes import record_change
 from ..database import utcnow
 from ..extensions import db
 from ..refusals import Refused
-from . import AREA, CARDS, address_list
+from . import AREA, CARDS, address_list, rollimport
 from .models import (CardBatch, Delivery, Holder, Household, HouseholdCard, Occupancy, hash_token, live_card,
                      natural, new_token)
 
@@ -56,28 +56,8 @@ def save(compound, actor, household, fields):
 
 def import_rows(compound, actor, rows):
     """Add or update every row (matched by address) in the caller's transaction; return (added, updated)."""
-    existing = {(h.building, h.entrance, h.room): h for h in db.session.scalars(
-        select(Household).where(Household.compound_id == compound.id))}
-    new, updated = [], []
-    for row in rows:
-        key = (row["building"], row["entrance"], row["room"])
-        values = {"area_centi": row["area_centi"], "occupancy": Occupancy(row["occupancy"]),
-                  **{f: row[f] for f in ("owner_key", "contact_name", "contact_phone", "note")}}
-        household = existing.get(key)
-        if household is None:
-            new.append({"compound_id": compound.id, "building": key[0], "entrance": key[1], "room": key[2],
-                        **values})
-        else:
-            for field, value in values.items():
-                setattr(household, field, value)
-            updated.append(household.address)
-    if new:
-        # One multi-row INSERT instead of 5,000 ORM objects: the import of a whole roll takes a second.
-        db.session.execute(insert(Household), new)
-    record_change(compound, actor, AREA, "import", compound, None,
-                  {"added": [Household(**{k: n[k] for k in ("building", "entrance", "room")}).address for n in new],
-                   "updated": updated})
-    return len(new), len(updated)
+    added, updated, _unchanged = rollimport.import_rows(compound, actor, rows)
+    return added, updated
 
 
 def prepare(compound, actor, households, description=""):

@@ -28,6 +28,7 @@ NOT_PAGES = {
     "opendata_district.district_archive": "a ZIP download (the district's open data)",
     "distribution_admin.export": "a CSV download",
     "households_admin.export_csv": "a CSV download",
+    "households_admin.import_sample": "an XLSX download (the sample roll)",
     "ledger_admin.export_csv": "a CSV download",
     "ledger_admin.export_xlsx": "an XLSX download",
     "consult_admin.export_ballots": "a CSV download",

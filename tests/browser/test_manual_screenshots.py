@@ -180,7 +180,7 @@ def test_the_manual_walk(live, visitor, tmp_path):
     expect(page.locator("main")).to_contain_text("共 216 户")
     shot(page, "households")
     page.goto(f"/admin/{SLUG}/households/import")
-    expect(page.get_by_role("heading", level=1)).to_have_text("从 CSV 导入住户")
+    expect(page.get_by_role("heading", level=1)).to_have_text("导入住户名册")
     shot(page, "households-import")
     page.goto(f"/admin/{SLUG}/cards/")
     expect(page.get_by_role("heading", level=1)).to_have_text("打印住户卡")
