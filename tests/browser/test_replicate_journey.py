@@ -7,8 +7,6 @@ the preview, prints and hands out the cards, registers the lobby screen (which t
 and says the posters are up. One step is done below the browser: each book's first month closed and signed by
 two supervisors (the sign-off has its own browser journeys; here the books only need to have started a month ago).
 """
-from datetime import timedelta
-
 from sqlalchemy import select
 
 import factories
@@ -129,8 +127,9 @@ def test_staff_copy_the_demo_and_the_committee_ticks_every_step(live, visitor, t
 
 
 def _close_first_month_of_every_book(live):
-    """Move the copied books' start a month back (as if the compound opened last month), then close that month
-    of each book and have two of the appointed supervisors sign it."""
+    """Move the copied books' start a year back (as if the compound had opened then: a quarterly book's first
+    period must have ended too), then close each book's first period and have two of the appointed supervisors
+    sign it."""
     from kiosk.auth.models import Membership, Role
     from kiosk.ledger import service as ledger
     from kiosk.ledger.models import Book
@@ -142,7 +141,7 @@ def _close_first_month_of_every_book(live):
             Membership.compound_id == compound.id, Membership.role == Role.supervisor).order_by(User.id)).all()
         books = db.session.scalars(select(Book).where(Book.compound_id == compound.id)).all()
         for book in books:
-            start = (book.started_on - timedelta(days=1)).replace(day=1)
+            start = book.started_on.replace(year=book.started_on.year - 1)
             book.started_on = book.signoffs_since = start
         db.session.commit()
         for book in books:
