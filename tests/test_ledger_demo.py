@@ -57,9 +57,11 @@ def test_the_demo_has_a_year_of_signed_months_one_awaiting_sign_off_and_this_mon
                                                      Entry.occurred_on >= this_month)).all()
     assert sum(e.posted for e in current) >= 3 and sum(not e.posted for e in current) == 1
     assert all(e.occurred_on <= local_date() for e in current)
-    assert db.session.scalar(select(func.count()).select_from(Entry).where(Entry.posted.is_(False))) == 1
+    assert db.session.scalar(select(func.count()).select_from(Entry).where(
+        Entry.compound_id == compound.id, Entry.posted.is_(False))) == 1  # (its practice compound has its own)
 
-    kinds = {e.category.name for e in db.session.scalars(select(Entry).where(Entry.posted.is_(True)))}
+    kinds = {e.category.name for e in db.session.scalars(select(Entry).where(Entry.compound_id == compound.id,
+                                                                             Entry.posted.is_(True)))}
     assert {"停车费", "场地租金", "广告费", "监控门禁", "管道疏通", "垃圾清运", "消杀", "福利发放", "维修"} <= kinds
     people = db.session.scalars(select(Entry).where(Entry.counterparty_is_person.is_(True))).all()
     with app.test_request_context():

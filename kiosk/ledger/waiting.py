@@ -9,12 +9,15 @@ from .models import Period, PeriodStatus
 
 
 def period_to_sign(user):
-    """(start, url) of the oldest submitted period (of any book) this user may sign now in any compound, or None."""
+    """(start, url) of the oldest submitted period (of any book) this user may sign now in any real compound (not
+    a practice one), or None."""
     waiting = []
     for membership in user.memberships:
         if membership.role != Role.supervisor:
             continue
         compound = membership.compound
+        if compound.practice:
+            continue  # a practice month to sign is never where a supervisor lands after logging in
         period = db.session.scalar(select(Period).where(
             Period.compound_id == compound.id, Period.status == PeriodStatus.submitted)
             .order_by(Period.starts_on).limit(1))

@@ -4,7 +4,6 @@ from flask import g
 from flask_login import current_user
 
 
-
 def practice_marked():
     """Whether the page being rendered belongs to a practice compound (the base templates then show the
     练习 banner)."""
@@ -15,8 +14,8 @@ def practice_marked():
 def mirror_visitor():
     """before_request: an account opening a practice compound's page holds there the role it holds in the real
     compound, and none once it left the real committee (runs before the admin pages' role check)."""
-    if not practice_marked() or not current_user.is_authenticated:
-        return None
+    if not practice_marked() or not current_user.is_authenticated or current_user.must_change_password:
+        return None  # an account still on its one-time password is sent to change it first, and changes nothing
     from ..database import writing
     from .service import account_mirrored, mirror_account
 
