@@ -30,6 +30,8 @@ object that answers card holders' requests itself, from the request's card cooki
 can't. It holds nothing of the household it was rendered for. The cache keeps it, with the answer's status and
 headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
 the same key are answered by it without Flask, and while one request renders it again the others still are.
+Passers-by with the same key are answered by it too, with every hole left empty (no card, no session), unless
+that page would need a CSRF token: then Flask answers, as for everyone before.
 """
 import functools
 import gzip
@@ -200,6 +202,10 @@ class PageCache:
         if hit is not None and hit[0] > now:
             start_response(hit[1], hit[2])
             return [hit[3]]
+        if key in self.shells:  # a page with holes: a passer-by's is the one with every hole left empty
+            answered = self._from_shell(key, (None, {}), now, environ, start_response)
+            if answered is not None:
+                return answered
         if hit is not None and not self._refreshing.acquire(blocking=False):
             # Same compound version, just older than the TTL, and another thread is already rendering
             # the page again: answer with the copy we have rather than piling up renders.
@@ -214,18 +220,9 @@ class PageCache:
     def _serve_holder(self, key, holder, now, environ, start_response):
         """A card holder's request: filled into a page with holes when its view left one, the passer-by's page
         when it never looked at the household cookie, else Flask, with the real request (and nothing kept)."""
-        shell = self.shells.get(key)
-        if shell is not None:
-            if shell[0] <= now and self._refreshing_shells.acquire(blocking=False):
-                try:  # older than the TTL: this request renders it again (the same compound version)
-                    return self._through_app(key, now, environ, start_response)
-                finally:
-                    self._refreshing_shells.release()
-            # Fresh, or another thread is rendering it again: fill the one we have in (rather than every card
-            # holder's request piling up renders in Flask meanwhile).
-            answered = self._fill(shell, holder, start_response)
-            if answered is not None:
-                return answered
+        answered = self._from_shell(key, holder, now, environ, start_response)
+        if answered is not None:
+            return answered
         if self.personal.get(key, 0) > now:
             return self._through_app(key, now, environ, start_response)
         hit = self.entries.get(key)
@@ -249,6 +246,20 @@ class PageCache:
                 self._refreshing.release()
         return self._through_app(key, now, environ, start_response)
 
+    def _from_shell(self, key, holder, now, environ, start_response):
+        """Answer from the page with holes kept under `key`, or None (none kept, or it can't answer this one).
+        One request renders an old one again through Flask (the same compound version, older than the TTL);
+        meanwhile the others are filled in from it rather than piling up renders."""
+        shell = self.shells.get(key)
+        if shell is None:
+            return None
+        if shell[0] <= now and self._refreshing_shells.acquire(blocking=False):
+            try:
+                return self._through_app(key, now, environ, start_response)
+            finally:
+                self._refreshing_shells.release()
+        return self._fill(shell, holder, start_response)
+
     def _through_app(self, key, now, environ, start_response):
         """Flask answers a card holder; a page with holes its view left in the environ (SHELL) is kept, with the
         answer's status and headers, for the next card holders with the same key."""
@@ -259,17 +270,25 @@ class PageCache:
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, capture)
-        shell, status, headers = environ.get(SHELL), captured.get("status", ""), captured.get("headers", [])
-        if shell is not None and status.startswith("200"):
-            left = shell.seconds_left()
-            if left is None or left > 0:
-                if len(self.shells) >= MAX_ENTRIES:
-                    self.shells.clear()
-                # A Set-Cookie was this request's own (its session's new CSRF token, Flask-Login's "_fresh"
-                # mark): a shell only answers sessions that already hold their token, and sets nothing.
-                kept = [(n, v) for n, v in headers if n.lower() not in ("content-length", "set-cookie")]
-                self.shells[key] = (now + min(self.seconds, left or self.seconds), status, kept, shell)
+        self._keep_shell(key, now, environ, captured.get("status", ""), captured.get("headers", []))
         return body
+
+    def _keep_shell(self, key, now, environ, status, headers):
+        """Keep the page with holes a view left in the environ (SHELL), with its answer's status and headers,
+        for the next requests with the same key."""
+        shell = environ.get(SHELL)
+        if shell is None or not status.startswith("200"):
+            return
+        left = shell.seconds_left()
+        if left is not None and left <= 0:
+            return
+        if len(self.shells) >= MAX_ENTRIES:
+            self.shells.clear()
+        # A Set-Cookie was this request's own (its session's new CSRF token, Flask-Login's "_fresh" mark): a
+        # shell only answers sessions that already hold their token (passers-by: pages without a form), and
+        # sets nothing.
+        kept = [(n, v) for n, v in headers if n.lower() not in ("content-length", "set-cookie")]
+        self.shells[key] = (now + min(self.seconds, left or self.seconds), status, kept, shell)
 
     def _fill(self, kept, holder, start_response):
         """Answer from a kept shell, filled in for this card holder (gzipped when Flask's answer was), or None
@@ -309,6 +328,7 @@ class PageCache:
 
         body = b"".join(self.wsgi_app(environ, capture))
         status, headers = captured.get("status", ""), captured.get("headers", [])
+        self._keep_shell(key, now, environ, status, headers)
         if not (status.startswith("200") and shareable(headers)):
             return body, None
         if len(self.entries) >= MAX_ENTRIES:

@@ -525,3 +525,54 @@ def test_the_filled_in_ballot_stands_as_the_service_refuses_a_household_vote_ove
         seen[name] = (facts.ballot_stands, refused)
     assert seen == {"phone": (False, None), "proxy": (True, "proxy_voted"), "paper": (True, "paper_final"),
                     "none": (False, None)}
+
+
+@pytest.mark.parametrize("first", ["passer-by", "card holder"])
+def test_passers_by_get_the_topic_page_from_the_shell_as_flask_renders_it(world, first):
+    """A poster's QR code on an open vote: passers-by after the first are answered from the page with holes
+    (whoever left it), with what Flask gives a passer-by: no household, no ballot form, no token, no cookie."""
+    app, topics, phones = world
+    calls = count_views(app)
+    for lang in ("zh_CN", "en"):
+        passer_by = app.test_client()
+        for client in (passer_by, *phones.values()):
+            client.get(f"/lang/{lang}?next=/maple/")
+        for topic_id in topics.values():
+            for headers in ({}, HTMX, {"Accept-Encoding": "gzip"}):
+                path = f"/maple/topics/{topic_id}"
+                app.wsgi_app.shells.clear()
+                flask = passer_by.get(path, headers=headers)
+                app.wsgi_app.shells.clear()
+                (passer_by if first == "passer-by" else phones["a"]).get(path, headers=headers)
+                before = len(calls)
+                filled = passer_by.get(path, headers=headers)
+                assert len(calls) == before, "answered from the shell"
+                assert filled.status_code == 200 and "Set-Cookie" not in filled.headers
+                assert text(filled) == text(flask)
+                assert sorted((k, v) for k, v in filled.headers.items() if k != "Content-Length") == \
+                    sorted((k, v) for k, v in flask.headers.items() if k != "Content-Length")
+                html = text(filled)
+                assert 'name="csrf_token"' not in html and 'class="ballot"' not in html
+                assert not any(address in html for pair in ADDRESSES.values() for address in pair)
+
+
+def test_a_vote_shows_to_passers_by_at_once_with_the_shell_kept(cached_app, make_compound, make_user):
+    """A live tally: the passer-by's page kept as a shell is per compound version, so a ballot shows at once."""
+    compound = make_compound()
+    chair = make_user("chair", compound, "chair")
+    home = Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8800)
+    db.session.add(home)
+    db.session.commit()
+    topic = factories.open_topic(compound, chair, title="3栋电梯更新改造", secret=False, visibility="live")
+    token = issue(compound, chair, [home])[0][1]
+    db.session.commit()
+    path = f"/maple/topics/{topic.id}"
+    db.session.remove()
+    phone, passer_by = cached_app.test_client(), cached_app.test_client()
+    phone.get(f"/h/{token}")
+    calls = count_views(cached_app)
+    before = results_text(passer_by.get(path).get_data(as_text=True))
+    assert results_text(passer_by.get(path).get_data(as_text=True)) == before and len(calls) == 1
+    assert phone.post(f"{path}/vote", data={"csrf_token": csrf_token(phone, path), "choice": "no"}).status_code == 303
+    after = results_text(passer_by.get(path).get_data(as_text=True))
+    assert after != before and "1" in after

@@ -235,20 +235,23 @@ class Shell:
             page = page.replace(PROXY_NAME, str(escape(facts.proxy_name)))
         return page
 
+    def _facts(self, token):
+        # A pooled DBAPI connection: on SQLite in autocommit (kiosk.database), so the one SELECT is its own read
+        # transaction; elsewhere the pool's reset on return ends it.
+        connection = self.engine.raw_connection()
+        try:
+            return read_facts(connection, self.engine.dialect, self.compound_id, self.topic_id, token)
+        finally:
+            connection.close()
+
     def answer(self, token, session):
         """The page for a card holder's request, without Flask: its facts read now, the CSRF token signed from
-        its session as Flask-WTF would; None when only Flask can answer (no token in the session yet, or the
+        its session as Flask-WTF would (token None, session {}: a passer-by's page); None when only Flask can answer (no token in the session yet, or the
         database failed: Flask answers and reports it; the topic's phase changed: Flask closes it, if due)."""
         if self.until is not None and utcnow() >= self.until:
             return None
         try:
-            # A pooled DBAPI connection: on SQLite in autocommit (kiosk.database), so the one SELECT is its own
-            # read transaction; elsewhere the pool's reset on return ends it.
-            connection = self.engine.raw_connection()
-            try:
-                facts = read_facts(connection, self.engine.dialect, self.compound_id, self.topic_id, token)
-            finally:
-                connection.close()
+            facts = None if not token else self._facts(token)  # a passer-by: every hole stays empty
             raw = session.get(self.csrf_field)
             page = self.fill(facts, lambda: None if raw is None else self.signer.dumps(raw))
         except Exception:  # noqa: BLE001 - let Flask answer (and report) it
