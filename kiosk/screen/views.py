@@ -153,9 +153,11 @@ def slides(key, area):
     provider = registry.provider(area)
     if provider is None or not screen.shows_area(area):
         abort(404)
-    context = _context(screen)
-    response = make_response(render_template("screen/_group.html", provider=provider,
-                                             slides=_slides(screen, provider, utcnow()), **context))
+    # Only this area's slides, once: the whole loop's context (_context) made every area's slides twice, for the
+    # loop and for the banner, so a consultation slide re-fetched during a vote counted the topic three times.
+    response = make_response(render_template("screen/_group.html", provider=provider, screen=screen,
+                                             slides=_slides(screen, provider, utcnow()), slide_qr=slide_qr,
+                                             area_event=area_event))
     response.headers["Cache-Control"] = "no-store"
     return response
 
