@@ -86,7 +86,10 @@ pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    # Where a slow request's time went: waiting for a connection to a process, for its answer, or in all.
+    log_format timing '$msec $status $request_time $upstream_connect_time $upstream_header_time '
+                      '$upstream_response_time $upstream_addr $connection $connection_requests "$request"';
+    access_log {folder}/access.log timing;
     client_body_temp_path {folder}/temp/body;
     proxy_temp_path {folder}/temp/proxy;
     fastcgi_temp_path {folder}/temp/fastcgi;
@@ -341,6 +344,9 @@ def main(argv=None):
     parser.add_argument("--no-nginx", action="store_true",
                         help="with --database-url: users talk to the two processes directly, in turn (to tell "
                              "nginx's and TLS's share from the application's)")
+    parser.add_argument("--keep-logs", metavar="FOLDER",
+                        help="copy the processes' and nginx's logs (with nginx's access log: upstream connect, "
+                             "header and response times per request) to FOLDER before the instance is removed")
     parser.add_argument("--secret", action="store_true",
                         help="a secret topic instead: its figures move in released batches (snapshots.py), so "
                              "vote → slide then measures the batch delay, not the server")
@@ -528,6 +534,11 @@ def main(argv=None):
     finally:
         for proc in reversed(procs):
             harness.stop(proc)
+        if args.keep_logs:
+            kept = Path(args.keep_logs)
+            kept.mkdir(parents=True, exist_ok=True)
+            for log in list(instance.glob("*.log")) + list(instance.glob("nginx/*.log")):
+                shutil.copy(log, kept / log.name)
         shutil.rmtree(instance, ignore_errors=True)
         if args.database_url:
             from bench.votes import drop_pg_schema
