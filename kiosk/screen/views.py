@@ -126,7 +126,12 @@ def _context(screen):
             "home_qr": Markup(qr_svg(public_url(f"/{g.compound.slug}/"), title=g.compound.name)),
             "area_event": area_event, "poll_seconds": current_app.config["POLL_SECONDS"],
             "version": g.compound.version, "code_version": __version__, "served_at": now,
-            "all_events": ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())}
+            "all_events": _all_events()}
+
+
+def _all_events():
+    """The htmx trigger that refreshes the banner: any area's change (an urgent slide may come from any)."""
+    return ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())
 
 
 @bp.route("/screen/<key>")
@@ -166,7 +171,10 @@ def slides(key, area):
 def banner(key):
     """The urgent banner that stays on every slide."""
     screen = _screen(key)
-    response = make_response(render_template("screen/_banner.html", **_context(screen)))
+    # Every area's slides once, for the urgent ones (the whole loop's context made them twice): a screen fetches
+    # the banner on every area's change, during a meeting after every ballot.
+    response = make_response(render_template("screen/_banner.html", screen=screen, urgent=_urgent(screen, utcnow()),
+                                             all_events=_all_events()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
