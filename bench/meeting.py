@@ -5,8 +5,8 @@
 
 The scenario (issue 16): 200 phones that opened their household cards sit on the open topic page and poll its
 results every 5 s, as the page does; all 200 vote within the first minute and 40 of them change their vote
-later; 2 lobby screens pulse every 2 s and re-fetch their consultation slide when the pulse names it; 3
-committee phones refresh the admin results every 5 s; 30 passers-by browse notices and the ledger. The load is
+later; 2 lobby screens pulse every 2 s and re-fetch their consultation slide and banner when the pulse names
+it; 3 committee phones refresh the admin results every 5 s; 30 passers-by browse notices and the ledger. The load is
 locust (headless, bench/meeting_locust.py), which keeps its own statistics per request class. The topic is
 named (not secret) and shows live figures: a secret topic's figures move only in released batches
 (kiosk/consult/snapshots.py), which would measure the batch interval instead of the server.
@@ -86,7 +86,10 @@ pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    # Where a slow request's time went: waiting for a connection to a process, for its answer, or in all.
+    log_format timing '$msec $status $request_time $upstream_connect_time $upstream_header_time '
+                      '$upstream_response_time $upstream_addr $connection $connection_requests "$request"';
+    access_log {folder}/access.log timing;
     client_body_temp_path {folder}/temp/body;
     proxy_temp_path {folder}/temp/proxy;
     fastcgi_temp_path {folder}/temp/fastcgi;
@@ -260,9 +263,9 @@ def report(args, facts, rows, failures):
              f"{facts['households']} households ({facts['electors']} on the topic's roll); for {args.duration} s: "
              f"{args.phones} phones with card cookies on the open topic (results polled every 5 s), all voting between "
              f"{facts['window'][0]:.0f} and {facts['window'][1]:.0f} s and {args.changers} changing their vote by "
-             f"{facts['change_by']:.0f} s; 2 lobby screens (pulse every 2 s, consultation slide re-fetched when "
-             f"told); 3 committee phones (admin results every 5 s); {args.passers_by} passers-by (home, notices, "
-             f"ledger; 3–10 s between taps). " + (
+             f"{facts['change_by']:.0f} s; 2 lobby screens (pulse every 2 s, consultation slide and banner "
+             f"re-fetched when told); 3 committee phones (admin results every 5 s); {args.passers_by} passers-by "
+             f"(home, notices, ledger; 3–10 s between taps). " + (
                  "The topic is **secret**: its figures move only in released batches (kiosk/consult/snapshots.py), "
                  "so vote → slide below is the batch delay, and its target does not apply. " if args.secret else
                  "The topic is named and live, so every ballot moves its figures at once (a secret topic's move in "
@@ -341,6 +344,9 @@ def main(argv=None):
     parser.add_argument("--no-nginx", action="store_true",
                         help="with --database-url: users talk to the two processes directly, in turn (to tell "
                              "nginx's and TLS's share from the application's)")
+    parser.add_argument("--keep-logs", metavar="FOLDER",
+                        help="copy the processes' and nginx's logs (with nginx's access log: upstream connect, "
+                             "header and response times per request) to FOLDER before the instance is removed")
     parser.add_argument("--secret", action="store_true",
                         help="a secret topic instead: its figures move in released batches (snapshots.py), so "
                              "vote → slide then measures the batch delay, not the server")
@@ -528,6 +534,11 @@ def main(argv=None):
     finally:
         for proc in reversed(procs):
             harness.stop(proc)
+        if args.keep_logs:
+            kept = Path(args.keep_logs)
+            kept.mkdir(parents=True, exist_ok=True)
+            for log in list(instance.glob("*.log")) + list(instance.glob("nginx/*.log")):
+                shutil.copy(log, kept / log.name)
         shutil.rmtree(instance, ignore_errors=True)
         if args.database_url:
             from bench.votes import drop_pg_schema

@@ -165,9 +165,11 @@ class CheapFirstDispatcher(ThreadedTaskDispatcher):
     waitress serves requests first come, first served. At a consultation meeting 200 phones open the topic
     page at once; rendered for each household, they fill the threads, and the lobby screens' pulses and the
     passers-by's cached pages (under a millisecond each) waited seconds behind them. A cheap request now joins
-    the queue after the cheap ones already waiting but before the first expensive one, unless that one has
-    already waited CHEAP_JUMP_SECONDS: then it waits its turn, so a flood of cheap requests delays an expensive
-    one by at most that long, never starves it."""
+    the queue after the cheap ones already waiting and after the expensive ones that have already waited
+    CHEAP_JUMP_SECONDS, but before the first expensive one that has not: a flood of cheap requests delays an
+    expensive one by at most that long, never starves it. (It used to join the very end of the queue as soon as
+    the first expensive request had waited that long, which in the 200 phones' arrival is nearly always: behind
+    every topic page queued, those that had only just arrived too.)"""
 
     def add_task(self, task):
         """Queue a connection's request: a cheap one ahead of the expensive ones that have not waited long."""
@@ -178,10 +180,11 @@ class CheapFirstDispatcher(ThreadedTaskDispatcher):
             queue = self.queue
             position = len(queue)
             if is_cheap:
+                # Expensive requests keep their order, so those that waited long are the first ones.
                 for index, waiting in enumerate(queue):
-                    if not getattr(waiting, "kiosk_cheap", False):
-                        if now - getattr(waiting, "kiosk_queued", now) < CHEAP_JUMP_SECONDS:
-                            position = index
+                    if (not getattr(waiting, "kiosk_cheap", False)
+                            and now - getattr(waiting, "kiosk_queued", now) < CHEAP_JUMP_SECONDS):
+                        position = index
                         break
             queue.insert(position, task)
             self.queue_cv.notify()

@@ -1,13 +1,15 @@
 """The lobby screen: registered by the committee, polled cheaply, and never told about another compound."""
+import contextlib
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.notices.models import Notice, Status
 from kiosk.screen.models import Screen
 
+import factories
 from conftest import login_as, post_form
 
 SLIDE_AREAS = ("notices", "consult", "ledger", "distribution", "roster", "compound")
@@ -217,3 +219,55 @@ def test_a_report_for_another_compounds_screen_is_ignored(committee_client, clie
     client.get(f"/other/pulse?v=0&s={screen.id}&live=0", headers={"User-Agent": WEBVIEW_60})
     db.session.expire_all()
     assert db.session.get(Screen, screen.id).live_updates is None
+
+
+@contextlib.contextmanager
+def statements(app):
+    """Every statement sent to the database inside the block, in order, whitespace folded."""
+    sent = []
+
+    def log(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+
+
+def test_a_screen_refetching_one_area_reads_that_areas_data_alone(app, committee_client, client, compound, chair):
+    """During a meeting the screens re-fetch the consultation slides after every ballot (issue 16). The fragment
+    made every area's slides, twice (for the loop and for the banner), and counted the topic three times: on
+    PostgreSQL 125 statements where 24 do. One area's fragment reads that area's tables, once."""
+    screen = register_screen(committee_client)
+    publish(compound, "停水通知")
+    factories.households(compound, 3)
+    topic = factories.open_topic(compound, chair)
+    with statements(app) as sent:
+        notices = client.get(f"/maple/screen/{screen.key}/slides/notices", headers={"HX-Request": "true"})
+        notice_statements = list(sent)
+        sent.clear()
+        consult = client.get(f"/maple/screen/{screen.key}/slides/consult", headers={"HX-Request": "true"})
+    assert "停水通知" in notices.get_data(as_text=True) and topic.title in consult.get_data(as_text=True)
+    others = (" topic", " ballot", " ledger_")
+    assert not [s for s in notice_statements if any(table in s for table in others)], notice_statements
+    assert not [s for s in sent if " notice" in s or " ledger_" in s], sent
+    # The consultation's topics are looked up once (service.keep_time, then the list), not once per use of them.
+    assert sum(1 for s in sent if s.startswith("SELECT topic.id FROM topic WHERE")) == 1, sent
+
+
+def test_the_banner_makes_every_areas_slides_once(app, committee_client, client, compound, chair):
+    """The banner is fetched again on every area's change, after every ballot during a meeting: it shows the
+    urgent slides of every area, each area's made once (it made the whole loop, every area twice)."""
+    screen = register_screen(committee_client)
+    publish(compound, "紧急停电", urgent=True)
+    factories.households(compound, 3)
+    factories.open_topic(compound, chair)
+    with statements(app) as sent:
+        banner = client.get(f"/maple/screen/{screen.key}/banner", headers={"HX-Request": "true"})
+    assert "紧急停电" in banner.get_data(as_text=True)
+    assert sum(1 for s in sent if s.startswith("SELECT topic.id FROM topic WHERE")) == 1, sent
+    assert sum(1 for s in sent if s.startswith("SELECT notice.id")) == 1, sent

@@ -126,7 +126,12 @@ def _context(screen):
             "home_qr": Markup(qr_svg(public_url(f"/{g.compound.slug}/"), title=g.compound.name)),
             "area_event": area_event, "poll_seconds": current_app.config["POLL_SECONDS"],
             "version": g.compound.version, "code_version": __version__, "served_at": now,
-            "all_events": ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())}
+            "all_events": _all_events()}
+
+
+def _all_events():
+    """The htmx trigger that refreshes the banner: any area's change (an urgent slide may come from any)."""
+    return ", ".join(f"{area_event(p.area)} from:body" for p in registry.providers())
 
 
 @bp.route("/screen/<key>")
@@ -153,9 +158,11 @@ def slides(key, area):
     provider = registry.provider(area)
     if provider is None or not screen.shows_area(area):
         abort(404)
-    context = _context(screen)
-    response = make_response(render_template("screen/_group.html", provider=provider,
-                                             slides=_slides(screen, provider, utcnow()), **context))
+    # Only this area's slides, once: the whole loop's context (_context) made every area's slides twice, for the
+    # loop and for the banner, so a consultation slide re-fetched during a vote counted the topic three times.
+    response = make_response(render_template("screen/_group.html", provider=provider, screen=screen,
+                                             slides=_slides(screen, provider, utcnow()), slide_qr=slide_qr,
+                                             area_event=area_event))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -164,7 +171,10 @@ def slides(key, area):
 def banner(key):
     """The urgent banner that stays on every slide."""
     screen = _screen(key)
-    response = make_response(render_template("screen/_banner.html", **_context(screen)))
+    # Every area's slides once, for the urgent ones (the whole loop's context made them twice): a screen fetches
+    # the banner on every area's change, during a meeting after every ballot.
+    response = make_response(render_template("screen/_banner.html", screen=screen, urgent=_urgent(screen, utcnow()),
+                                             all_events=_all_events()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
