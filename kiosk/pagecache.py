@@ -32,6 +32,10 @@ headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS 
 the same key are answered by it without Flask, and while one request renders it again the others still are.
 Passers-by with the same key are answered by it too, with every hole left empty (no card, no session), unless
 that page would need a CSRF token: then Flask answers, as for everyone before.
+
+Requests arriving together for a page nothing is kept of yet (two hundred phones opening the vote when the chair
+says so; every ballot moves the compound's version, so the key is new) wait, up to COALESCE_SECONDS, for the first
+of them to render it, and are then answered from what it kept, rather than each rendering it.
 """
 import functools
 import gzip
@@ -61,6 +65,8 @@ HOUSEHOLD_UNREAD = "kiosk.household_unread"
 # Flask-Login's "_fresh" is False without a login (any other value, or a user id, and Flask renders).
 SHAREABLE_SESSION = {"csrf_token": lambda value: True, "_fresh": lambda value: value is False}
 MAX_ENTRIES = 1024
+# How long requests for a page nothing is kept of wait for the first one rendering it, before rendering it too.
+COALESCE_SECONDS = 2
 # Where a view leaves a page with holes for card holders (consult/topic_page.py): an object with
 # seconds_left() (None or how long it may be served) and answer(card cookie, session) -> bytes or None.
 SHELL = "kiosk.page_shell"
@@ -87,6 +93,8 @@ class PageCache:
         self._engine = None
         self._refreshing = threading.Lock()
         self._refreshing_shells = threading.Lock()
+        self._pending = {}  # key -> Event: the first request for a page nothing is kept of is rendering it
+        self._pending_lock = threading.Lock()
         self.endpoints = frozenset(e for found in areas.registered(POINT, flask_app).values() for e in found)
         # Bound once: the cache sees only PATH_INFO (no host matching, no subdomains in this app). Phones and
         # screens ask for the same few paths, so each path's answer is remembered (a match costs ~15 µs).
@@ -195,9 +203,11 @@ class PageCache:
         key, holder = self._key(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
-        now = time.monotonic()
         if holder:
-            return self._serve_holder(key, holder, now, environ, start_response)
+            return self._serve_holder(key, holder, time.monotonic(), environ, start_response)
+        return self._serve_passer_by(key, time.monotonic(), environ, start_response)
+
+    def _serve_passer_by(self, key, now, environ, start_response, wait=True):
         hit = self.entries.get(key)
         if hit is not None and hit[0] > now:
             start_response(hit[1], hit[2])
@@ -206,6 +216,9 @@ class PageCache:
             answered = self._from_shell(key, (None, {}), now, environ, start_response)
             if answered is not None:
                 return answered
+        first = self._first_render(key) if wait and hit is None else None
+        if wait and hit is None and first is None:  # another request rendered it meanwhile: see what it kept
+            return self._serve_passer_by(key, time.monotonic(), environ, start_response, wait=False)
         if hit is not None and not self._refreshing.acquire(blocking=False):
             # Same compound version, just older than the TTL, and another thread is already rendering
             # the page again: answer with the copy we have rather than piling up renders.
@@ -216,8 +229,10 @@ class PageCache:
         finally:
             if hit is not None:
                 self._refreshing.release()
+            if first is not None:
+                self._rendered(key, first)
 
-    def _serve_holder(self, key, holder, now, environ, start_response):
+    def _serve_holder(self, key, holder, now, environ, start_response, wait=True):
         """A card holder's request: filled into a page with holes when its view left one, the passer-by's page
         when it never looked at the household cookie, else Flask, with the real request (and nothing kept)."""
         answered = self._from_shell(key, holder, now, environ, start_response)
@@ -228,6 +243,9 @@ class PageCache:
         hit = self.entries.get(key)
         if hit is not None and not hit[4]:
             return self._through_app(key, now, environ, start_response)  # a passer-by's page that read the cookie
+        first = self._first_render(key) if wait and hit is None else None
+        if wait and hit is None and first is None:  # another request rendered it meanwhile: see what it kept
+            return self._serve_holder(key, holder, time.monotonic(), environ, start_response, wait=False)
         if hit is not None and (hit[0] > now or not self._refreshing.acquire(blocking=False)):
             start_response(hit[1], hit[2])  # fresh, or stale while another thread renders it again
             return [hit[3]]
@@ -238,13 +256,39 @@ class PageCache:
                 if kept is not None and kept[4]:
                     start_response(kept[1], kept[2])
                     return [kept[3]]
+                # A page with holes (its view left one while rendering for the passer-by): fill this one in.
+                answered = self._from_shell(key, holder, now, environ, start_response)
+                if answered is not None:
+                    return answered
                 if len(self.personal) >= MAX_ENTRIES:
                     self.personal.clear()
                 self.personal[key] = now + self.seconds
         finally:
             if hit is not None:
                 self._refreshing.release()
+            if first is not None:
+                self._rendered(key, first)
         return self._through_app(key, now, environ, start_response)
+
+    def _first_render(self, key):
+        """For a page nothing is kept of yet: an Event to set when done if this request is the first to render
+        it; else None, after waiting (at most COALESCE_SECONDS) for the one that is. When two hundred phones
+        open the vote at once, one renders and the rest are answered from what it kept."""
+        with self._pending_lock:
+            pending = self._pending.get(key)
+            if pending is None:
+                if len(self._pending) >= MAX_ENTRIES:
+                    return threading.Event()  # never expected: render without coalescing rather than grow
+                pending = self._pending[key] = threading.Event()
+                return pending
+        pending.wait(COALESCE_SECONDS)
+        return None
+
+    def _rendered(self, key, event):
+        with self._pending_lock:
+            if self._pending.get(key) is event:
+                del self._pending[key]
+        event.set()
 
     def _from_shell(self, key, holder, now, environ, start_response):
         """Answer from the page with holes kept under `key`, or None (none kept, or it can't answer this one).

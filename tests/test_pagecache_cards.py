@@ -406,12 +406,14 @@ def test_a_shell_answers_later_card_holders_without_the_app_and_never_replays_a_
     plain = signed_session(cached_app, {"csrf_token": "abc"})
     shell = StandInShell()
     cache, ask, renders = through_shells(cached_app, shell)
-    assert ask(f"kiosk_household=t1; kiosk_session={plain}")[0] == b"<p>app</p>"
+    # The first is rendered once, as a passer-by would ask for it (no card, no session), and filled in from the
+    # page with holes that left.
+    assert ask(f"kiosk_household=t1; kiosk_session={plain}")[0] == b"<p>t1</p>" and renders == [None]
     rendered = len(renders)
     body, headers = ask(f"kiosk_household=t2; kiosk_session={plain}")
     assert body == b"<p>t2</p>" and len(renders) == rendered
     assert "Set-Cookie" not in headers and headers["Content-Length"] == str(len(body))
-    assert shell.asked == [("t2", {"csrf_token": "abc"})]
+    assert shell.asked == [("t1", {"csrf_token": "abc"}), ("t2", {"csrf_token": "abc"})]
     # Anything but a card with a plain session goes to the app as before: a login, a message, no card.
     for cookie in (f"kiosk_session={signed_session(cached_app, {'_user_id': '1'})}; kiosk_household=t3",
                    f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': [('info', 'x')]})}",
@@ -576,3 +578,61 @@ def test_a_vote_shows_to_passers_by_at_once_with_the_shell_kept(cached_app, make
     assert phone.post(f"{path}/vote", data={"csrf_token": csrf_token(phone, path), "choice": "no"}).status_code == 303
     after = results_text(passer_by.get(path).get_data(as_text=True))
     assert after != before and "1" in after
+
+
+def test_a_card_holder_on_a_topic_page_nothing_is_kept_of_costs_one_render(world):
+    """The first card holder's request renders the page once (as a passer-by would ask for it, which leaves the
+    page with holes) and is filled in from it, not rendered a second time for the household."""
+    app, topics, phones = world
+    calls = count_views(app)
+    path = f"/maple/topics/{topics['secret']}"
+    for kept in (app.wsgi_app.shells, app.wsgi_app.personal, app.wsgi_app.entries):
+        kept.clear()  # as after a ballot moved the compound's version: a new key
+    page = phones["a"].get(path)
+    assert page.status_code == 200 and len(calls) == 1
+    assert ADDRESSES["zh_CN"][0] in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("cookie", ["", "kiosk_household=t1"])
+def test_requests_arriving_together_for_a_page_nothing_is_kept_of_render_it_once(cached_app, make_compound, cookie):
+    """Two hundred phones opening the vote at once: the first renders, the others wait for it and are answered
+    from what it kept (the passer-by's page, or the page with holes filled in per card)."""
+    import threading
+
+    make_compound()
+    db.session.remove()
+    renders, started = [], threading.Event()
+    shell = StandInShell()
+
+    def page(environ, start_response):
+        from kiosk.pagecache import SHELL
+
+        renders.append(environ.get("HTTP_COOKIE", ""))
+        started.set()
+        threading.Event().wait(0.3)  # a render under load
+        environ[SHELL] = shell
+        start_response("200 OK", [("Content-Type", "text/html"), ("Cache-Control", "no-store")])
+        return [b"<p>app</p>"]
+
+    cache = PageCache(page, cached_app, 60, "kiosk_session")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/maple/", "QUERY_STRING": "", "HTTP_HOST": "x",
+               "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}
+    bodies = []
+
+    def ask(n):
+        headers = {"HTTP_COOKIE": cookie.replace("t1", f"t{n}")} if cookie else {}
+        bodies.append(b"".join(cache(dict(environ, **headers), lambda *a: None)))
+
+    first = threading.Thread(target=ask, args=(0,))
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=ask, args=(n,)) for n in range(1, 6)]
+    for thread in others:
+        thread.start()
+    for thread in (first, *others):
+        thread.join(10)
+    assert len(renders) == 1 and len(bodies) == 6
+    if cookie:  # the first card holder is filled in too; the others each from their own card
+        assert sorted(bodies) == sorted(f"<p>t{n}</p>".encode() for n in range(6))
+    else:  # the stand-in shell answers a passer-by (no card) with its token None
+        assert bodies.count(b"<p>None</p>") == 5
