@@ -228,6 +228,8 @@ def bench_votes(args, instance, database_url, failures):
     env = harness.server_env(instance)
     if database_url:
         env["KIOSK_DATABASE_URL"] = database_url
+    if args.fast_vote == "off":
+        env["KIOSK_FAST_VOTE"] = "0"  # every ballot through the Flask view (consult/fastvote.py switched off)
     app = make_app(instance, database_url)
     migrate(app)
     data_path = instance / "votes.tsv"
@@ -393,6 +395,8 @@ def main(argv=None):
                         help="a PostgreSQL URL (default: $KIOSK_TEST_DATABASE_URL); work goes into a schema "
                              f"{PG_SCHEMA!r} that is dropped afterwards")
     parser.add_argument("--only", choices=("votes", "tally"), help="run one half only")
+    parser.add_argument("--fast-vote", choices=("on", "off"), default="on",
+                        help="the phone ballot's fast path below Flask (default on, as served)")
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 300 or not 0 <= args.warmup <= 60 or not 1 <= args.rounds <= 20:
         parser.error("keep --duration within 1-300, --warmup within 0-60 and --rounds within 1-20")

@@ -24,6 +24,7 @@ class Defaults:
     SECRET_TALLY_MINUTES = 3  # a secret vote's figures move at most this often while it is open
     SECRET_TALLY_BATCH = 5  # ...and only when at least this many more households have voted
     PAGE_CACHE_SECONDS = 10  # public pages kept in memory per compound version; 0 turns it off
+    FAST_VOTE = 1  # a phone's certain ballot is answered below Flask (consult/fastvote.py); 0 turns it off
     BUSY_TIMEOUT_MS = 10_000  # how long a request waits for a database lock before a calm 503
     UPLOAD_DIR = None  # None: instance/uploads
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

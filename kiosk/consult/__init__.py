@@ -38,6 +38,9 @@ def init_app(app):
 
         return {"proxy": proxies.proxy_ballot_count(topic), "paper": paper.paper_ballot_count(topic)}
 
+    from . import fastvote
+
+    fastvote.init_app(app)  # a phone's ballot in the certain case, below Flask (after the routes it matches)
     areas.template_helpers(app, voting_topics=voting_topics, outcome_of=outcome_of, area=present.area_text,
                            ballot_sources=ballot_sources,
                            phase_label=lambda phase: models.PHASE_LABELS[models.Phase(phase)],
