@@ -62,6 +62,26 @@ def open_topic(compound, chair, options=(), **fields):
     return topic
 
 
+def admission_world(compound, chair, rule):
+    """The admission matrix's world (tests/test_vote_admission.py, tests/test_fast_vote.py): 3栋1单元502 and
+    5栋1单元101 on the roll, a whole-compound and a 3栋 topic under `rule` (changes allowed; an ordinary one needs
+    verified cards), then 3栋1单元601, which came onto the roll after both were published: on neither
+    electorate. Returns ((whole, scoped), (three, five, late))."""
+    three = Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8800)
+    five = Household(compound_id=compound.id, building="5", entrance="1", room="101", area_centi=9100)
+    db.session.add_all([three, five])
+    db.session.commit()
+    statutory = rule == "ordinary"
+    whole = open_topic(compound, chair, title="全体业主议题", rule=rule, secret=False, allow_change=True,
+                       require_verified=statutory)
+    scoped = open_topic(compound, chair, title="3栋议题", rule=rule, secret=False, allow_change=True,
+                        require_verified=statutory, scope_buildings=["3"], scope_entrance="")
+    late = Household(compound_id=compound.id, building="3", entrance="1", room="601", area_centi=9000)
+    db.session.add(late)
+    db.session.commit()
+    return (whole, scoped), (three, five, late)
+
+
 def jpeg(size=(64, 48), color=(200, 80, 40), exif=None):
     """A small JPEG's bytes (with EXIF data when given)."""
     out = io.BytesIO()

@@ -179,20 +179,9 @@ def _chair():
 
 
 def admission_world(rule):
-    """test_vote_admission's world: two households on the roll, one after; a whole and a 3栋 topic."""
+    """test_vote_admission's world (factories.admission_world), with every household's card."""
     compound, chair = _chair()
-    three = Household(compound_id=compound.id, building="3", entrance="1", room="502", area_centi=8800)
-    five = Household(compound_id=compound.id, building="5", entrance="1", room="101", area_centi=9100)
-    db.session.add_all([three, five])
-    db.session.commit()
-    statutory = rule == "ordinary"
-    whole = factories.open_topic(compound, chair, title="全体业主议题", rule=rule, secret=False, allow_change=True,
-                                 require_verified=statutory)
-    scoped = factories.open_topic(compound, chair, title="3栋议题", rule=rule, secret=False, allow_change=True,
-                                  require_verified=statutory, scope_buildings=["3"], scope_entrance="")
-    late = Household(compound_id=compound.id, building="3", entrance="1", room="601", area_centi=9000)
-    db.session.add(late)
-    db.session.commit()
+    (whole, scoped), (three, five, late) = factories.admission_world(compound, chair, rule)
     tokens = {h.address: token for h, token in issue(compound, chair, [three, five, late])}
     return [whole.id, scoped.id], tokens
 
