@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, event, select, text, update
 
-from kiosk.auth.models import Role
+from kiosk.auth.models import Role, User
 from kiosk.changes import AuditEntry, Change
 from kiosk.compounds.models import Compound
 from kiosk.consult import service
@@ -23,7 +23,7 @@ from kiosk.consult.release_rules import boundary
 from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.households.models import Household, HouseholdCard
-from kiosk.households.service import issue
+from kiosk.households.service import issue, revoke
 
 import factories
 from conftest import CSRF_RE, _migrate, make_app, pg_schema_url, require_postgres
@@ -369,3 +369,37 @@ def test_the_fast_path_holds_the_write_lock_for_the_ballot_alone(twins, change, 
     # Inside the lock: topic window, elector and card; the current ballot (and whether it must stand); on a
     # change, the old ballot's flag; the new ballot.
     assert len(during) <= (7 if change else 5), during
+
+
+def other_compound_world(topic_id):
+    """Another compound (oak) with a household, its card and an open topic of its own; the first maple household's
+    card revoked. Returns (oak's topic id, oak's card token)."""
+    oak = factories.new_compound(slug="oak", name="橡树小区")
+    chair = factories.new_user("unused", "oak-chair", oak, Role.chair)
+    home = Household(compound_id=oak.id, building="1", entrance="1", room="101", area_centi=8000)
+    db.session.add(home)
+    db.session.commit()
+    topic = factories.open_topic(oak, chair, title="橡树小区议题", secret=False)
+    token = issue(oak, chair, [home])[0][1]
+    maple = db.session.get(Compound, db.session.get(Topic, topic_id).compound_id)
+    first = min(db.session.scalars(select(Household).where(Household.compound_id == maple.id)),
+                key=lambda h: h.address)
+    revoke(maple, db.session.scalar(select(User).where(User.username == "chair")), first)
+    return topic.id, token
+
+
+def test_another_compounds_card_or_topic_and_a_revoked_card_answer_the_same(twins):
+    """The insider's tries: a card of another compound on this compound's vote, this compound's card on another
+    compound's topic (by its id under this compound's address), and a card revoked since the phone scanned it."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False)
+    for side in (fast, slow):  # each side's card has a token of its own
+        oak_topic, oak_token = side.do(other_compound_world, topic_id)
+        side.phone("oak card", oak_token)
+    answer, taken = same_ballot(fast, slow, "oak card", topic_id, ["yes"])
+    assert answer["status"] == "403 FORBIDDEN" and taken == 0
+    answer, taken = same_ballot(fast, slow, homes[1], oak_topic, ["yes"])
+    assert answer["status"] == "404 NOT FOUND" and taken == 0
+    answer, taken = same_ballot(fast, slow, homes[0], topic_id, ["yes"])  # its card was revoked
+    assert answer["status"] == "403 FORBIDDEN" and taken == 0
+    answer, taken = same_ballot(fast, slow, homes[1], topic_id, ["yes"])
+    assert recorded(answer) and taken == 1
