@@ -1036,7 +1036,9 @@ def _card_holders_cached(compound):
     return [f"Card holders served from the page cache (issue 16): open the card link above, then "
             f"{{url}}/{compound.slug}/ and {{url}}/{compound.slug}/ledger/ come from memory like a passer-by's; "
             f"the open topic page is kept with holes and only the household's vote, results and opinion form are "
-            f"filled in per request, without Flask (bench: bench/run.py --only card:)"]
+            f"filled in per request, without Flask, and passers-by get it with every hole empty; a phone's vote "
+            f"in the common case is recorded below Flask (KIOSK_FAST_VOTE=0 sends every vote through the view) "
+            f"(bench: bench/run.py --only card:, bench/votes.py, bench/meeting.py)"]
 
 
 def _open_data(compound):
