@@ -89,6 +89,7 @@ class PageCache:
         self.private_cookies = (session_cookie, *PRIVATE_COOKIES)
         self.entries = {}  # key -> (expires, status, headers, body, never read the household cookie)
         self.personal = {}  # key -> until when card holders' requests go straight to Flask
+        self.unkept = {}  # key -> until when passers-by render it without waiting for each other (nothing to keep)
         self.shells = {}  # key -> (expires, status, headers, a page with holes its view left: SHELL)
         self._engine = None
         self._refreshing = threading.Lock()
@@ -216,8 +217,10 @@ class PageCache:
             answered = self._from_shell(key, (None, {}), now, environ, start_response)
             if answered is not None:
                 return answered
-        first = self._first_render(key) if wait and hit is None else None
-        if wait and hit is None and first is None:  # another request rendered it meanwhile: see what it kept
+        # A page that keeps nothing (it sets a cookie, says no-store) is rendered by every request, without waiting.
+        wait = wait and hit is None and self.unkept.get(key, 0) <= now
+        first = self._first_render(key) if wait else None
+        if wait and first is None:  # another request rendered it meanwhile: see what it kept
             return self._serve_passer_by(key, time.monotonic(), environ, start_response, wait=False)
         if hit is not None and not self._refreshing.acquire(blocking=False):
             # Same compound version, just older than the TTL, and another thread is already rendering
@@ -225,7 +228,12 @@ class PageCache:
             start_response(hit[1], hit[2])
             return [hit[3]]
         try:
-            return [self._render(key, now, environ, start_response)[0]]
+            body, kept = self._render(key, now, environ, start_response)
+            if kept is None and key not in self.shells:
+                if len(self.unkept) >= MAX_ENTRIES:
+                    self.unkept.clear()
+                self.unkept[key] = now + self.seconds
+            return [body]
         finally:
             if hit is not None:
                 self._refreshing.release()

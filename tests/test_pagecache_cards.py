@@ -636,3 +636,28 @@ def test_requests_arriving_together_for_a_page_nothing_is_kept_of_render_it_once
         assert sorted(bodies) == sorted(f"<p>t{n}</p>".encode() for n in range(6))
     else:  # the stand-in shell answers a passer-by (no card) with its token None
         assert bodies.count(b"<p>None</p>") == 5
+
+
+def test_a_page_that_keeps_nothing_is_rendered_by_each_passer_by_without_waiting(cached_app, make_compound):
+    """Coalescing is for pages something can be kept of: one that sets a cookie is rendered by every request, and
+    a request never waits for another one rendering it."""
+    import threading
+
+    make_compound()
+    db.session.remove()
+    renders = []
+
+    def page(environ, start_response):
+        renders.append(1)
+        start_response("200 OK", [("Content-Type", "text/html"), ("Set-Cookie", "kiosk_session=new")])
+        return [b"<p>form</p>"]
+
+    cache = PageCache(page, cached_app, 60, "kiosk_session")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/maple/", "QUERY_STRING": "", "HTTP_HOST": "x",
+               "wsgi.url_scheme": "http", "SERVER_NAME": "x", "SERVER_PORT": "80"}
+    assert b"".join(cache(dict(environ), lambda *a: None)) == b"<p>form</p>"
+    key = next(iter(cache.unkept))
+    stuck = threading.Event()  # as if another request were rendering it and never finished
+    cache._pending[key] = stuck
+    assert b"".join(cache(dict(environ), lambda *a: None)) == b"<p>form</p>" and len(renders) == 2
+    assert not stuck.is_set() and cache._pending[key] is stuck  # it never waited on, nor finished, the other one
