@@ -8,6 +8,8 @@ case (its `taken` counter), so this cannot pass by always falling through.
 """
 import re
 import shutil
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +22,7 @@ from kiosk.compounds.models import Compound
 from kiosk.consult import service
 from kiosk.consult.models import Ballot, Channel, Topic
 from kiosk.consult.release_rules import boundary
+from kiosk.consult.service.voting import _sqlite_writer
 from kiosk.database import utcnow
 from kiosk.extensions import db
 from kiosk.households.models import Household, HouseholdCard
@@ -403,3 +406,95 @@ def test_another_compounds_card_or_topic_and_a_revoked_card_answer_the_same(twin
     assert answer["status"] == "403 FORBIDDEN" and taken == 0
     answer, taken = same_ballot(fast, slow, homes[1], topic_id, ["yes"])
     assert recorded(answer) and taken == 1
+
+
+# --- ballots that queue behind SQLite's writer (fastvote._Turns) ------------------------------------------------
+
+def _queue_behind_the_writer(fast, topic_id, homes, choices):
+    """Post each home's ballot from its own thread while this process's SQLite writer is held, each once the one
+    before is queued; then let the writer go. Returns {home: (answer, rows)} and the statements sent meanwhile."""
+    turns = fast.app.extensions["kiosk_fast_vote"]._turns
+    with fast.app.app_context():
+        engine = db.engine
+    sent, answers = [], {}
+
+    def log(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()))
+
+    def post(home):
+        answers[home] = fast.post(home, topic_id, choices)
+
+    threads = [threading.Thread(target=post, args=(home,)) for home in homes]
+    event.listen(engine, "before_cursor_execute", log)
+    _sqlite_writer.acquire()
+    try:
+        for count, thread in enumerate(threads, 1):
+            thread.start()
+            deadline = time.monotonic() + 10
+            while len(turns.queue) < count and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert len(turns.queue) == count, "each ballot waits its turn"
+    finally:
+        _sqlite_writer.release()
+        for thread in threads:
+            thread.join(20)
+        event.remove(engine, "before_cursor_execute", log)
+    return answers, sent
+
+
+@pytest.mark.parametrize("twins", ["sqlite"], indirect=True)  # PostgreSQL's ballots do not queue: row locks
+def test_ballots_queued_behind_the_writer_go_in_together_and_answer_as_the_view(twins):
+    """Three phones vote while another ballot holds the writer: the two that may vote go in in one transaction,
+    the third (a household that voted already, on a topic that allows no change) is answered by the view; every
+    answer and row is what the view gives the same ballots one after another."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=False)
+    assert recorded(same_ballot(fast, slow, homes[2], topic_id, ["yes"])[0])
+    taken = fast.taken
+    answers, sent = _queue_behind_the_writer(fast, topic_id, homes, ["no"])
+    assert fast.taken - taken == 2
+    inserts = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO ballot")]
+    assert len(inserts) == 2
+    assert not any(s.startswith("BEGIN") for s in sent[inserts[0]:inserts[1]]), "one transaction for both"
+    assert [s for s in sent[:inserts[0]] if s.startswith("BEGIN")][-1] == "BEGIN IMMEDIATE"
+    for home in homes:  # the queue's order: the order the view is sent them in
+        slow_answer, slow_rows = slow.post(home, topic_id, ["no"])
+        assert answers[home][0] == slow_answer
+    assert recorded(answers[homes[0]][0]) and recorded(answers[homes[1]][0])
+    assert "不能改票" in answers[homes[2]][0]["shown"]
+    assert fast.do(rows) == slow_rows
+
+
+@pytest.mark.parametrize("twins", ["sqlite"], indirect=True)
+def test_trouble_with_one_queued_ballot_leaves_all_of_them_to_the_view(twins):
+    """A statement that fails halfway through the queued ballots rolls them all back; the view then records each
+    (nothing is half-kept, nothing twice) and answers as it answers the same ballots alone."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=True)
+    with fast.app.app_context():
+        engine = db.engine
+    inserts = []
+
+    def fail_the_second_insert(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO ballot"):
+            inserts.append(statement)
+            if len(inserts) == 2:
+                raise RuntimeError("the disk is full")
+
+    event.listen(engine, "before_cursor_execute", fail_the_second_insert)
+    taken = fast.taken
+    try:
+        answers, _ = _queue_behind_the_writer(fast, topic_id, homes, ["yes"])
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_the_second_insert)
+    assert fast.taken == taken and len(inserts) == 2 + len(homes)  # two tried together, then each by the view
+    for home in homes:
+        slow_answer, slow_rows = slow.post(home, topic_id, ["yes"])
+        assert answers[home][0] == slow_answer and recorded(slow_answer)
+    # The view took them side by side, in no set order: the same rows but for ids and order.
+    assert unordered(fast.do(rows)) == unordered(slow_rows)
+
+
+def unordered(found):
+    """rows() without ids, each table sorted."""
+    return {"ballots": sorted(repr(row[2:]) for row in found["ballots"]),
+            "audit": sorted(repr(row[1:]) for row in found["audit"]),
+            "changes": sorted(repr(row[1:]) for row in found["changes"]), "compounds": found["compounds"]}
