@@ -77,16 +77,16 @@ _LOOK_UP = (select(Compound.slug, Compound.practice_of, Topic.compound_id, Topic
             .order_by(Option.position))
 _Household = collections.namedtuple("_Household", "id compound_id building entrance room")
 _Option = collections.namedtuple("_Option", "key label")
-# voting._CURRENT_BALLOT_ID with proxies.guard_own_vote's questions: whether that ballot must stand (a proxy's,
-# a confirmed numbered paper one), in one statement inside the write lock.
-_PREVIOUS = _CURRENT_BALLOT_ID.add_columns(
-    exists().where(Proxy.ballot_id == Ballot.id).label("by_proxy"),
-    exists().where(PaperBallot.ballot_id == Ballot.id).label("on_paper"))
-# The same, read with the admission in one statement (SQLite: no other writer, see _take).
+# _ADMISSION (its locks included) with voting._CURRENT_BALLOT_ID and proxies.guard_own_vote's questions: the
+# household's current ballot and whether it must stand (a proxy's, a confirmed numbered paper one). On SQLite no
+# other writer runs meanwhile. On PostgreSQL the current ballot is read as of the statement's start, before a
+# ballot of the same household that held the elector's lock committed; what is written then cannot stand either:
+# superseding a ballot no longer current changes no row, and a second current ballot breaks uq_ballot_current.
+# Either is trouble before the commit, so the view answers (after that ballot, as it would).
 _CURRENT = _CURRENT_BALLOT_ID.scalar_subquery()
-_ADMITTED_SQLITE = _ADMISSION.add_columns(_CURRENT.label("id"),
-                                          exists().where(Proxy.ballot_id == _CURRENT).label("by_proxy"),
-                                          exists().where(PaperBallot.ballot_id == _CURRENT).label("on_paper"))
+_ADMITTED = _ADMISSION.add_columns(_CURRENT.label("id"),
+                                   exists().where(Proxy.ballot_id == _CURRENT).label("by_proxy"),
+                                   exists().where(PaperBallot.ballot_id == _CURRENT).label("on_paper"))
 _SUPERSEDE = (update(Ballot).where(Ballot.id == bindparam("ballot"), Ballot.current.is_(True))
               .values(current=False))
 _INSERT_BALLOT = insert(Ballot)
@@ -463,10 +463,7 @@ class FastVote:
         """voting._take's statements for a phone's ballot that goes in, and record_change's; return (topic, the
         ballot's time); else _Fallthrough."""
         ids = {"topic": topic.id, "household": household.id}
-        sqlite = connection.dialect.name == "sqlite"
-        # SQLite: this process's writer in an IMMEDIATE transaction, so the current ballot can be read with the
-        # admission. PostgreSQL: the same locks as voting._take, and the current ballot read after them.
-        admitted = connection.execute(_ADMITTED_SQLITE if sqlite else _ADMISSION, ids).first()
+        admitted = connection.execute(_ADMITTED, ids).first()  # the same locks as voting._take
         if admitted is None:
             raise _Fallthrough
         try:
@@ -475,13 +472,12 @@ class FastVote:
             raise _Fallthrough from None
         if _card_reason(topic, admitted.holder, admitted.delivery):
             raise _Fallthrough
-        previous = admitted if sqlite else connection.execute(_PREVIOUS, ids).first()
-        previous_id = previous.id if previous is not None else None
+        previous_id = admitted.id
         if previous_id is not None:
-            if not topic.allow_change or previous.by_proxy or previous.on_paper:
+            if not topic.allow_change or admitted.by_proxy or admitted.on_paper:
                 raise _Fallthrough
             if connection.execute(_SUPERSEDE, {"ballot": previous_id}).rowcount != 1:
-                raise RuntimeError("the current ballot changed under the write lock")
+                raise RuntimeError("the current ballot changed since it was read")
         connection.execute(_INSERT_BALLOT, {"topic_id": topic.id, "household_id": household.id, "choices": chosen,
                                             "channel": Channel.phone, "entered_by": None, "cast_at": now,
                                             "current": True})
