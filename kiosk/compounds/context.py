@@ -20,7 +20,7 @@ from .models import Compound
 
 # Every /<compound>/ request runs this; built once, since building it cost about as much as running it.
 _BY_SLUG = select(Compound).where(Compound.slug == bindparam("slug"))
-_COLUMNS = tuple(attr.key for attr in inspect(Compound).column_attrs)
+_columns = []  # the mapped column attributes' names, found at first use (once every model is mapped)
 ROWS = "kiosk_compound_rows"  # app.extensions: slug -> (read at, {column: value}) as last read in this process
 KEEP_SECONDS = 1.0  # at most this old, whatever the version says
 
@@ -48,7 +48,9 @@ def _loaded(slug):
         rows = current_app.extensions.setdefault(ROWS, {})
         if len(rows) >= 1024:
             rows.clear()
-        rows[slug] = (time.monotonic(), {key: getattr(compound, key) for key in _COLUMNS})
+        if not _columns:
+            _columns.extend(attr.key for attr in inspect(Compound).column_attrs)
+        rows[slug] = (time.monotonic(), {key: getattr(compound, key) for key in _columns})
         versions.put(versions.cache_of(current_app), slug, compound.version)
     return compound
 
