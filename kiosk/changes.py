@@ -5,6 +5,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import areas, versions
+from .compounds import context
 from .database import UTCDateTime, utcnow
 from .extensions import db
 
@@ -66,6 +67,7 @@ def _forget_cached_versions(session):
         cache = versions.cache_of(current_app)
         for slug in slugs:
             versions.forget(cache, slug)
+            context.forget(current_app, slug)
 
 
 @event.listens_for(Session, "after_rollback")

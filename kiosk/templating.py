@@ -1,7 +1,7 @@
 """Template filters and globals every area's pages use: sanitized Markdown, Chinese dates, the language switch.
 (An area's own helpers are registered by its init_app: areas.template_helpers.)"""
 import nh3
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -47,6 +47,8 @@ def init_app(app):
             response.vary.add("User-Agent")
         return response
 
+    app.jinja_env.globals["url_for"] = _static_urls_kept(app, app.jinja_env.globals["url_for"])
+
     @app.url_defaults
     def _static_version(endpoint, values):
         # Static files are cached for a day; the code version in the URL changes them on upgrade.
@@ -55,3 +57,26 @@ def init_app(app):
     if app.config.get("TESTING"):
         from jinja2 import StrictUndefined
         app.jinja_env.undefined = StrictUndefined
+
+
+def _static_urls_kept(app, url_for):
+    """Templates' url_for, with the URL of a static file built once per file, code version and script root (every
+    page links five or six, and building one costs as much as a small query): it depends on nothing else."""
+    kept = {}
+
+    def kept_url_for(endpoint, **values):
+        if endpoint != "static" or len(values) != 1 or not has_request_context():
+            return url_for(endpoint, **values)
+        filename = values.get("filename")
+        if not isinstance(filename, str):
+            return url_for(endpoint, **values)
+        key = (filename, app.jinja_env.globals["kiosk_version"], request.script_root)
+        found = kept.get(key)
+        if found is None:
+            found = url_for(endpoint, filename=filename)
+            if len(kept) >= 256:
+                kept.clear()
+            kept[key] = found
+        return found
+
+    return kept_url_for

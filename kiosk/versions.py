@@ -25,6 +25,11 @@ def get(cache, slug, load):
     return version
 
 
+def put(cache, slug, version):
+    """Remember a compound's version just read elsewhere (a page that loaded the compound's row)."""
+    cache[slug] = (version, time.monotonic() + TTL)
+
+
 def forget(cache, slug):
     """Drop a compound's cached version (after a change to it was committed)."""
     cache.pop(slug, None)

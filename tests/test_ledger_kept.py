@@ -5,6 +5,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import event, select, text
 
 from kiosk.auth.models import Role
@@ -211,3 +212,22 @@ def test_an_old_check_is_answered_while_one_background_thread_checks_again(app, 
         if thread.name == "kiosk-ledger-recheck":
             thread.join(30)
     assert "这一笔与签字时的记录不一致" in page_text(client.get(f"/maple/ledger/{january.id}"))
+
+
+def test_the_page_around_the_body_follows_a_period_changed_behind_the_apps_back(app, client, ledger):
+    """What is kept of a published period for the page around its body (its book and dates, per process) is as
+    current as the body: a change made behind the application's back shows with the next check, as the entries'
+    do, and is not kept once the check has seen it."""
+    january_id = ledger[2].id
+
+    def title():
+        html = client.get(f"/maple/ledger/{january_id}").get_data(as_text=True)
+        return BeautifulSoup(html, "html.parser").title.get_text()
+
+    assert "2026年1月1日" in title() and "2026年1月1日" in title()  # the second from what was kept
+    tamper(lambda c: c.execute(text("UPDATE ledger_period SET starts_on = :day WHERE id = :id"),
+                               {"day": date(2026, 1, 2), "id": january_id}))
+    app.config["VERIFY_CACHE_SECONDS"] = 0  # the kept check is now too old: the next page checks again
+    assert "2026年1月2日" in title()
+    app.config["VERIFY_CACHE_SECONDS"] = 300
+    assert "2026年1月2日" in title()

@@ -10,9 +10,15 @@ large type or the host the QR names. All of them are in the key; nothing is ever
 
 The ledger's state is the compound version of its last ledger (and documents) change row, read from the
 database, so every process agrees; it is asked once per compound version (which every request reads anyway).
+
+What the page around the body needs of a published period (its book and dates) is kept too, per compound version:
+the database keeps a published period fixed, and a period deleted with its compound's data (a practice reset)
+moves the version first.
 """
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -20,9 +26,11 @@ from sqlalchemy import func, select
 from ..changes import Change
 from ..extensions import db
 from . import AREA
+from .models import Book, Period, PeriodStatus
 
 DOCUMENTS = "documents"  # kiosk.documents.AREA (not imported: the ledger does not depend on that area)
 MAX_BODIES = 64  # ~30 KB each: a couple of MB at most, whatever the number of compounds and pages
+MAX_PERIODS = 1024  # a few hundred bytes each
 _lock = threading.Lock()
 
 
@@ -42,6 +50,65 @@ def state(compound):
     if compound.slug not in db.session.info.get("kiosk_changed_slugs", ()):  # not a version this request may undo
         memo[compound.id] = (compound.version, row)
     return row
+
+
+@dataclass(frozen=True)
+class PublishedPeriod:
+    """What the period page needs of a published period besides its body: which one, its book and its dates."""
+
+    id: int
+    compound_id: int
+    book_kind: str
+    starts_on: date
+    ends_on: date
+
+
+def published_period(compound, period_id):
+    """The published period `period_id` of this compound (a PublishedPeriod), or None when there is none such
+    (missing, another compound's, not published yet: the caller asks the database as before). Read once per
+    compound version in this process."""
+    memo = current_app.extensions.setdefault("kiosk_published_periods", {})
+    key = (compound.id, compound.version, period_id)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    row = db.session.execute(
+        select(Period.id, Period.compound_id, Book.kind, Period.starts_on, Period.ends_on)
+        .join(Book, Book.id == Period.book_id)
+        .where(Period.id == period_id, Period.compound_id == compound.id, Book.compound_id == compound.id,
+               Period.status == PeriodStatus.published)).one_or_none()
+    return None if row is None else _remember(compound, PublishedPeriod(*row))
+
+
+def loaded_period(compound, period):
+    """Keep what the page needs of a published period just loaded (its body is rendered again from it: what the
+    database holds now, so a change made behind the application's back shows with the body); return it. A period
+    no longer published is forgotten (None)."""
+    if period.status != PeriodStatus.published:
+        current_app.extensions.setdefault("kiosk_published_periods", {}).pop(
+            (compound.id, compound.version, period.id), None)
+        return None
+    return _remember(compound, PublishedPeriod(period.id, period.compound_id, period.book.kind, period.starts_on,
+                                               period.ends_on))
+
+
+def _remember(compound, found):
+    memo = current_app.extensions.setdefault("kiosk_published_periods", {})
+    if compound.slug not in db.session.info.get("kiosk_changed_slugs", ()):  # not a version this request may undo
+        if len(memo) >= MAX_PERIODS:
+            memo.clear()
+        memo[(compound.id, compound.version, found.id)] = found
+    return found
+
+
+def kept_body(key):
+    """The rendered text kept under `key`, or None."""
+    bodies = current_app.extensions.setdefault("kiosk_period_bodies", OrderedDict())
+    with _lock:
+        found = bodies.get(key)
+        if found is not None:
+            bodies.move_to_end(key)
+        return found
 
 
 def body(key, render):

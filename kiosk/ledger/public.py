@@ -25,6 +25,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..compounds.context import bind_compound
 from ..database import utcnow
@@ -51,6 +52,11 @@ def blueprints():
 @bp.before_request
 def _choose_book():
     """The page's book: the one of the period it shows, else ?book=, else public income (old links)."""
+    if request.endpoint == "ledger.period":  # a published period's book is known without loading it
+        shown = kept.published_period(g.compound, request.view_args["period_id"])
+        if shown is not None:
+            service.adopt_kind(shown.book_kind)
+            return
     service.adopt_from_view_args(g.compound, request.view_args)
 
 
@@ -58,7 +64,7 @@ bp.url_defaults(service.book_url_defaults)
 
 
 def _period(period_id):
-    period = db.session.get(Period, period_id)
+    period = db.session.get(Period, period_id, options=[joinedload(Period.book)])
     if period is None or period.compound_id != g.compound.id:
         abort(404)
     service.adopt_book(period)
@@ -112,16 +118,25 @@ def index():
 def period(period_id):
     """One disclosed period: figures by category, every entry (50 a page), receipts, signatures, the code;
     and, when the check finds it changed since it was signed, which entries and that the breakdown is not
-    what was signed. The body is rendered once per state of the ledger (kept.py), the page around it each time."""
-    period = _period(period_id)
-    if period.status != PeriodStatus.published:
-        return render_template("ledger/waiting.html", period=period), 200
+    what was signed. The body is rendered once per state of the ledger (kept.py), the page around it each time,
+    from what kept.py keeps of the period (the period itself is loaded only to render the body)."""
+    shown = kept.published_period(g.compound, period_id)
+    if shown is None:
+        shown = _period(period_id)
+        if shown.status != PeriodStatus.published:
+            return render_template("ledger/waiting.html", period=shown), 200
     page = max(1, request.args.get("page", 1, type=int) or 1)
     report, checked_at = evidence.cached_check(g.compound)
-    key = ("period", g.compound.id, period.id, page, kept.state(g.compound), checked_at, local_date(),
+    key = ("period", g.compound.id, shown.id, page, kept.state(g.compound), checked_at, local_date(),
            str(get_locale()), large_type(), request.host_url)
-    body = kept.body(key, lambda: _period_body(period, page, report))
-    return render_template("ledger/period.html", period=period, body=Markup(body))
+    body = kept.kept_body(key)
+    if body is None:  # rendered again, from the period as the database holds it now
+        period = _period(period_id)
+        shown = kept.loaded_period(g.compound, period)
+        if shown is None:
+            return render_template("ledger/waiting.html", period=period), 200
+        body = kept.body(key, lambda: _period_body(period, page, report))
+    return render_template("ledger/period.html", period=shown, body=Markup(body))
 
 
 def _period_body(period, page, report):

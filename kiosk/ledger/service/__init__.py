@@ -33,6 +33,7 @@ from .base import (
     LedgerRefused,
     adopt_book,
     adopt_from_view_args,
+    adopt_kind,
     book_url_defaults,
     book,
     book_kind,
@@ -89,7 +90,7 @@ from .settings import (
 __all__ = [
     "ANSWER_WITHIN_DAYS", "BookCard", "BookKind", "BuildingLine", "Cadence", "DISCLOSE_WITHIN_DAYS", "EntryCheck",
     "FieldsRefused", "Figures", "LedgerRefused", "add_category", "add_receipts", "adopt_book",
-    "adopt_from_view_args", "answer", "ask", "balance", "book", "book_kind", "book_url_defaults", "books",
+    "adopt_from_view_args", "adopt_kind", "answer", "ask", "balance", "book", "book_kind", "book_url_defaults", "books",
     "broken_transfers", "budgeted_topics", "building_entries", "building_lines", "cadence", "categories",
     "chain_head", "change_signoffs", "check_entry", "current_kind", "current_signoffs", "decide", "decided_topics",
     "delete_draft", "drafts", "drafts_in", "earlier_waiting", "entries_in", "entry_by_number", "figures",

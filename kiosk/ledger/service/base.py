@@ -87,8 +87,13 @@ def using_book(kind):
 
 def adopt_book(row):
     """A page showing one period or entry works on that row's book (an old link names no book)."""
+    adopt_kind(row.book.kind)
+
+
+def adopt_kind(kind):
+    """A page showing something of the book of `kind` works on that book (unless using_book chose one)."""
     if has_request_context() and _CHOSEN.get() is None:
-        request.ledger_book = BookKind(row.book.kind)
+        request.ledger_book = BookKind(kind)
 
 
 def adopt_from_view_args(compound, view_args):
