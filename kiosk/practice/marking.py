@@ -2,6 +2,7 @@
 compound, the 练习 banner's switch, and X-Robots-Tag: noindex."""
 from flask import g
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 
 
 def practice_marked():
@@ -28,6 +29,12 @@ def mirror_visitor():
 
 def no_index(response):
     """after_request: search engines are told to leave practice pages out."""
-    if practice_marked():
+    try:
+        marked = practice_marked()
+    except OperationalError:
+        # The database went away during the request: the rollback of its 503 expired the compound, which cannot
+        # be read again. That calm page is answered as it is.
+        return response
+    if marked:
         response.headers["X-Robots-Tag"] = "noindex"
     return response
