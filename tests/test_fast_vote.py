@@ -408,7 +408,7 @@ def test_another_compounds_card_or_topic_and_a_revoked_card_answer_the_same(twin
     assert recorded(answer) and taken == 1
 
 
-# --- ballots that queue behind SQLite's writer (fastvote._Turns) ------------------------------------------------
+# --- ballots that queue behind SQLite's writer (kiosk/turns.py) --------------------------------------------------
 
 def _queue_behind_the_writer(fast, topic_id, homes, choices):
     """Post each home's ballot from its own thread while this process's SQLite writer is held, each once the one

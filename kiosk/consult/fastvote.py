@@ -14,8 +14,6 @@ import functools
 import hmac
 import io
 import re
-import threading
-import time
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -37,6 +35,7 @@ from ..database import DEFAULT_BUSY_TIMEOUT_MS, utcnow
 from ..extensions import db
 from ..households import cards
 from ..households.models import Household, HouseholdCard, format_address, hash_token, live_card
+from ..turns import Queued, Turns
 from ..i18n import COOKIE as LANG_COOKIE
 from ..security import HEADERS
 from ..timefmt import format_datetime
@@ -116,95 +115,13 @@ class _Topic:
         return list(self._keys)
 
 
-class _Ballot:
-    """One phone's ballot on its way into the database: what was looked up, and (once its transaction is over)
-    what _take returned (None: it fell through) or the trouble its request answers."""
-
-    __slots__ = ("looked_up", "taken", "trouble", "done", "wake")
-
-    def __init__(self, looked_up):
-        self.looked_up = looked_up
-        self.taken = self.trouble = None
-        self.done = False
-        self.wake = threading.Event()
-
-    def outcome(self):
-        if self.trouble is not None:
-            raise self.trouble
-        if self.taken is None:
-            raise _Fallthrough
-        return self.taken
-
-
-class _Turns:
-    """SQLite's writer in this process, shared by ballots queued together.
-
-    A ballot waits its turn on voting._sqlite_writer (the lock every ballot in this process takes, fast or not).
-    In a storm most of that turn was spent not writing but waiting for the GIL between one statement and the
-    next, while the other threads, each waiting for its own turn, held one ballot apiece. Here the thread that
-    gets the lock writes every ballot queued at that moment, its own among them, in one transaction, and wakes
-    their threads, which answer their own requests; the others wait on their ballot, not on the lock. A thread
-    whose ballot was not taken by the time its wait is over writes it alone without the lock, as the view does
-    then (SQLite's own busy timeout decides)."""
-
-    def __init__(self, writer):
-        self.writer = writer
-        self.queue = collections.deque()
-        self.queue_lock = threading.Lock()
-
-    def write(self, looked_up, timeout, commit):
-        ballot = _Ballot(looked_up)
-        with self.queue_lock:
-            self.queue.append(ballot)
-        deadline = time.monotonic() + timeout
-        while not ballot.done:
-            if self.writer.acquire(blocking=False):
-                self._lead(commit)
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                with self.queue_lock:
-                    alone = ballot in self.queue
-                    if alone:
-                        self.queue.remove(ballot)
-                if alone:
-                    self._run(commit, [ballot])
-                else:
-                    ballot.wake.wait()  # being written now: its writer is bound by SQLite's busy timeout
-                continue
-            ballot.wake.wait(min(left, 0.05))
-            ballot.wake.clear()
-        return ballot.outcome()
-
-    def _lead(self, commit):
-        """Holding the writer: write what is queued and let go; then, if more ballots queued meanwhile, wake the
-        first of them to take the next turn."""
-        try:
-            with self.queue_lock:
-                ballots = list(self.queue)
-                self.queue.clear()
-            self._run(commit, ballots)
-        finally:
-            self.writer.release()
-        with self.queue_lock:
-            waiting = self.queue[0] if self.queue else None
-        if waiting is not None:
-            waiting.wake.set()
-
-    @staticmethod
-    def _run(commit, ballots):
-        """Write the ballots; each is done (and its thread woken) whatever happens, with any trouble its own."""
-        try:
-            if ballots:
-                commit(ballots)
-        except Exception as trouble:  # noqa: BLE001 - each request answers it
-            for ballot in ballots:
-                if ballot.trouble is None:
-                    ballot.taken, ballot.trouble = None, trouble
-        finally:
-            for ballot in ballots:
-                ballot.done = True
-                ballot.wake.set()
+def _outcome(ballot):
+    """What _take returned for a ballot that went in; _Fallthrough for one that did not; its trouble raised."""
+    if ballot.trouble is not None:
+        raise ballot.trouble
+    if ballot.result is None:
+        raise _Fallthrough
+    return ballot.result
 
 
 class FastVote:
@@ -219,7 +136,7 @@ class FastVote:
         self._serializers = {}
         self._urls = None  # bound on first use, when every area's routes are in the url_map
         self._route = functools.lru_cache(maxsize=1024)(self._match)
-        self._turns = _Turns(_sqlite_writer)
+        self._turns = Turns(_sqlite_writer)
 
     def __call__(self, environ, start_response):
         if (environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").endswith("/vote")
@@ -396,14 +313,14 @@ class FastVote:
                 if sqlite:
                     # ... and the ballot goes in under voting._write_turn's discipline: one writer at a time in
                     # this process, fast or not, in a transaction begun IMMEDIATE (database.py: there is no
-                    # request here), except that ballots queued meanwhile go in with it (see _Turns).
+                    # request here), except that ballots queued meanwhile go in with it (see kiosk/turns.py).
                     timeout = -(-int(app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) // 1000)
-                    topic, cast_at = self._turns.write(looked_up, timeout,
-                                                       lambda ballots: self._commit(connection, ballots))
+                    topic, cast_at = _outcome(self._turns.write(
+                        looked_up, timeout, lambda ballots: self._commit(connection, ballots)))
                 else:
-                    ballot = _Ballot(looked_up)
+                    ballot = Queued(looked_up)
                     self._commit(connection, [ballot], transaction)
-                    topic, cast_at = ballot.outcome()
+                    topic, cast_at = _outcome(ballot)
             finally:
                 connection.close()
         if not topic.secret:
@@ -421,14 +338,14 @@ class FastVote:
                 transaction = connection.begin()
             for ballot in ballots:
                 try:
-                    ballot.taken = self._take(connection, *ballot.looked_up)
+                    ballot.result = self._take(connection, *ballot.item)
                 except _Fallthrough:
-                    ballot.taken = None
+                    ballot.result = None
         except Exception as trouble:  # noqa: BLE001 - nothing is kept: the Flask view answers each
             if transaction is not None:
                 transaction.rollback()
             for ballot in ballots:
-                ballot.taken, ballot.trouble = None, _Fallthrough()
+                ballot.result, ballot.trouble = None, _Fallthrough()
                 ballot.trouble.__cause__ = trouble
             return
         try:
