@@ -113,12 +113,10 @@ def kept_body(key):
 
 def body(key, render):
     """The rendered text kept under `key`, else render() kept under it (the least recently used goes first)."""
+    found = kept_body(key)
+    if found is not None:
+        return found
     bodies = current_app.extensions.setdefault("kiosk_period_bodies", OrderedDict())
-    with _lock:
-        found = bodies.get(key)
-        if found is not None:
-            bodies.move_to_end(key)
-            return found
     text = render()  # outside the lock: two first visitors may both render, never wait for each other
     with _lock:
         bodies[key] = text
