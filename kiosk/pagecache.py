@@ -121,7 +121,7 @@ class PageCache:
 
             with self.flask_app.app_context():
                 self._engine = db.engine
-        with self._engine.connect().execution_options(kiosk_read_only=True) as conn:
+        with self._engine.connect().execution_options(kiosk_one_read=True) as conn:
             return conn.execute(_VERSION, {"slug": slug}).scalar()
 
     def _key(self, environ):

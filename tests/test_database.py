@@ -99,6 +99,46 @@ def test_write_during_get_must_use_writing(app, compound):
     assert db.session.scalar(select(Compound.name).where(Compound.slug == "oak")) == "橡树小区"
 
 
+@pytest.mark.sqlite_only("the one-statement read leaves out SQLite's BEGIN; PostgreSQL ignores the option")
+def test_a_one_statement_read_sends_no_begin_and_still_cannot_write(app, compound):
+    slug, expected, compound_id = compound.slug, compound.version, compound.id
+    db.session.commit()
+    db.session.remove()
+    with recorded_statements() as statements:
+        with db.engine.connect().execution_options(kiosk_one_read=True) as conn:
+            version = conn.scalar(select(Compound.version).where(Compound.slug == slug))
+            assert not conn.connection.driver_connection.in_transaction  # SQLite's autocommit: no snapshot kept
+    assert version == expected
+    assert not [s for s in statements if s.upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))], statements
+    with db.engine.connect().execution_options(kiosk_one_read=True) as conn:
+        with pytest.raises(WriteOutsideImmediate):
+            conn.execute(update(Compound).where(Compound.id == compound_id).values(name="改了"))
+    assert db.session.get(Compound, compound_id).name != "改了"
+
+
+@pytest.mark.sqlite_only("the pool size set here is for SQLite files (PostgreSQL's is its own setting)")
+def test_the_sqlite_pool_keeps_a_connection_for_every_serving_thread(app):
+    """Eight serving threads and the sweeper at once: after the first time, no connection is opened again
+    (SQLAlchemy's default pool of 5 closed the others after each request, and opened them again, with their
+    PRAGMAs, on the next)."""
+    db.session.remove()
+    opened = []
+
+    def count(*args):
+        opened.append(1)
+
+    event.listen(db.engine, "connect", count)
+    try:
+        for _ in range(3):
+            held = [db.engine.connect().execution_options(kiosk_read_only=True) for _ in range(9)]
+            for conn in held:
+                conn.execute(text("SELECT 1"))
+            for conn in held:
+                conn.close()
+    finally:
+        event.remove(db.engine, "connect", count)
+    assert len(opened) <= 9
+
 def test_a_get_that_refreshes_the_login_session_works(committee_client, chair):
     """Loading an admin page after a minute updates last_seen inside writing(); the page still opens."""
     session = db.session.scalar(select(LoginSession).where(LoginSession.user_id == chair.id))

@@ -80,7 +80,7 @@ def _kept(slug):
 
 def _version(slug):
     """The compound's version as the database has it now (its own short read, as the page cache's)."""
-    with db.engine.connect().execution_options(kiosk_read_only=True) as conn:
+    with db.engine.connect().execution_options(kiosk_one_read=True) as conn:
         return conn.scalar(select(Compound.version).where(Compound.slug == slug))
 
 

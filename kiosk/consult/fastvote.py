@@ -297,10 +297,10 @@ class FastVote:
                 connection = self.engine().connect()
                 sqlite = connection.dialect.name == "sqlite"
                 if sqlite:
-                    # As the view: the lookups read without SQLite's write lock (a DEFERRED transaction) ...
-                    with connection.execution_options(kiosk_read_only=True).begin():
+                    # As the view: the lookups read without SQLite's write lock (one statement, its own snapshot) ...
+                    with connection.execution_options(kiosk_one_read=True).begin():
                         looked_up = self._look_up(connection, slug, topic_id, token_hash, choices)
-                    connection.execution_options(kiosk_read_only=False)
+                    connection.execution_options(kiosk_one_read=False)
                 else:
                     # PostgreSQL: one transaction, as the view's (its row locks need no turns).
                     transaction = connection.begin()

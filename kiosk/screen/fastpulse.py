@@ -69,5 +69,5 @@ class FastPulse:
         return version is not None and version == seen
 
     def _load(self, slug):
-        with self.engine().connect().execution_options(kiosk_read_only=True) as conn:
+        with self.engine().connect().execution_options(kiosk_one_read=True) as conn:
             return conn.execute(_QUERY, {"slug": slug}).scalar()
