@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import (HOST, RESULTS, WRK_THREADS, BenchError, Run, fmt_ms, free_port, get,  # noqa: E402
-                       git_revision, kiosk_command, memory, package_version, parse_wrk, server_env, start,
-                       stop, wait_ready, wrk_version)
+                       git_revision, hello_command, kiosk_command, memory, package_version, parse_wrk,
+                       server_env, start, stop, wait_ready, wrk_version)
 
 SLUG = "fengshu"
 TARGET_P95_MS = 100.0
@@ -486,8 +486,7 @@ def main(argv=None):
         kiosk = start(kiosk_command() + ["serve", "--host", HOST, "--port", str(kiosk_port),
                                          "--threads", str(args.threads)], env, kiosk_log)
         wait_ready(base + "/healthz", kiosk, kiosk_log)
-        hello = start([sys.executable, "-m", "waitress", f"--listen={HOST}:{hello_port}",
-                       f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env, hello_log)
+        hello = start(hello_command(hello_port, args.threads), env, hello_log)
         wait_ready(hello_url, hello, hello_log)
 
         pages = [("period page, first page", f"/{SLUG}/ledger/{period_id}"),

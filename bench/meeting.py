@@ -409,9 +409,7 @@ def main(argv=None):
             host, header, origin = direct, None, direct
             setup = f"One `kiosk serve` process (threads={args.threads}) on the default SQLite file"
         hello_port = harness.free_port()
-        hello = harness.start([sys.executable, "-m", "waitress", f"--listen={harness.HOST}:{hello_port}",
-                               f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env,
-                              instance / "hello.log")
+        hello = harness.start(harness.hello_command(hello_port, args.threads), env, instance / "hello.log")
         procs.append(hello)
         harness.wait_ready(f"http://{harness.HOST}:{hello_port}/", hello, instance / "hello.log")
 

@@ -97,6 +97,13 @@ def kiosk_command():
     return [str(script)] if script.exists() else [sys.executable, "-c", "from kiosk.cli import main; main()"]
 
 
+def hello_command(port, threads, processes=1):
+    """The baseline's command: bench/hello.py under waitress with `threads` and the interpreter settings
+    `kiosk serve` uses, forked into `processes` as `kiosk serve --processes` forks."""
+    return [sys.executable, "-m", "bench.hello", f"--listen={HOST}:{port}", f"--threads={threads}",
+            f"--processes={processes}"]
+
+
 def server_env(instance):
     """The environment for the kiosk processes: no KIOSK_* settings from the caller, only our instance folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
@@ -462,8 +469,7 @@ def main(argv=None):
         kiosk = start(kiosk_command() + ["serve", "--host", HOST, "--port", str(kiosk_port),
                                          "--threads", str(args.threads)], env, kiosk_log)
         startup = wait_ready(kiosk_base + "/healthz", kiosk, kiosk_log)
-        hello = start([sys.executable, "-m", "waitress", f"--listen={HOST}:{hello_port}",
-                       f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env, hello_log)
+        hello = start(hello_command(hello_port, args.threads), env, hello_log)
         wait_ready(hello_url, hello, hello_log)
 
         # The vote in progress is first on the phone home; the latest disclosed period first on the ledger home.

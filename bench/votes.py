@@ -1,7 +1,7 @@
 """Votes per second through HTTP next to a bare WSGI "hello world", and the time of a 5,000-household recount.
 
-    .venv/bin/python bench/votes.py [--duration 10] [--connections 50] [--threads 8] [--rounds 1]
-                                    [--households 2000] [--runs 50] [--database-url URL] [--only votes|tally]
+    .venv/bin/python bench/votes.py [--duration 10] [--connections 50] [--threads 8] [--processes 1]
+                                    [--rounds 1] [--households 2000] [--runs 50] [--database-url URL] [--only votes|tally]
 
 1. Votes: loads a compound of --households households with cards and an open yes/no topic that allows
    changes into a temporary instance folder, starts `kiosk serve` and bench/hello.py under the same waitress
@@ -242,10 +242,10 @@ def bench_votes(args, instance, database_url, failures):
         kiosk_log, hello_log = instance / "kiosk-serve.log", instance / "hello.log"
         base, hello_url = f"http://{harness.HOST}:{port}", f"http://{harness.HOST}:{hello_port}/"
         kiosk = harness.start(harness.kiosk_command() + ["serve", "--host", harness.HOST, "--port", str(port),
-                                                         "--threads", str(args.threads)], env, kiosk_log)
+                                                         "--threads", str(args.threads),
+                                                         "--processes", str(args.processes)], env, kiosk_log)
         harness.wait_ready(base + "/healthz", kiosk, kiosk_log)
-        hello = harness.start([sys.executable, "-m", "waitress", f"--listen={harness.HOST}:{hello_port}",
-                               f"--threads={args.threads}", "--ident=kiosk", "bench.hello:app"], env, hello_log)
+        hello = harness.start(harness.hello_command(hello_port, args.threads, args.processes), env, hello_log)
         harness.wait_ready(hello_url, hello, hello_log)
         vote_url = f"{base}/{SLUG}/topics/{topic_id}/vote"
         answered = 0
@@ -369,7 +369,8 @@ def report(args, rows, failures, facts):
         lines.append(f"| {r['what']} | {r['engine']} | {r['conns']} | {r['value']} | {r['p50']} | {r['p99']} "
                      f"| {r['baseline']} | {r['ratio']} | {r['target']} | {r['note']} |")
     lines += ["",
-              f"- Settings: waitress threads={args.threads} for both servers, wrk -t{harness.WRK_THREADS}, "
+              f"- Settings: waitress threads={args.threads}, processes={args.processes} for both servers, "
+              f"wrk -t{harness.WRK_THREADS}, "
               f"{args.duration} s per run, {args.warmup} s warm-up, {args.rounds} round(s), "
               f"{args.households} households on the vote topic (changes allowed), 127.0.0.1 only",
               f"- Machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}, "
@@ -387,6 +388,8 @@ def main(argv=None):
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for both servers (default 8)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="serving processes for both servers, sharing one socket each (default 1)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per URL (default 2)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat hello + votes; report medians")
     parser.add_argument("--households", type=int, default=2000, help="households on the vote topic (2000)")

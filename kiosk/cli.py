@@ -1,7 +1,9 @@
 """The `kiosk` command (also `flask --app kiosk ...`): serve, init, demo, user add, backup, restore, verify."""
+import os
 import socket
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ from sqlalchemy import select
 from . import serving
 from .extensions import db
 from .storage import create_private_file
+
+MAX_PROCESSES = 4  # `kiosk serve --processes 0`: one serving process per core, up to this many
 
 
 def main():
@@ -88,7 +92,7 @@ def schema_is_current():
     return current == migration_heads()
 
 
-def waitress_options(app, threads):
+def waitress_options(app, threads, processes=1):
     """The waitress settings `kiosk serve` uses (tests start servers with the same ones).
 
     waitress would strip every X-Forwarded-* header itself (no `trusted_proxy` is configured there): with
@@ -97,7 +101,7 @@ def waitress_options(app, threads):
     limits and timeouts are serving.server_options (docs/deploy.md explains them).
     """
     trusting = int(app.config.get("TRUSTED_PROXIES") or 0) > 0
-    limits, _ = serving.server_options(trusting)
+    limits, _ = serving.server_options(trusting, processes)
     options = {"threads": threads, "ident": "kiosk", "clear_untrusted_proxy_headers": not trusting, **limits}
     limit = app.config.get("MAX_CONTENT_LENGTH")
     if limit:
@@ -107,42 +111,96 @@ def waitress_options(app, threads):
     return options
 
 
-def make_server(app, host, port, threads):
+def make_server(app, host, port, threads, processes=1, sock=None):
     """The waitress server `kiosk serve` runs (not yet running): strict framing, limits against slow clients,
-    and (without a trusted proxy in front) a share of the connections per client address."""
-    _, per_address = serving.server_options(int(app.config.get("TRUSTED_PROXIES") or 0) > 0)
-    return serving.make_server(app, host, port, per_address=per_address, **waitress_options(app, threads))
+    and (without a trusted proxy in front) a share of the connections per client address. With `sock` it
+    accepts on that socket (shared by `processes` processes) instead of binding host:port."""
+    _, per_address = serving.server_options(int(app.config.get("TRUSTED_PROXIES") or 0) > 0, processes)
+    return serving.make_server(app, host, port, per_address=per_address, sock=sock,
+                               **waitress_options(app, threads, processes))
 
 
-def serve_app(app, host, port, threads):
-    """Serve the app with waitress, printing where to open it."""
+def serving_processes(requested):
+    """How many serving processes `kiosk serve` runs: as asked, or (0) one per core, at most MAX_PROCESSES;
+    one where processes cannot be forked."""
+    if not serving.can_fork():
+        return 1
+    if requested and requested > 0:
+        return requested
+    return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
+
+
+def serve_app(app, host, port, threads, processes=1):
+    """Serve the app with waitress, printing where to open it.
+
+    With more than one process, the socket is bound here and the processes are forked from this one after
+    its database connections are closed; each runs its own threads and sweeper (cross-process safe: counts
+    and claims live in the database, caches check the database's version)."""
     import logging
 
     from . import sweeper
 
     # The command's own session may still hold a transaction (on SQLite a write lock): end it before serving.
     db.session.remove()
-    serving.limit_malloc_arenas()  # before any thread starts (the sweeper's, waitress's)
-    serving.freeze_startup_heap()
-    sweeper.start(app)
-    click.echo(f"社区公示屏 listening on http://{host}:{port}/  (threads={threads})")
+    serving.shorten_switch_interval()
+    logging.basicConfig()  # as waitress.serve() does: its warnings (queue depth, errors) reach the log
+    if processes <= 1:
+        serving.limit_malloc_arenas()  # before any thread starts (the sweeper's, waitress's)
+        serving.freeze_startup_heap()
+        with _listening(host, port):
+            server = make_server(app, host, port, threads)
+        sweeper.start(app)
+        _announce(host, port, f"threads={threads}")
+        server.run()
+        return
+    with _listening(host, port):
+        sock = serving.bind(host, port)  # before forking: an address in use stops the command here, once
+    serving.freeze_startup_heap()  # the forks share these pages until they write to them
+
+    def close_connections():
+        db.session.remove()
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+    def serve():
+        serving.limit_malloc_arenas()
+        sweeper.start(app)
+        make_server(app, host, port, threads, processes, sock).run()
+
+    _announce(host, port, f"{processes} processes × threads={threads}")
+    serving.run_processes(processes, serve, before_fork=close_connections)
+
+
+@contextmanager
+def _listening(host, port):
+    """Turn a socket that cannot listen (the port in use, an address not ours) into a one-line error."""
+    try:
+        yield
+    except OSError as error:
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror or error}.") from None
+
+
+def _announce(host, port, how):
+    click.echo(f"社区公示屏 listening on http://{host}:{port}/  ({how})")
     if host in ("0.0.0.0", "::"):
         for address in lan_addresses():
             click.echo(f"  on the local network: http://{address}:{port}/")
-    logging.basicConfig()  # as waitress.serve() does: its warnings (queue depth, errors) reach the log
-    make_server(app, host, port, threads).run()
+    sys.stdout.flush()
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--processes", default=1, show_default=True, type=int, envvar="KIOSK_PROCESSES",
+              help=f"Serving processes sharing the port (0: one per core, at most {MAX_PROCESSES}).")
 @with_appcontext
-def serve_command(host, port, threads):
+def serve_command(host, port, threads, processes):
     """Serve the application with waitress."""
     if not schema_is_current():
         raise click.ClickException("The database schema is not current: run `kiosk init` first.")
-    serve_app(current_app._get_current_object(), host, port, threads)
+    serve_app(current_app._get_current_object(), host, port, threads, serving_processes(processes))
 
 
 @click.command("init")
