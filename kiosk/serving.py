@@ -251,7 +251,10 @@ def shorten_switch_interval(seconds=SWITCH_SECONDS):
     from one of them waited up to 5 ms for a thread that was rendering. Measured with bench/votes.py on SQLite
     (50 connections, 8 threads, alternating runs): 356–437 votes/s at 5 ms, 491–564/s at 0.1–0.5 ms, with p99
     from about 200 ms down to about 110 ms; the hello baseline, served with the same setting, did not move
-    beyond its noise, nor did the pages' throughput (their p99 fell)."""
+    beyond its noise, nor did cached pages (their p99 fell). The price is paid by rendering under contention:
+    the uncached 100,000-entry ledger period page at 16 connections served 378–413/s against 523/s at 5 ms
+    (p95 about 53 ms either way; at one connection no change). 2 ms sat between (votes 447–495/s, that page
+    467/s). Votes are a resident waiting at a meeting; the uncached page is what the page cache spares."""
     import sys
 
     sys.setswitchinterval(seconds)
