@@ -125,7 +125,7 @@ def serving_processes(requested):
     one where processes cannot be forked."""
     if not serving.can_fork():
         return 1
-    if requested and requested > 0:
+    if requested:
         return requested
     return max(1, min(os.cpu_count() or 1, MAX_PROCESSES))
 
@@ -193,7 +193,7 @@ def _announce(host, port, how):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-@click.option("--processes", default=1, show_default=True, type=int, envvar="KIOSK_PROCESSES",
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=0), envvar="KIOSK_PROCESSES",
               help=f"Serving processes sharing the port (0: one per core, at most {MAX_PROCESSES}).")
 @with_appcontext
 def serve_command(host, port, threads, processes):
