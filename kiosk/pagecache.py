@@ -49,6 +49,7 @@ from werkzeug.http import parse_dict_header, parse_set_header
 from werkzeug.routing import RoutingException
 
 from . import areas, compress, versions
+from .security import session_cookie
 
 POINT = "cacheable"
 VARY_COOKIES = ("kiosk_lang", "kiosk_large")  # preferences: the page differs, the person doesn't matter
@@ -68,7 +69,8 @@ MAX_ENTRIES = 1024
 # How long requests for a page nothing is kept of wait for the first one rendering it, before rendering it too.
 COALESCE_SECONDS = 2
 # Where a view leaves a page with holes for card holders (consult/topic_page.py): an object with
-# seconds_left() (None or how long it may be served) and answer(card cookie, session) -> bytes or None.
+# seconds_left() (None or how long it may be served) and answer(card cookie, session) -> None or (bytes, None or
+# a session to set: a card holder's first CSRF token).
 SHELL = "kiosk.page_shell"
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
 
@@ -310,7 +312,7 @@ class PageCache:
                 return self._through_app(key, now, environ, start_response)
             finally:
                 self._refreshing_shells.release()
-        return self._fill(shell, holder, start_response)
+        return self._fill(shell, holder, environ, start_response)
 
     def _through_app(self, key, now, environ, start_response):
         """Flask answers a card holder; a page with holes its view left in the environ (SHELL) is kept, with the
@@ -337,23 +339,29 @@ class PageCache:
         if len(self.shells) >= MAX_ENTRIES:
             self.shells.clear()
         # A Set-Cookie was this request's own (its session's new CSRF token, Flask-Login's "_fresh" mark): a
-        # shell only answers sessions that already hold their token (passers-by: pages without a form), and
-        # sets nothing.
+        # shell sets only the session it gives a card holder without a token (_fill), and nothing else.
         kept = [(n, v) for n, v in headers if n.lower() not in ("content-length", "set-cookie")]
         self.shells[key] = (now + min(self.seconds, left or self.seconds), status, kept, shell)
 
-    def _fill(self, kept, holder, start_response):
-        """Answer from a kept shell, filled in for this card holder (gzipped when Flask's answer was), or None
-        when only Flask can answer."""
+    def _fill(self, kept, holder, environ, start_response):
+        """Answer from a kept shell, filled in for this card holder (gzipped when Flask's answer was), with the
+        session cookie Flask would set when the shell gave the session its first CSRF token; or None when only
+        Flask can answer."""
         _, status, headers, shell = kept
-        body = shell.answer(*holder)
-        if body is None:
+        answered = shell.answer(*holder)
+        if answered is None:
             return None
+        body, session = answered
         if any(n.lower() == "content-encoding" for n, _ in headers):
             if len(body) < compress.MIN_SIZE:
                 return None  # Flask would not have compressed it: let it answer
             body = gzip.compress(body, compresslevel=compress.LEVEL, mtime=0)
-        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        headers = [*headers, ("Content-Length", str(len(body)))]
+        if session is not None:
+            app = self.flask_app
+            headers.append(("Set-Cookie", session_cookie(app, app.session_interface.get_signing_serializer(app),
+                                                          session, environ.get("wsgi.url_scheme") in ("https", "wss"))))
+        start_response(status, headers)
         return [body]
 
     def _as_passer_by(self, environ, key):

@@ -1,6 +1,7 @@
 """Security headers on every response, and cookies marked Secure whenever the request came over TLS."""
 from flask import abort, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.http import dump_cookie
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -32,6 +33,19 @@ class TLSAwareSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def session_cookie(app, serializer, data, secure):
+    """The Set-Cookie value Flask's session interface would send for a (not permanent) session holding `data`,
+    for answers made below Flask (the fast vote, a topic page filled from its shell). `serializer`: the app's
+    session signing serializer; `secure`: the request came over HTTPS."""
+    interface = app.session_interface
+    return dump_cookie(
+        interface.get_cookie_name(app), serializer.dumps(data), expires=None,
+        httponly=interface.get_cookie_httponly(app), domain=interface.get_cookie_domain(app),
+        path=interface.get_cookie_path(app), secure=bool(app.config["SESSION_COOKIE_SECURE"]) or secure,
+        partitioned=interface.get_cookie_partitioned(app), samesite=interface.get_cookie_samesite(app),
+        max_size=app.config["MAX_COOKIE_SIZE"])
 
 
 def local_path(target, fallback):

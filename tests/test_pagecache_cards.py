@@ -285,6 +285,45 @@ def test_a_filled_in_ballot_form_carries_a_token_the_vote_accepts(world):
     assert "您家当前的选择" not in phones["a"].get(path).get_data(as_text=True)
 
 
+def test_phones_whose_session_ended_are_filled_in_each_with_its_own_new_token_that_the_vote_accepts(world):
+    """The session cookie ends with the browser, the card cookie lasts two years: at a meeting most phones bring
+    only their card. Each is filled in from the shell (not rendered), with a new CSRF token of its own in a
+    session cookie set as Flask sets it, and its ballot form then votes."""
+    from kiosk.consult.models import Ballot
+
+    app, topics, phones = world
+    path = f"/maple/topics/{topics['secret']}"
+    arriving = {}
+    for name, phone in phones.items():
+        arriving[name] = app.test_client()
+        arriving[name].set_cookie("kiosk_household", phone.get_cookie("kiosk_household").value)
+    flask_made = app.test_client()  # a phone Flask answers, for the cookie's attributes
+    flask_made.set_cookie("kiosk_household", phones["a"].get_cookie("kiosk_household").value)
+    app.wsgi_app.shells.clear()
+    by_flask = flask_made.get(path).headers["Set-Cookie"]
+    calls = count_views(app)
+    pages = {name: phone.get(path) for name, phone in arriving.items()}
+    assert calls == [], "filled in from the shell, not rendered"
+    forms = {}
+    for name, page in pages.items():
+        assert page.status_code == 200 and "Cookie" in page.headers["Vary"]
+        cookie = page.headers["Set-Cookie"]
+        assert cookie.startswith("kiosk_session=") and cookie.split(";")[1:] == by_flask.split(";")[1:]
+        forms[name] = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    assert "为 3栋1单元502 投票" in text(pages["a"]) and "为 5栋1单元101 投票" in text(pages["b"])
+    assert forms["a"].split(".")[0] != forms["b"].split(".")[0], "each phone its own token"
+    for name, choice in (("a", "abstain"), ("b", "no")):
+        vote = arriving[name].post(f"{path}/vote", data={"csrf_token": forms[name], "choice": choice})
+        assert vote.status_code == 303, name
+    with app.app_context():
+        current = db.session.scalars(db.select(Ballot.choices).where(Ballot.topic_id == topics["secret"],
+                                                                     Ballot.current.is_(True))).all()
+    assert sorted(c[0] for c in current) == ["abstain", "no"]
+    # A form token from one phone's page is refused for the other (its session holds its own).
+    refused = arriving["a"].post(f"{path}/vote", data={"csrf_token": forms["b"], "choice": "yes"})
+    assert refused.status_code == 400
+
+
 def test_a_proxy_tenant_card_and_revoked_card_show_only_to_their_own_household(world, make_user):
     from kiosk.compounds.models import Compound
     from kiosk.consult.models import Topic
@@ -372,7 +411,7 @@ class StandInShell:
 
     def answer(self, token, session):
         self.asked.append((token, dict(session)))
-        return f"<p>{token}</p>".encode() if self.answers else None
+        return (f"<p>{token}</p>".encode(), None) if self.answers else None
 
 
 def through_shells(app, shell):

@@ -23,7 +23,7 @@ from flask_wtf.csrf import same_origin
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import and_, bindparam, exists, insert, select, update
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import dump_cookie, parse_cookie
+from werkzeug.http import parse_cookie
 from werkzeug.routing import RoutingException
 from werkzeug.utils import redirect
 from werkzeug.wsgi import get_host
@@ -37,7 +37,7 @@ from ..households import cards
 from ..households.models import Household, HouseholdCard, format_address, hash_token, live_card
 from ..turns import Queued, Turns
 from ..i18n import COOKIE as LANG_COOKIE
-from ..security import HEADERS
+from ..security import HEADERS, session_cookie
 from ..timefmt import format_datetime
 from . import AREA
 from .models import Ballot, Channel, Option, Status, Topic
@@ -443,14 +443,8 @@ class FastVote:
         flashes = data.get("_flashes", [])
         flashes.append(("success", message))
         data["_flashes"] = flashes
-        interface = app.session_interface
-        value = self._serializer("session", lambda: interface.get_signing_serializer(app)).dumps(data)
-        cookie = dump_cookie(
-            interface.get_cookie_name(app), value, expires=None, httponly=interface.get_cookie_httponly(app),
-            domain=interface.get_cookie_domain(app), path=interface.get_cookie_path(app),
-            secure=bool(config["SESSION_COOKIE_SECURE"]) or secure,
-            partitioned=interface.get_cookie_partitioned(app), samesite=interface.get_cookie_samesite(app),
-            max_size=config["MAX_COOKIE_SIZE"])
+        cookie = session_cookie(app, self._serializer("session", lambda: app.session_interface.get_signing_serializer(
+            app)), data, secure)
         answer = redirect(f"/{slug}/topics/{topic_id}", 303)
         content = answer.get_data()
         headers = [("Content-Type", answer.headers["Content-Type"]), ("Content-Length", str(len(content))),

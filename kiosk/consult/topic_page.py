@@ -17,6 +17,8 @@ page cache keeps it per its key (compound version, preferences, host, htmx heade
 most and never past the topic's next phase boundary) and answers later card holders with `Shell.answer`,
 without Flask. A shell holds no household's data, only what a passer-by of the same compound may read.
 """
+import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -245,18 +247,38 @@ class Shell:
             connection.close()
 
     def answer(self, token, session):
-        """The page for a card holder's request, without Flask: its facts read now, the CSRF token signed from
-        its session as Flask-WTF would (token None, session {}: a passer-by's page); None when only Flask can answer (no token in the session yet, or the
-        database failed: Flask answers and reports it; the topic's phase changed: Flask closes it, if due)."""
+        """(the page, the session to set or None) for a card holder's request, without Flask: its facts read now,
+        the CSRF token signed from its session as Flask-WTF would (token None, session {}: a passer-by's page).
+
+        A card holder whose session holds no CSRF token yet (a phone that opened its card days ago: the session
+        cookie ended with the browser, the card cookie lasts two years) gets a new one as Flask-WTF makes it, in
+        the session to set: two hundred phones opening the vote at once are each filled in, not rendered.
+
+        None when only Flask can answer (a passer-by's page that needs a token; the database failed: Flask
+        answers and reports it; the topic's phase changed: Flask closes it, if due)."""
         if self.until is not None and utcnow() >= self.until:
             return None
+        fresh = {}
+
+        def csrf():
+            raw = session.get(self.csrf_field)
+            if raw is None and token:
+                raw = fresh[self.csrf_field] = new_csrf_token()
+            return None if raw is None else self.signer.dumps(raw)
+
         try:
             facts = None if not token else self._facts(token)  # a passer-by: every hole stays empty
-            raw = session.get(self.csrf_field)
-            page = self.fill(facts, lambda: None if raw is None else self.signer.dumps(raw))
+            page = self.fill(facts, csrf)
         except Exception:  # noqa: BLE001 - let Flask answer (and report) it
             return None
-        return None if page is None else page.encode()
+        if page is None:
+            return None
+        return page.encode(), ({**session, **fresh} if fresh else None)
+
+
+def new_csrf_token():
+    """A session's raw CSRF token, made as flask_wtf.csrf.generate_csrf makes it."""
+    return hashlib.sha1(os.urandom(64)).hexdigest()
 
 
 def _next_boundary(topic):
