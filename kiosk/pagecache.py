@@ -18,17 +18,18 @@ Card holders (issue 16): a phone that opened its household card sends the househ
 cookie, on every visit for two years. Most pages never look at either, so such a request may be served the page
 a passer-by with the same preferences gets, under strict conditions: the cookies are exactly the preferences,
 the household cookie and the session cookie (each once, parsed as Flask parses them); the session is validly
-signed and holds nothing a page shows (only a CSRF token: no flash message, no login); and the kept page was
-rendered for a passer-by and did not look up the household cookie (mark_identifying_reads tells the cache so,
-through the WSGI environ; no word counts as "it did"). Such a request never stores its own answer: when nothing fits, the cache renders the
-page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
+signed and holds nothing a page shows (only a CSRF token: no login; flash messages only for a page with holes,
+below); and the kept page was rendered for a passer-by and did not look up the household cookie
+(mark_identifying_reads tells the cache so, through the WSGI environ; no word counts as "it did"). Such a request
+never stores its own answer: when nothing fits, the cache renders the page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
 that turns out to read the household cookie is remembered as personal for the entry's lifetime, and the card
 holder's request goes to Flask as before. A card holder's page is therefore never kept or handed to anyone.
 
 Pages with holes (the open topic page, kiosk/consult/topic_page.py): a view may leave in the environ (SHELL) an
 object that answers card holders' requests itself, from the request's card cookie and plain session, or says it
-can't. It holds nothing of the household it was rendered for. The cache keeps it, with the answer's status and
-headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
+can't; it may give the session a first CSRF token and take its flash messages out (the cache then sets the
+session cookie as Flask would). It holds nothing of the household it was rendered for. The cache keeps it, with
+the answer's status and headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
 the same key are answered by it without Flask, and while one request renders it again the others still are.
 Passers-by with the same key are answered by it too, with every hole left empty (no card, no session), unless
 that page would need a CSRF token: then Flask answers, as for everyone before.
@@ -65,6 +66,9 @@ HOUSEHOLD_UNREAD = "kiosk.household_unread"
 # inside a form, and a page that renders one for a passer-by sets the session cookie, so it is never kept;
 # Flask-Login's "_fresh" is False without a login (any other value, or a user id, and Flask renders).
 SHAREABLE_SESSION = {"csrf_token": lambda value: True, "_fresh": lambda value: value is False}
+# Flash messages waiting (a ballot's "已投票"): only a page with holes shows them (and takes them out of the
+# session); any other page goes to Flask, which does.
+FLASHES = "_flashes"
 MAX_ENTRIES = 1024
 # How long requests for a page nothing is kept of wait for the first one rendering it, before rendering it too.
 COALESCE_SECONDS = 2
@@ -184,7 +188,7 @@ class PageCache:
 
     def _check_session(self, value):
         """A card holder's session (a dict; {} without a session cookie) when it holds nothing a public page would
-        show, else None.
+        show but flash messages (which only a page with holes shows), else None.
 
         (Remembered per cookie value: one that expires meanwhile would be an empty session to Flask, which
         shows the passer-by's page too.)"""
@@ -198,8 +202,9 @@ class PageCache:
             data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
         except Exception:  # noqa: BLE001 - a bad signature, an expired or garbled cookie: let Flask decide
             return None
-        plain = isinstance(data, dict) and all(name in SHAREABLE_SESSION and SHAREABLE_SESSION[name](value)
-                                               for name, value in data.items())
+        plain = isinstance(data, dict) and all(
+            _plain_flashes(value) if name == FLASHES else name in SHAREABLE_SESSION and SHAREABLE_SESSION[name](value)
+            for name, value in data.items())
         return data if plain else None
 
     def __call__(self, environ, start_response):
@@ -248,7 +253,7 @@ class PageCache:
         answered = self._from_shell(key, holder, now, environ, start_response)
         if answered is not None:
             return answered
-        if self.personal.get(key, 0) > now:
+        if FLASHES in holder[1] or self.personal.get(key, 0) > now:
             return self._through_app(key, now, environ, start_response)
         hit = self.entries.get(key)
         if hit is not None and not hit[4]:
@@ -396,6 +401,13 @@ class PageCache:
         entry = (now + self.seconds, status, headers, body, environ.get(HOUSEHOLD_UNREAD) is True)
         self.entries[key] = entry
         return body, entry
+
+
+def _plain_flashes(value):
+    """Whether a session's flash messages are as flask.flash stores them: (category, message) pairs of text."""
+    return isinstance(value, list) and all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+        for pair in value)
 
 
 def shareable(headers):

@@ -324,6 +324,35 @@ def test_phones_whose_session_ended_are_filled_in_each_with_its_own_new_token_th
     assert refused.status_code == 400
 
 
+def test_the_page_a_vote_leads_to_is_filled_in_with_its_message_as_flask_renders_it_and_shown_once(world):
+    """The ballot's "已投票" waits in the session for the page the vote redirects to. That page is filled in from
+    the shell (every voter's next page: rendering it cost ~17 times a fill) with the message shown as Flask shows
+    it, taken out of the session as Flask takes it, and never shown to anyone else."""
+    app, topics, phones = world
+    path = f"/maple/topics/{topics['secret']}"
+    vote = phones["b"].post(f"{path}/vote", data={"csrf_token": csrf_token(phones["b"], path), "choice": "no"})
+    assert vote.status_code == 303
+    twin = app.test_client()  # the same phone's cookies, to see what Flask renders for this very session
+    for name in ("kiosk_household", "kiosk_session"):
+        twin.set_cookie(name, phones["b"].get_cookie(name).value)
+    app.wsgi_app.shells.clear()
+    by_flask = twin.get(path)
+    calls = count_views(app)
+    filled = phones["b"].get(path)
+    assert calls == [], "filled in from the shell the twin's request left"
+    assert "已投票，" in text(filled) and normalized(text(filled)) == normalized(text(by_flask))
+    assert sorted((k, v) for k, v in filled.headers.items() if k not in ("Content-Length", "Set-Cookie")) == \
+        sorted((k, v) for k, v in by_flask.headers.items() if k not in ("Content-Length", "Set-Cookie"))
+    signer = app.session_interface.get_signing_serializer(app)
+    sessions = [signer.loads(r.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]) for r in (filled, by_flask)]
+    sessions[1].pop("_fresh")  # Flask-Login's mark on a session without a login (Flask adds it on the next page)
+    assert sessions[0] == sessions[1] and "_flashes" not in sessions[0] and sessions[0]["csrf_token"]
+    assert filled.headers["Set-Cookie"].split(";")[1:] == by_flask.headers["Set-Cookie"].split(";")[1:]
+    again = phones["b"].get(path)
+    assert "已投票，" not in text(again) and "Set-Cookie" not in again.headers and calls == []
+    assert "已投票，" not in text(phones["a"].get(path))
+
+
 def test_a_proxy_tenant_card_and_revoked_card_show_only_to_their_own_household(world, make_user):
     from kiosk.compounds.models import Compound
     from kiosk.consult.models import Topic
@@ -453,9 +482,14 @@ def test_a_shell_answers_later_card_holders_without_the_app_and_never_replays_a_
     assert body == b"<p>t2</p>" and len(renders) == rendered
     assert "Set-Cookie" not in headers and headers["Content-Length"] == str(len(body))
     assert shell.asked == [("t1", {"csrf_token": "abc"}), ("t2", {"csrf_token": "abc"})]
-    # Anything but a card with a plain session goes to the app as before: a login, a message, no card.
+    # A message waiting is the shell's to show (it takes it out of the session); anything else but a card with a
+    # plain session goes to the app as before: a login, a malformed message, no card.
+    message = {"_flashes": [("info", "x")]}
+    assert ask(f"kiosk_household=t3; kiosk_session={signed_session(cached_app, message)}")[0] == b"<p>t3</p>"
+    assert shell.asked[-1] == ("t3", message) and len(renders) == rendered
     for cookie in (f"kiosk_session={signed_session(cached_app, {'_user_id': '1'})}; kiosk_household=t3",
-                   f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': [('info', 'x')]})}",
+                   f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': [('info', 1)]})}",
+                   f"kiosk_household=t3; kiosk_session={signed_session(cached_app, {'_flashes': 'x'})}",
                    f"kiosk_session={plain}"):
         before = len(renders)
         assert ask(cookie)[0] == b"<p>app</p>" and len(renders) == before + 1, cookie

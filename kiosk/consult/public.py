@@ -7,7 +7,8 @@ never shows a household's choice.
 """
 import time
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, g, get_flashed_messages, make_response, redirect,
+                   render_template, request, url_for)
 from flask_babel import get_locale, gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -182,7 +183,7 @@ def topic(topic_id):
     connection = db.session.connection()
     facts = topic_page.read_facts(connection.connection, connection.dialect, g.compound.id, topic.id,
                                   request.cookies.get(cards.COOKIE))
-    response = make_response(shell.fill(facts, generate_csrf))
+    response = make_response(shell.fill(facts, generate_csrf, get_flashed_messages(with_categories=True)))
     response.headers["Cache-Control"] = "no-store"
     request.environ[topic_page.SHELL] = shell
     return response

@@ -50,8 +50,8 @@ def _marker(name):
     return f"\x00{_SECRET}:{name}\x00"
 
 
-VOTE, RESULTS, OPINION = _marker("vote"), _marker("results"), _marker("opinion")
-HOLES = {VOTE: "vote", RESULTS: "results", OPINION: "opinion"}
+VOTE, RESULTS, OPINION, FLASHES = _marker("vote"), _marker("results"), _marker("opinion"), _marker("flashes")
+HOLES = {VOTE: "vote", RESULTS: "results", OPINION: "opinion", FLASHES: "flashes"}
 _SPLIT = re.compile("(" + "|".join(re.escape(marker) for marker in HOLES) + ")")
 BUILDING, ENTRANCE, ROOM = _marker("building"), _marker("entrance"), _marker("room")
 ADDRESS, WHEN, CHOICES, PROXY_NAME, CSRF = (_marker(n) for n in ("address", "when", "choices", "proxy", "csrf"))
@@ -189,9 +189,10 @@ class _Stand:
 class Shell:
     """A topic page rendered once with holes, and the variants that fill them."""
 
-    def __init__(self, parts, votes, blocks, opinions, rules, addresses, labels, locale, zone, until, signer,
-                 csrf_field, engine, compound_id, topic_id):
+    def __init__(self, parts, votes, blocks, opinions, flash_list, rules, addresses, labels, locale, zone, until,
+                 signer, csrf_field, engine, compound_id, topic_id):
         self.parts, self.votes, self.blocks, self.opinions = parts, votes, blocks, opinions
+        self.flash_list = flash_list
         self.rules, self.addresses, self.labels = rules, addresses, labels
         self.locale, self.zone, self.until = locale, zone, until
         self.signer, self.csrf_field = signer, csrf_field
@@ -201,9 +202,9 @@ class Shell:
         """How long the shell may still be served: until the topic's next phase boundary (None: no boundary)."""
         return None if self.until is None else (self.until - utcnow()).total_seconds()
 
-    def fill(self, facts, csrf):
-        """The page for the household of `facts` (None: no household), or None when a form needs a CSRF token
-        and `csrf()` has none."""
+    def fill(self, facts, csrf, flashes=()):
+        """The page for the household of `facts` (None: no household) with the session's `flashes` (category,
+        message) shown, or None when a form needs a CSRF token and `csrf()` has none."""
         voted = facts is not None and facts.ballot_id is not None
         vote = ""
         if self.votes:  # an open topic: every state a household can be in has its variant (KeyError: a new one)
@@ -213,7 +214,8 @@ class Shell:
                 reason = self.rules.refusal(facts)
                 vote = self.votes[("refused", reason) if reason else
                                   ("vote", voted, facts.proxy_state, facts.ballot_stands)]
-        pieces = {"vote": vote, "results": self.blocks[voted], "opinion": self.opinions[facts is not None]}
+        pieces = {"vote": vote, "results": self.blocks[voted], "opinion": self.opinions[facts is not None],
+                  "flashes": str(self.flash_list(list(flashes))) if flashes else ""}
         page = "".join(pieces.get(HOLES.get(part), part) for part in self.parts)
         if facts is not None:
             page = self._own(page, facts)
@@ -252,12 +254,17 @@ class Shell:
 
         A card holder whose session holds no CSRF token yet (a phone that opened its card days ago: the session
         cookie ended with the browser, the card cookie lasts two years) gets a new one as Flask-WTF makes it, in
-        the session to set: two hundred phones opening the vote at once are each filled in, not rendered.
+        the session to set: two hundred phones opening the vote at once are each filled in, not rendered. The
+        session's flash messages (a ballot's "已投票", on the page the vote redirects to) are shown and taken out
+        of it, as get_flashed_messages does.
 
-        None when only Flask can answer (a passer-by's page that needs a token; the database failed: Flask
-        answers and reports it; the topic's phase changed: Flask closes it, if due)."""
+        None when only Flask can answer (a passer-by's page that needs a token; a session that would be left
+        empty: Flask deletes its cookie; the database failed: Flask answers and reports it; the topic's phase
+        changed: Flask closes it, if due)."""
         if self.until is not None and utcnow() >= self.until:
             return None
+        if session.get("_flashes") and FLASHES not in self.parts:
+            return None  # a layout without the messages' place: Flask shows them
         fresh = {}
 
         def csrf():
@@ -268,12 +275,15 @@ class Shell:
 
         try:
             facts = None if not token else self._facts(token)  # a passer-by: every hole stays empty
-            page = self.fill(facts, csrf)
+            page = self.fill(facts, csrf, session.get("_flashes") or ())
         except Exception:  # noqa: BLE001 - let Flask answer (and report) it
             return None
         if page is None:
             return None
-        return page.encode(), ({**session, **fresh} if fresh else None)
+        if not fresh and "_flashes" not in session:
+            return page.encode(), None
+        left = {name: value for name, value in session.items() if name != "_flashes"} | fresh
+        return (page.encode(), left) if left else None
 
 
 def new_csrf_token():
@@ -322,7 +332,8 @@ def build(topic, phase, page, results_block, refusal_text, **context):
                                    opinion_max=context["opinion_max"], csrf_token=lambda: CSRF))
 
     rendered = render_template(page, topic=topic, phase=phase, vote_section=Markup(VOTE),
-                               results_block=Markup(RESULTS), opinion_form=Markup(OPINION), **context)
+                               results_block=Markup(RESULTS), opinion_form=Markup(OPINION),
+                               flash_hole=Markup(FLASHES), **context)
     parts = _SPLIT.split(str(rendered))
     votes = _vote_variants(topic, section) if phase == Phase.voting else {}
     blocks = {voted: str(results_block(service.results_visible(topic, household_voted=voted)))
@@ -331,7 +342,7 @@ def build(topic, phase, page, results_block, refusal_text, **context):
     signer = URLSafeTimedSerializer(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key,
                                     salt="wtf-csrf-token")  # flask_wtf.csrf.generate_csrf
     return Shell(parts, votes, blocks, {False: opinion_form(None), True: opinion_form(_Stand())},
-                 rules_of(topic),
+                 current_app.jinja_env.get_template("_macros.html").module.flash_list, rules_of(topic),
                  {True: format_address(BUILDING, ENTRANCE, ROOM), False: format_address(BUILDING, "", ROOM)},
                  {key: topic.label_of(key) for key in topic.option_keys()}, str(get_locale()), local_zone(),
                  _next_boundary(topic), signer, config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), db.engine,
