@@ -262,8 +262,9 @@ def report(args, facts, rows, failures):
     lines = [f"# Community Kiosk meeting benchmark ({facts['engine']}), {facts['date']}", "",
              f"{facts['households']} households ({facts['electors']} on the topic's roll); for {args.duration} s: "
              f"{args.phones} phones with card cookies on the open topic (results polled every 5 s), all voting between "
-             f"{facts['window'][0]:.0f} and {facts['window'][1]:.0f} s and {args.changers} changing their vote by "
-             f"{facts['change_by']:.0f} s; 2 lobby screens (pulse every 2 s, consultation slide and banner "
+             f"{facts['window'][0]:.0f} and {facts['window'][1]:.0f} s after the last of them arrived (at "
+             f"{facts['arrived']} s) and {args.changers} changing their vote by {facts['change_by']:.0f} s after it; "
+             f"2 lobby screens (pulse every 2 s, consultation slide and banner "
              f"re-fetched when told); 3 committee phones (admin results every 5 s); {args.passers_by} passers-by "
              f"(home, notices, ledger; 3–10 s between taps). " + (
                  "The topic is **secret**: its figures move only in released batches (kiosk/consult/snapshots.py), "
@@ -504,11 +505,14 @@ def main(argv=None):
             for word in ("locked", "Traceback", "Exception"):
                 if word in text:
                     failures.append(f"{log.name} mentions {word!r}")
+        if record.get("arrived") is None:
+            failures.append("not every phone had its topic page: the vote window never opened")
         rss_ok = all(r <= MAX_RSS_MIB for r in rss)
         missed |= not rss_ok
         now = datetime.datetime.now().astimezone()
         facts = {"engine": engine, "date": now.strftime("%Y-%m-%d %H:%M:%S %z"), "households": seeded["households"],
                  "electors": seeded["electors"], "window": window, "change_by": change_by, "setup": setup,
+                 "arrived": "never" if record.get("arrived") is None else f"{record['arrived']:.1f}",
                  "latency": lat, "tally": tally, "recount": fresh, "votes": len(record["votes"]),
                  "firsts": sum(1 for v in record["votes"] if v[3]), "hello": hello_run,
                  "rss": ", ".join(f"{r:.1f} MiB" for r in rss), "rss_verdict": "met" if rss_ok else "**MISSED**",

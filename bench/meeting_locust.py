@@ -25,6 +25,10 @@ TURNOUT = re.compile(r"已投\s*(\d+)\s*/\s*(\d+)\s*户")
 CONSULT_EVENT = "kiosk-area-consult"
 HTMX = {"HX-Request": "true"}
 START = {"at": None}
+# When the last phone had its topic page (seconds after START): the phones "sit on the open topic page" before the
+# vote, so the vote window is counted from then, not from START, while the 200 are still arriving at 100 a second
+# (an arrival is not judged; a vote sent in the middle of it measured the arrival, not the vote).
+ARRIVED = {"phones": 0, "at": None}
 VOTES = []  # (answered at, household, choice, first?) for every vote answered with a 303
 SLIDES = []  # (screen key, received at, turnout shown) each time a screen re-fetched its consultation slide
 NEXT_PHONE = iter(range(len(CONFIG["phones"])))
@@ -41,7 +45,8 @@ def _started(**_):
 @events.test_stop.add_listener
 def _stopped(**_):
     with open(CONFIG["out"], "w", encoding="utf-8") as out:
-        json.dump({"started": START["at"], "stopped": time.time(), "votes": VOTES, "slides": SLIDES}, out)
+        json.dump({"started": START["at"], "stopped": time.time(), "arrived": ARRIVED["at"], "votes": VOTES,
+                   "slides": SLIDES}, out)
 
 
 def since_start():
@@ -112,7 +117,7 @@ class Phone(Browser):
         self.give_cookie(CONFIG["cookie"], self.token)
         self.topic = f"/{CONFIG['slug']}/topics/{CONFIG['topic_id']}"
         window = CONFIG["vote_window"]
-        self.plan = []  # (when, choice) of this phone's votes, in order
+        self.plan = []  # (when, counted from ARRIVED, choice) of this phone's votes, in order
         if self.index < CONFIG["voters"]:
             when = RNG.uniform(window[0], window[1])
             choice = RNG.choices(("yes", "no", "abstain"), (60, 30, 10))[0]
@@ -122,6 +127,9 @@ class Phone(Browser):
                 self.plan.append((later, RNG.choice([c for c in ("yes", "no", "abstain") if c != choice])))
         self.open_page()
         self.arriving = False
+        ARRIVED["phones"] += 1
+        if ARRIVED["phones"] == self.fixed_count:
+            ARRIVED["at"] = since_start()
         self.next_poll = since_start() + RNG.uniform(0, 5)
 
     def open_page(self):
@@ -131,9 +139,10 @@ class Phone(Browser):
 
     @task
     def next_step(self):
-        if self.plan and self.plan[0][0] <= self.next_poll:
+        arrived = ARRIVED["at"]
+        if self.plan and arrived is not None and arrived + self.plan[0][0] <= self.next_poll:
             when, choice = self.plan.pop(0)
-            self.sleep_until(when)
+            self.sleep_until(arrived + when)
             self.vote(choice)
             return
         self.sleep_until(self.next_poll)
