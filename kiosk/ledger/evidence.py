@@ -96,6 +96,9 @@ _lock = threading.Lock()
 
 def _lock_of(locks, key):
     """The lock one compound's book is checked under (other compounds' pages never wait for it)."""
+    found = locks.get(key)
+    if found is not None:
+        return found
     with _lock:
         return locks.setdefault(key, threading.Lock())
 
@@ -112,6 +115,9 @@ def cached_check(compound):
     locks = current_app.extensions.setdefault("kiosk_verify_locks", {})
     key = (compound.id, service.current_kind())
     ledger_version = kept.state(compound)[0]
+    found = cache.get(key)  # the common case, read without a lock: an entry is only ever replaced whole
+    if found and found[0] == ledger_version and time.monotonic() - found[1] < ttl:
+        return found[2], found[3]
     with _lock_of(locks, key):
         found = cache.get(key)
         if found and found[0] == ledger_version:

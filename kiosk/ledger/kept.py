@@ -104,11 +104,13 @@ def _remember(compound, found):
 def kept_body(key):
     """The rendered text kept under `key`, or None."""
     bodies = current_app.extensions.setdefault("kiosk_period_bodies", OrderedDict())
-    with _lock:
-        found = bodies.get(key)
-        if found is not None:
+    found = bodies.get(key)  # without the lock: every page asks, and a thread preempted holding it stalls them all
+    if found is not None:
+        try:
             bodies.move_to_end(key)
-        return found
+        except KeyError:  # dropped meanwhile by another thread keeping a body: the text is still good
+            pass
+    return found
 
 
 def body(key, render):
