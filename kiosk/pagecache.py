@@ -21,7 +21,8 @@ the household cookie and the session cookie (each once, parsed as Flask parses t
 signed and holds nothing a page shows (only a CSRF token: no login; flash messages only for a page with holes,
 below); and the kept page was rendered for a passer-by and did not look up the household cookie
 (mark_identifying_reads tells the cache so, through the WSGI environ; no word counts as "it did"). Such a request
-never stores its own answer: when nothing fits, the cache renders the page once as a passer-by would ask for it (the same request without those two cookies) and keeps that; a page
+never stores its own answer: when nothing fits, the cache renders the page once as a passer-by would ask for it
+(the same request without those two cookies) and keeps that; a page
 that turns out to read the household cookie is remembered as personal for the entry's lifetime, and the card
 holder's request goes to Flask as before. A card holder's page is therefore never kept or handed to anyone.
 
@@ -29,7 +30,8 @@ Pages with holes (the open topic page, kiosk/consult/topic_page.py): a view may 
 object that answers card holders' requests itself, from the request's card cookie and plain session, or says it
 can't; it may give the session a first CSRF token and take its flash messages out (the cache then sets the
 session cookie as Flask would). It holds nothing of the household it was rendered for. The cache keeps it, with
-the answer's status and headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most; later card holders with
+the answer's status and headers (never its Set-Cookie), under the request's key, for PAGE_CACHE_SECONDS at most;
+later card holders with
 the same key are answered by it without Flask, and while one request renders it again the others still are.
 Passers-by with the same key are answered by it too, with every hole left empty (no card, no session), unless
 that page would need a CSRF token: then Flask answers, as for everyone before.
@@ -74,7 +76,7 @@ MAX_ENTRIES = 1024
 COALESCE_SECONDS = 2
 # Where a view leaves a page with holes for card holders (consult/topic_page.py): an object with
 # seconds_left() (None or how long it may be served) and answer(card cookie, session) -> None or (bytes, None or
-# a session to set: a card holder's first CSRF token).
+# the session to set: with a card holder's first CSRF token, without the flash messages the page showed).
 SHELL = "kiosk.page_shell"
 _VERSION = text("SELECT version FROM compound WHERE slug = :slug")
 
@@ -344,14 +346,14 @@ class PageCache:
         if len(self.shells) >= MAX_ENTRIES:
             self.shells.clear()
         # A Set-Cookie was this request's own (its session's new CSRF token, Flask-Login's "_fresh" mark): a
-        # shell sets only the session it gives a card holder without a token (_fill), and nothing else.
+        # shell sets only the session its own answer changed (a first CSRF token, flash messages shown: _fill).
         kept = [(n, v) for n, v in headers if n.lower() not in ("content-length", "set-cookie")]
         self.shells[key] = (now + min(self.seconds, left or self.seconds), status, kept, shell)
 
     def _fill(self, kept, holder, environ, start_response):
         """Answer from a kept shell, filled in for this card holder (gzipped when Flask's answer was), with the
-        session cookie Flask would set when the shell gave the session its first CSRF token; or None when only
-        Flask can answer."""
+        session cookie Flask would set when the shell changed the session (a first CSRF token, flash messages
+        shown); or None when only Flask can answer."""
         _, status, headers, shell = kept
         answered = shell.answer(*holder)
         if answered is None:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from ..database import utcnow
 from ..extensions import db
-from ..pagecache import SHELL  # noqa: F401 (the view leaves its shell there)
+from ..pagecache import FLASHES as FLASHES_KEY, SHELL  # noqa: F401 (SHELL: the view leaves its shell there)
 from ..households.models import (Delivery, Holder, Household, HouseholdCard, format_address, hash_token,
                                  live_card)
 from ..timefmt import format_datetime, local_zone
@@ -263,7 +263,7 @@ class Shell:
         changed: Flask closes it, if due)."""
         if self.until is not None and utcnow() >= self.until:
             return None
-        if session.get("_flashes") and FLASHES not in self.parts:
+        if session.get(FLASHES_KEY) and FLASHES not in self.parts:
             return None  # a layout without the messages' place: Flask shows them
         fresh = {}
 
@@ -275,14 +275,14 @@ class Shell:
 
         try:
             facts = None if not token else self._facts(token)  # a passer-by: every hole stays empty
-            page = self.fill(facts, csrf, session.get("_flashes") or ())
+            page = self.fill(facts, csrf, session.get(FLASHES_KEY) or ())
         except Exception:  # noqa: BLE001 - let Flask answer (and report) it
             return None
         if page is None:
             return None
-        if not fresh and "_flashes" not in session:
+        if not fresh and FLASHES_KEY not in session:
             return page.encode(), None
-        left = {name: value for name, value in session.items() if name != "_flashes"} | fresh
+        left = {name: value for name, value in session.items() if name != FLASHES_KEY} | fresh
         return (page.encode(), left) if left else None
 
 
