@@ -10,12 +10,14 @@ import re
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, event, select, text, update
 
+from kiosk import rawsql
 from kiosk.auth.models import Role, User
 from kiosk.changes import AuditEntry, Change
 from kiosk.compounds.models import Compound
@@ -34,6 +36,37 @@ from conftest import CSRF_RE, _migrate, make_app, pg_schema_url, require_postgre
 SCHEMAS = ("fastvote_fast", "fastvote_slow")
 WINDOWS = {"not_open": (1, 48), "open": (-1, 48), "closed": (-48, -1)}  # hours from now
 WHEN = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d")
+
+
+@contextmanager
+def statements_sent(app, monkeypatch, also=None):
+    """Collect every statement sent to this app's database meanwhile, one line each: the Flask view's (SQLAlchemy's
+    before_cursor_execute) and the fast path's (kiosk.rawsql.send, which every statement it sends passes
+    through). `also(statement)` is called on each as it goes and may raise, as a failing statement would."""
+    sent = []
+
+    def seen(statement):
+        sent.append(" ".join(statement.split()))
+        if also is not None:
+            also(statement)
+
+    def log(conn, cursor, statement, parameters, context, executemany):
+        seen(statement)
+
+    def send(cursor, sql, parameters=()):
+        seen(sql)
+        return original(cursor, sql, parameters)
+
+    with app.app_context():
+        engine = db.engine
+    original = rawsql.send
+    monkeypatch.setattr(rawsql, "send", send)
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+        monkeypatch.setattr(rawsql, "send", original)
 
 
 @pytest.fixture(scope="session")
@@ -338,7 +371,7 @@ def test_the_fast_path_answers_only_when_switched_on(twins):
 
 
 @pytest.mark.parametrize("change", [False, True], ids=["first", "changed"])
-def test_the_fast_path_holds_the_write_lock_for_the_ballot_alone(twins, change, request):
+def test_the_fast_path_holds_the_write_lock_for_the_ballot_alone(twins, change, monkeypatch):
     """As test_vote_path.py asks of the view: the lookups read without the write lock (SQLite: one statement in
     autocommit, its own snapshot, no BEGIN at all), the ballot is written in one short IMMEDIATE transaction; on
     PostgreSQL the statements are the same, without BEGINs of their own."""
@@ -346,19 +379,11 @@ def test_the_fast_path_holds_the_write_lock_for_the_ballot_alone(twins, change, 
     both(fast, slow, release_held, topic_id)
     if change:
         assert recorded(same_ballot(fast, slow, homes[0], topic_id, ["no"])[0])
-    sent = []
-
-    def log(conn, cursor, statement, parameters, context, executemany):
-        sent.append(" ".join(statement.split()))
-
+    with statements_sent(fast.app, monkeypatch) as sent:
+        answer, taken = same_ballot(fast, slow, homes[0], topic_id, ["yes"])
+    assert recorded(answer) and taken == 1
     with fast.app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", log)
-    try:
-        answer, taken = same_ballot(fast, slow, homes[0], topic_id, ["yes"])
-    finally:
-        event.remove(engine, "before_cursor_execute", log)
-    assert recorded(answer) and taken == 1
     sent = [s for s in sent if not s.startswith("PRAGMA")]
     sent = sent[:next(i for i, s in enumerate(sent) if s.startswith("INSERT INTO ballot")) + 1]  # not the next page
     if engine.dialect.name == "sqlite":
@@ -390,6 +415,44 @@ def other_compound_world(topic_id):
     return topic.id, token
 
 
+def test_the_fast_path_keeps_its_connection_between_ballots_and_drops_it_with_the_engine(twins):
+    """Its statements go straight to a DBAPI connection it keeps (kiosk/rawsql.py): the next ballot uses the same
+    one; when the engine is disposed (a restored file, a fork) the kept one is closed, and a new one serves. The
+    time it writes is the view's type (aware, UTC) and now."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=True)
+    kept = lambda: fast.app.extensions["kiosk_fast_vote"]._kept  # noqa: E731
+    assert same_ballot(fast, slow, homes[0], topic_id, ["yes"])[1] == 1
+    (connection,) = kept()._idle
+    before = utcnow()
+    assert same_ballot(fast, slow, homes[1], topic_id, ["no"])[1] == 1
+    assert list(kept()._idle) == [connection]
+    cast_at = fast.do(lambda: db.session.scalars(select(Ballot.cast_at).order_by(Ballot.id.desc())).first())
+    assert cast_at.tzinfo is not None and before <= cast_at <= utcnow()
+    with fast.app.app_context():
+        db.engine.dispose()
+    assert not kept()._idle
+    with pytest.raises(Exception):  # closed: sqlite3.ProgrammingError, psycopg.OperationalError
+        connection.cursor().execute("SELECT 1")
+    assert same_ballot(fast, slow, homes[2], topic_id, ["abstain"])[1] == 1
+    assert len(kept()._idle) == 1 and kept()._idle[0] is not connection
+
+
+@pytest.mark.parametrize("twins", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_kept_connection_the_server_dropped_sends_its_ballot_to_the_view_and_is_replaced(twins):
+    """The kept connection skips the pool's ping: when the server has dropped it (a restart), the next ballot
+    finds out, goes to the view (which pings, and records it as usual), and the dead connection is let go."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=True)
+    assert same_ballot(fast, slow, homes[0], topic_id, ["yes"])[1] == 1
+    (connection,) = fast.app.extensions["kiosk_fast_vote"]._kept._idle
+    fast.do(lambda: db.session.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                       {"pid": connection.info.backend_pid}))
+    answer, taken = same_ballot(fast, slow, homes[1], topic_id, ["no"])
+    assert recorded(answer) and taken == 0
+    assert connection.closed and connection not in fast.app.extensions["kiosk_fast_vote"]._kept._idle
+    answer, taken = same_ballot(fast, slow, homes[2], topic_id, ["no"])
+    assert recorded(answer) and taken == 1
+
+
 def test_another_compounds_card_or_topic_and_a_revoked_card_answer_the_same(twins):
     """The insider's tries: a card of another compound on this compound's vote, this compound's card on another
     compound's topic (by its id under this compound's address), and a card revoked since the phone scanned it."""
@@ -409,22 +472,24 @@ def test_another_compounds_card_or_topic_and_a_revoked_card_answer_the_same(twin
 
 # --- ballots that queue behind SQLite's writer (kiosk/turns.py) --------------------------------------------------
 
-def _queue_behind_the_writer(fast, topic_id, homes, choices):
+def _queue_behind_the_writer(fast, topic_id, homes, choices, monkeypatch, also=None):
     """Post each home's ballot from its own thread while this process's SQLite writer is held, each once the one
-    before is queued; then let the writer go. Returns {home: (answer, rows)} and the statements sent meanwhile."""
+    before is queued; then let the writer go. Returns {home: (answer, rows)} and the statements sent meanwhile
+    (`also` as statements_sent's)."""
     turns = fast.app.extensions["kiosk_fast_vote"]._turns
-    with fast.app.app_context():
-        engine = db.engine
-    sent, answers = [], {}
-
-    def log(conn, cursor, statement, parameters, context, executemany):
-        sent.append(" ".join(statement.split()))
+    answers = {}
 
     def post(home):
         answers[home] = fast.post(home, topic_id, choices)
 
     threads = [threading.Thread(target=post, args=(home,)) for home in homes]
-    event.listen(engine, "before_cursor_execute", log)
+    with statements_sent(fast.app, monkeypatch, also) as sent:
+        _hold_the_writer(turns, threads)
+    return answers, sent
+
+
+def _hold_the_writer(turns, threads):
+    """Start each thread once the one before has queued its ballot, with the writer held; then let it go."""
     _sqlite_writer.acquire()
     try:
         for count, thread in enumerate(threads, 1):
@@ -437,19 +502,17 @@ def _queue_behind_the_writer(fast, topic_id, homes, choices):
         _sqlite_writer.release()
         for thread in threads:
             thread.join(20)
-        event.remove(engine, "before_cursor_execute", log)
-    return answers, sent
 
 
 @pytest.mark.parametrize("twins", ["sqlite"], indirect=True)  # PostgreSQL's ballots do not queue: row locks
-def test_ballots_queued_behind_the_writer_go_in_together_and_answer_as_the_view(twins):
+def test_ballots_queued_behind_the_writer_go_in_together_and_answer_as_the_view(twins, monkeypatch):
     """Three phones vote while another ballot holds the writer: the two that may vote go in in one transaction,
     the third (a household that voted already, on a topic that allows no change) is answered by the view; every
     answer and row is what the view gives the same ballots one after another."""
     fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=False)
     assert recorded(same_ballot(fast, slow, homes[2], topic_id, ["yes"])[0])
     taken = fast.taken
-    answers, sent = _queue_behind_the_writer(fast, topic_id, homes, ["no"])
+    answers, sent = _queue_behind_the_writer(fast, topic_id, homes, ["no"], monkeypatch)
     assert fast.taken - taken == 2
     inserts = [i for i, s in enumerate(sent) if s.startswith("INSERT INTO ballot")]
     assert len(inserts) == 2
@@ -464,26 +527,20 @@ def test_ballots_queued_behind_the_writer_go_in_together_and_answer_as_the_view(
 
 
 @pytest.mark.parametrize("twins", ["sqlite"], indirect=True)
-def test_trouble_with_one_queued_ballot_leaves_all_of_them_to_the_view(twins):
+def test_trouble_with_one_queued_ballot_leaves_all_of_them_to_the_view(twins, monkeypatch):
     """A statement that fails halfway through the queued ballots rolls them all back; the view then records each
     (nothing is half-kept, nothing twice) and answers as it answers the same ballots alone."""
     fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=True)
-    with fast.app.app_context():
-        engine = db.engine
     inserts = []
 
-    def fail_the_second_insert(conn, cursor, statement, parameters, context, executemany):
+    def fail_the_second_insert(statement):
         if statement.startswith("INSERT INTO ballot"):
             inserts.append(statement)
             if len(inserts) == 2:
                 raise RuntimeError("the disk is full")
 
-    event.listen(engine, "before_cursor_execute", fail_the_second_insert)
     taken = fast.taken
-    try:
-        answers, _ = _queue_behind_the_writer(fast, topic_id, homes, ["yes"])
-    finally:
-        event.remove(engine, "before_cursor_execute", fail_the_second_insert)
+    answers, _ = _queue_behind_the_writer(fast, topic_id, homes, ["yes"], monkeypatch, fail_the_second_insert)
     assert fast.taken == taken and len(inserts) == 2 + len(homes)  # two tried together, then each by the view
     for home in homes:
         slow_answer, slow_rows = slow.post(home, topic_id, ["yes"])

@@ -28,7 +28,7 @@ from werkzeug.routing import RoutingException
 from werkzeug.utils import redirect
 from werkzeug.wsgi import get_host
 
-from .. import areas, versions
+from .. import areas, rawsql, versions
 from ..changes import AuditEntry, Change
 from ..compounds.models import Compound
 from ..database import DEFAULT_BUSY_TIMEOUT_MS, utcnow
@@ -47,6 +47,7 @@ from .service.base import VoteRefused
 from .service.voting import _ADMISSION, _CURRENT_BALLOT_ID, _card_reason, _sqlite_writer, _within_window, clean_choices
 
 ENDPOINT = "consult.vote"
+KEEP_CONNECTIONS = 16  # idle DBAPI connections kept between ballots (waitress's threads, with room)
 MAX_BODY = 16 * 1024  # a ballot form is a few hundred bytes; anything larger is the Flask view's
 SLUG = re.compile(r"[A-Za-z0-9_-]+")  # a slug url_for writes back unquoted
 # What a phone's session may hold for this path to answer: its CSRF token, earlier flash messages, and
@@ -88,12 +89,34 @@ _ADMITTED = _ADMISSION.add_columns(_CURRENT.label("id"),
                                    exists().where(PaperBallot.ballot_id == _CURRENT).label("on_paper"))
 _SUPERSEDE = (update(Ballot).where(Ballot.id == bindparam("ballot"), Ballot.current.is_(True))
               .values(current=False))
-_INSERT_BALLOT = insert(Ballot)
-# record_change's statements for a compound: its version bump, the change row and the audit row.
+
+
+def _insert(model, *names):
+    """INSERT of these columns (each a parameter of its own name and the column's type), and no others."""
+    return insert(model).values({name: bindparam(name) for name in names})
+
+
+_INSERT_BALLOT = _insert(Ballot, "topic_id", "household_id", "choices", "channel", "entered_by", "cast_at", "current")
+# record_change's statements for a compound: its version bump, the change row and the audit row (with `at`, whose
+# column default SQLAlchemy would otherwise fill in).
 _BUMP = (update(Compound).where(Compound.id == bindparam("compound")).values(version=Compound.version + 1)
          .returning(Compound.version))
-_INSERT_CHANGE = insert(Change)
-_INSERT_AUDIT = insert(AuditEntry)
+_INSERT_CHANGE = _insert(Change, "compound_id", "version", "area", "at")
+_INSERT_AUDIT = _insert(AuditEntry, "compound_id", "actor_id", "area", "action", "object_type", "object_id", "before",
+                        "after", "at")
+
+
+class _Statements:
+    """This path's statements compiled for one dialect."""
+
+    def __init__(self, dialect):
+        self.look_up = rawsql.Compiled(_LOOK_UP, dialect)
+        self.admitted = rawsql.Compiled(_ADMITTED, dialect)
+        self.supersede = rawsql.Compiled(_SUPERSEDE, dialect)
+        self.insert_ballot = rawsql.Compiled(_INSERT_BALLOT, dialect)
+        self.bump = rawsql.Compiled(_BUMP, dialect)
+        self.insert_change = rawsql.Compiled(_INSERT_CHANGE, dialect)
+        self.insert_audit = rawsql.Compiled(_INSERT_AUDIT, dialect)
 
 
 class _Fallthrough(Exception):
@@ -132,10 +155,13 @@ class FastVote:
         self.flask_app = flask_app
         self.taken = 0  # ballots answered here (tests check the path is taken; ops may look)
         self._engine = None
+        self._compiled = None  # _Statements, for the engine's dialect
+        self._kept = None  # rawsql.Kept: the DBAPI connections of this path
         self._messages = {}
         self._serializers = {}
         self._urls = None  # bound on first use, when every area's routes are in the url_map
         self._route = functools.lru_cache(maxsize=1024)(self._match)
+        self._redirect = functools.lru_cache(maxsize=1024)(self._see_other)
         self._turns = Turns(_sqlite_writer)
 
     def __call__(self, environ, start_response):
@@ -286,77 +312,81 @@ class FastVote:
                 self._engine = db.engine
         return self._engine
 
+    def _sql(self, engine):
+        """This path's statements compiled for the engine's dialect, and its connections (kiosk/rawsql.py)."""
+        if self._compiled is None:
+            self._compiled = _Statements(engine.dialect)
+            self._kept = rawsql.Kept(engine, KEEP_CONNECTIONS)
+        return self._compiled, self._kept
+
     def _record(self, slug, topic_id, token_hash, choices, session, secure):
         """Take the ballot and commit it; return the answer. Trouble before the commit falls through (nothing was
         kept); once the commit is tried nothing does (the ballot may be in): trouble after it is a 500, as in the
-        view."""
+        view. The statements go straight to a DBAPI connection this path keeps (kiosk/rawsql.py), in transactions
+        this method begins and ends itself; no app context is needed for them."""
         app = self.flask_app
-        with app.app_context():
-            connection = None
-            try:
-                connection = self.engine().connect()
-                sqlite = connection.dialect.name == "sqlite"
-                if sqlite:
-                    # As the view: the lookups read without SQLite's write lock (one statement, its own snapshot) ...
-                    with connection.execution_options(kiosk_one_read=True).begin():
-                        looked_up = self._look_up(connection, slug, topic_id, token_hash, choices)
-                    connection.execution_options(kiosk_one_read=False)
-                else:
-                    # PostgreSQL: one transaction, as the view's (its row locks need no turns).
-                    transaction = connection.begin()
-                    looked_up = self._look_up(connection, slug, topic_id, token_hash, choices)
-            except Exception as trouble:  # noqa: BLE001 - nothing was written: the Flask view answers it
-                if connection is not None:
-                    connection.close()
-                raise _Fallthrough from trouble
-            try:
-                if sqlite:
-                    # ... and the ballot goes in under voting._write_turn's discipline: one writer at a time in
-                    # this process, fast or not, in a transaction begun IMMEDIATE (database.py: there is no
-                    # request here), except that ballots queued meanwhile go in with it (see kiosk/turns.py).
-                    timeout = -(-int(app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) // 1000)
-                    topic, cast_at = _outcome(self._turns.write(
-                        looked_up, timeout, lambda ballots: self._commit(connection, ballots)))
-                else:
-                    ballot = Queued(looked_up)
-                    self._commit(connection, [ballot], transaction)
-                    topic, cast_at = _outcome(ballot)
-            finally:
-                connection.close()
+        connection = None
+        try:
+            engine = self.engine()
+            sql, kept = self._sql(engine)
+            connection = kept.take(app.app_context)  # a new one opens as the app opens them
+            cursor = connection.cursor()
+            sqlite = engine.dialect.name == "sqlite"
+            # SQLite (autocommit: kiosk.database takes transaction control away from pysqlite): as the view,
+            # the look-up reads without the write lock, one statement that is its own snapshot, no BEGIN.
+            # PostgreSQL: it begins the transaction the ballot is written in, as the view's.
+            looked_up = self._look_up(sql, cursor, slug, topic_id, token_hash, choices)
+        except Exception as trouble:  # noqa: BLE001 - nothing was written: the Flask view answers it
+            if connection is not None:
+                kept.give_back(connection)
+            raise _Fallthrough from trouble
+        try:
+            if sqlite:
+                # The ballot goes in under voting._write_turn's discipline: one writer at a time in this process,
+                # fast or not, in a transaction begun IMMEDIATE, except that ballots queued meanwhile go in with
+                # it (see kiosk/turns.py).
+                timeout = -(-int(app.config.get("BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)) // 1000)
+                topic, cast_at = _outcome(self._turns.write(
+                    looked_up, timeout, lambda ballots: self._commit(sql, connection, cursor, ballots, True)))
+            else:
+                ballot = Queued(looked_up)  # PostgreSQL's row locks need no turns
+                self._commit(sql, connection, cursor, [ballot], False)
+                topic, cast_at = _outcome(ballot)
+        finally:
+            kept.give_back(connection)
         if not topic.secret:
             versions.forget(versions.cache_of(app), slug)  # as record_change's after_commit hook does
         self.taken += 1
         return self._response(topic.slug, topic.id, topic.allow_change, cast_at, session, secure)
 
-    def _commit(self, connection, ballots, transaction=None):
-        """Take each ballot in one transaction and commit it. A ballot that is not the certain case (a refusal;
-        every refusal comes before its first write) is left out and falls through alone. Trouble with a
-        statement rolls every ballot back and each falls through; a commit that fails may have kept them, so
-        each answers that trouble (a 500) and none is tried again."""
+    def _commit(self, sql, connection, cursor, ballots, begin):
+        """Take each ballot in one transaction (begun IMMEDIATE here when `begin`) and commit it. A ballot that
+        is not the certain case (a refusal; every refusal comes before its first write) is left out and falls
+        through alone. Trouble with a statement rolls every ballot back and each falls through; a commit that
+        fails may have kept them, so each answers that trouble (a 500) and none is tried again."""
         try:
-            if transaction is None:
-                transaction = connection.begin()
+            if begin:
+                rawsql.send(cursor, "BEGIN IMMEDIATE")
             for ballot in ballots:
                 try:
-                    ballot.result = self._take(connection, *ballot.item)
+                    ballot.result = self._take(sql, cursor, *ballot.item)
                 except _Fallthrough:
                     ballot.result = None
         except Exception as trouble:  # noqa: BLE001 - nothing is kept: the Flask view answers each
-            if transaction is not None:
-                transaction.rollback()
+            connection.rollback()
             for ballot in ballots:
                 ballot.result, ballot.trouble = None, _Fallthrough()
                 ballot.trouble.__cause__ = trouble
             return
         try:
-            transaction.commit()
+            connection.commit()
         except Exception as trouble:  # noqa: BLE001 - handed to each ballot's own request
             for ballot in ballots:
                 ballot.trouble = trouble
 
-    def _look_up(self, connection, slug, topic_id, token_hash, choices):
+    def _look_up(self, sql, cursor, slug, topic_id, token_hash, choices):
         """(topic, household, options, chosen) of a ballot the view would take; else _Fallthrough."""
-        rows = connection.execute(_LOOK_UP, {"topic": topic_id, "slug": slug, "token_hash": token_hash}).all()
+        rows = sql.look_up.rows(cursor, {"topic": topic_id, "slug": slug, "token_hash": token_hash})
         if not rows:
             raise _Fallthrough
         row = rows[0]
@@ -376,13 +406,14 @@ class FastVote:
             raise _Fallthrough from None
         return topic, household, options, chosen
 
-    def _take(self, connection, topic, household, options, chosen):
+    def _take(self, sql, cursor, topic, household, options, chosen):
         """voting._take's statements for a phone's ballot that goes in, and record_change's; return (topic, the
         ballot's time); else _Fallthrough."""
         ids = {"topic": topic.id, "household": household.id}
-        admitted = connection.execute(_ADMITTED, ids).first()  # the same locks as voting._take
-        if admitted is None:
+        admitted = sql.admitted.rows(cursor, ids)  # the same locks as voting._take
+        if not admitted:
             raise _Fallthrough
+        admitted = admitted[0]
         try:
             now = _within_window(admitted)
         except VoteRefused:
@@ -393,21 +424,22 @@ class FastVote:
         if previous_id is not None:
             if not topic.allow_change or admitted.by_proxy or admitted.on_paper:
                 raise _Fallthrough
-            if connection.execute(_SUPERSEDE, {"ballot": previous_id}).rowcount != 1:
+            if sql.supersede.run(cursor, {"ballot": previous_id}).rowcount != 1:
                 raise RuntimeError("the current ballot changed since it was read")
-        connection.execute(_INSERT_BALLOT, {"topic_id": topic.id, "household_id": household.id, "choices": chosen,
-                                            "channel": Channel.phone, "entered_by": None, "cast_at": now,
-                                            "current": True})
+        sql.insert_ballot.run(cursor, {"topic_id": topic.id, "household_id": household.id, "choices": chosen,
+                                       "channel": Channel.phone, "entered_by": None, "cast_at": now,
+                                       "current": True})
         if not topic.secret:
-            areas.require(AREA)
-            version = connection.execute(_BUMP, {"compound": topic.compound_id}).scalar_one()
-            connection.execute(_INSERT_CHANGE, {"compound_id": topic.compound_id, "version": version, "area": AREA})
+            areas.require(AREA, self.flask_app)
+            version = sql.bump.rows(cursor, {"compound": topic.compound_id})[0].version
+            sql.insert_change.run(cursor, {"compound_id": topic.compound_id, "version": version, "area": AREA,
+                                           "at": utcnow()})
             after = {"household": format_address(household.building, household.entrance, household.room),
                      "channel": str(Channel.phone), "changed": previous_id is not None,
                      "choices": [o.label for o in options if o.key in chosen]}
-            connection.execute(_INSERT_AUDIT, {"compound_id": topic.compound_id, "actor_id": None, "area": AREA,
-                                               "action": "ballot", "object_type": "topic", "object_id": topic.id,
-                                               "before": None, "after": after})
+            sql.insert_audit.run(cursor, {"compound_id": topic.compound_id, "actor_id": None, "area": AREA,
+                                          "action": "ballot", "object_type": "topic", "object_id": topic.id,
+                                          "before": None, "after": after, "at": utcnow()})
         return topic, now
 
     def _release_may_be_due(self, topic_id, row, now):
@@ -445,13 +477,17 @@ class FastVote:
         data["_flashes"] = flashes
         cookie = session_cookie(app, self._serializer("session", lambda: app.session_interface.get_signing_serializer(
             app)), data, secure)
-        answer = redirect(f"/{slug}/topics/{topic_id}", 303)
+        headers, content = self._redirect(f"/{slug}/topics/{topic_id}")
+        return "303 SEE OTHER", headers + [("Set-Cookie", cookie)], content
+
+    def _see_other(self, location):
+        """The headers (but the session cookie) and body of the view's 303 to `location`; the same for every
+        ballot on a topic, so kept (`_redirect`)."""
+        answer = redirect(location, 303)
         content = answer.get_data()
         headers = [("Content-Type", answer.headers["Content-Type"]), ("Content-Length", str(len(content))),
                    ("Location", answer.headers["Location"]), ("Vary", "Cookie"), ("Cache-Control", "private")]
-        headers += list(HEADERS.items())
-        headers.append(("Set-Cookie", cookie))
-        return "303 SEE OTHER", headers, content
+        return headers + list(HEADERS.items()), content
 
 
 def init_app(app):
