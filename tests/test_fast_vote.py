@@ -24,6 +24,7 @@ from kiosk.compounds.models import Compound
 from kiosk.consult import service
 from kiosk.consult.models import Ballot, Channel, Topic
 from kiosk.consult.release_rules import boundary
+from kiosk.consult.service import proxies
 from kiosk.consult.service.voting import _sqlite_writer
 from kiosk.database import utcnow
 from kiosk.extensions import db
@@ -298,11 +299,19 @@ def test_a_first_ballot_a_changed_one_and_a_refused_change_answer_the_same(twins
         assert "不能改票" in again["shown"]
     other, taken = same_ballot(fast, slow, homes[1], topic_id, ["abstain"])
     assert recorded(other) and taken == 1
+    # With other households' ballots current, a household's own current ballot is the one its admission reads.
+    third, taken = same_ballot(fast, slow, homes[2], topic_id, ["yes"])
+    assert recorded(third) and taken == 1
+    if allow_change:
+        changed, taken = same_ballot(fast, slow, homes[2], topic_id, ["no"])
+        assert recorded(changed) and taken == 1
 
 
 def release_held(topic_id):
-    """The secret topic's snapshot for the current boundary is out already (nothing to release until the next)."""
-    db.session.execute(update(Topic).where(Topic.id == topic_id).values(released_at=boundary(utcnow(), 3)))
+    """The secret topic's snapshot is out already for every boundary of the next hour (nothing to release): a
+    boundary passing during the test (one every 3 minutes) must not make a release due halfway."""
+    db.session.execute(update(Topic).where(Topic.id == topic_id).values(
+        released_at=boundary(utcnow() + timedelta(hours=1), 3)))
 
 
 def test_a_secret_topic_answers_the_same_whether_a_release_is_due_or_not(twins):
@@ -335,6 +344,29 @@ def paper_first(topic_id, address):
     chair = db.session.scalar(select(factories.User))
     service.cast(db.session.get(Compound, topic.compound_id), topic, household, ["no"], Channel.paper,
                  entered_by=chair)
+
+
+def voted_by_proxy(topic_id, address):
+    """The household's owner gave a written proxy, and the committee entered the proxy's ballot."""
+    topic = db.session.get(Topic, topic_id)
+    compound = db.session.get(Compound, topic.compound_id)
+    household = next(h for h in db.session.scalars(select(Household)) if h.address == address)
+    chair = db.session.scalar(select(factories.User))
+    proxy = proxies.record(compound, chair, topic, household, "王秀英")
+    db.session.commit()
+    proxies.cast_by_proxy(compound, chair, topic, proxy, ["no"])
+
+
+def test_a_proxys_ballot_stands_for_its_own_household_only(twins):
+    """A ballot cast by proxy stands: the owner's phone may not replace it (the view says why). The neighbours'
+    ballots are not held to it, however many are current."""
+    fast, slow, topic_id, homes = _sides(twins, secret=False, allow_change=True)
+    both(fast, slow, voted_by_proxy, topic_id, homes[0])
+    for home in homes[1:]:
+        answer, taken = same_ballot(fast, slow, home, topic_id, ["yes"])
+        assert recorded(answer) and taken == 1, home
+    answer, taken = same_ballot(fast, slow, homes[0], topic_id, ["yes"])
+    assert not recorded(answer) and answer["shown"] and taken == 0
 
 
 def test_what_the_fast_path_leaves_to_the_view_answers_the_same(twins):

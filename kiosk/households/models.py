@@ -188,9 +188,11 @@ class HouseholdCard(db.Model):
                 "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None}
 
 
-def live_card():
-    """The condition of a card that works now: not revoked, and not waiting for its print run's confirmation."""
-    return and_(HouseholdCard.revoked_at.is_(None), HouseholdCard.pending.is_(False))
+def live_card(card=None):
+    """The condition of a card that works now: not revoked, and not waiting for its print run's confirmation
+    (`card`: an alias of HouseholdCard, when the statement has two)."""
+    card = HouseholdCard if card is None else card
+    return and_(card.revoked_at.is_(None), card.pending.is_(False))
 
 
 class CardFailure(db.Model):
