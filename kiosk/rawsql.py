@@ -31,8 +31,8 @@ class Compiled:
         if compiled.escaped_bind_names or "POSTCOMPILE" in self.sql:
             raise ValueError("a statement with escaped or post-compiled parameters is not sent raw")
         self.positions = tuple(compiled.positiontup) if dialect.positional else None
-        self.defaults = {name: (None if bind.required else bind.effective_value)
-                         for name, bind in compiled.binds.items()}
+        self.required = frozenset(name for name, bind in compiled.binds.items() if bind.required)
+        self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         self.binders = tuple((name, processor) for name, bind in compiled.binds.items()
                              if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None)
         if isinstance(statement, Select):
@@ -46,7 +46,10 @@ class Compiled:
         self.row = collections.namedtuple("Row", self.names) if columns else None
 
     def parameters(self, values):
-        """The DBAPI parameters for these values (by bind name), processed as SQLAlchemy would."""
+        """The DBAPI parameters for these values (by bind name), processed as SQLAlchemy would; a value missing
+        for a parameter of the statement's own is an error, not NULL."""
+        if not self.required <= values.keys():
+            raise KeyError(f"no value for {sorted(self.required - values.keys())} in {self.sql.split()[0]}")
         bound = dict(self.defaults)
         bound.update(values)
         for name, processor in self.binders:
