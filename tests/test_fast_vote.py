@@ -406,7 +406,7 @@ def test_the_fast_path_answers_only_when_switched_on(twins):
 def test_the_fast_path_holds_the_write_lock_for_the_ballot_alone(twins, change, monkeypatch):
     """As test_vote_path.py asks of the view: the lookups read without the write lock (SQLite: one statement in
     autocommit, its own snapshot, no BEGIN at all), the ballot is written in one short IMMEDIATE transaction; on
-    PostgreSQL the statements are the same, without BEGINs of their own."""
+    PostgreSQL, without BEGINs of their own, the look-up takes the admission's row locks in the same statement."""
     fast, slow, topic_id, homes = _sides(twins, secret=True, allow_change=True)
     both(fast, slow, release_held, topic_id)
     if change:
