@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask_login import current_user
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -62,6 +63,8 @@ def create_app(test_config=None):
     # stalls every other thread's render behind it: py-spy found two thirds of the uncached period page's
     # samples waiting there. Our templates are a fixed set, so a plain dict, read without a lock, is enough.
     app.jinja_options = {**app.jinja_options, "cache_size": -1}
+    from .templating import KioskEnvironment
+    app.jinja_environment = KioskEnvironment  # before anything renders: Flask makes app.jinja_env on first use
     app.config.from_object(config_module.Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(config_module.env_overrides())
@@ -72,7 +75,10 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_PACKAGE / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Templates get current_user as the proxy, resolved only by a template that uses it: Flask-Login's context
+    # processor would load the visitor (session, remember cookie) for every page rendered, though few show it.
+    login_manager.init_app(app, add_context_processor=False)
+    app.jinja_env.globals["current_user"] = current_user
     Htmx(app)
 
     from . import compress, i18n, security, errors, templating

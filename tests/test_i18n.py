@@ -221,3 +221,18 @@ def test_switching_back_to_chinese(client, compound):
     assert _html_lang(soup) == "zh-CN"
     assert "小区通知" in soup.get_text() and "Compound notices" not in soup.get_text()
     assert _html_lang(_soup(client.get("/admin/login"))) == "zh-CN"
+
+
+@pytest.mark.sqlite_only  # the template's language, whatever the database
+def test_templates_translate_for_each_request_and_follow_a_forced_language(app, compound):
+    """Templates' _() keeps the translations it found for the request's language; a language forced for a while
+    (open data is written in Chinese whatever the visitor chose) is used inside, and the visitor's after."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('跳到正文') }}|{{ _('您好，%(name)s', name='<b>') }}|{{ pgettext('list of notices', '通知') }}"
+    with app.test_request_context("/maple/", headers={"Cookie": "kiosk_lang=en"}):
+        assert render_template_string(page) == "Skip to content|Hello, &lt;b&gt;|Notices"
+        with force_locale("zh_CN"):
+            assert render_template_string(page) == "跳到正文|您好，&lt;b&gt;|通知"
+        assert render_template_string(page) == "Skip to content|Hello, &lt;b&gt;|Notices"
