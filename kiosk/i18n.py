@@ -1,4 +1,5 @@
 """Visitor preferences kept in cookies: language (Chinese unless English was picked) and large type."""
+from babel import Locale
 from flask import Blueprint, current_app, g, has_app_context, redirect, request, url_for
 from flask_babel import get_translations
 from jinja2 import pass_context
@@ -12,9 +13,17 @@ COOKIE = "kiosk_lang"
 
 
 def select_locale():
-    """Return the visitor's chosen language, zh_CN by default."""
+    """Return the visitor's chosen language, zh_CN by default: a Locale made once per language (Flask-Babel would
+    parse the name into a new one for every request, and the new one would load its data again)."""
     chosen = request.cookies.get(COOKIE)
-    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+    code = chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+    found = _LOCALES.get(code)
+    if found is None:
+        found = _LOCALES[code] = Locale.parse(code)
+    return found
+
+
+_LOCALES = {}  # language code -> babel Locale
 
 
 def select_timezone():
