@@ -97,6 +97,7 @@ def init_app(app):
     """Bind Flask-Babel with our selectors and register the language route."""
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories="translations")
+    # Jinja's i18n extension wraps these (ngettext, pgettext, npgettext); gettext and _ are template_gettext.
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: translations().ugettext(s),
         ngettext=lambda s, p, n: translations().ungettext(s, p, n),

@@ -879,3 +879,24 @@ def test_healthz_says_ok_in_json(client):
     assert response.status_code == 200
     assert response.is_json and response.get_json()["status"] == "ok"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+
+@pytest.mark.sqlite_only  # the session cookie's signature, whatever the database
+def test_a_new_secret_key_is_used_at_once_by_the_kept_session_serializer(app):
+    """The session serializer is made once per set of keys (kiosk/security.py): after the key changes, a cookie
+    signed with the old one is refused unless the old key is listed in SECRET_KEY_FALLBACKS."""
+    from itsdangerous import BadSignature
+
+    interface = app.session_interface
+    old_cookie = interface.get_signing_serializer(app).dumps({"csrf_token": "abc"})
+    assert interface.get_signing_serializer(app) is interface.get_signing_serializer(app)  # kept
+    old = app.secret_key
+    app.secret_key = "rotated-" + "k" * 56
+    with pytest.raises(BadSignature):
+        interface.get_signing_serializer(app).loads(old_cookie)
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert interface.get_signing_serializer(app).loads(old_cookie) == {"csrf_token": "abc"}
+    new_cookie = interface.get_signing_serializer(app).dumps({"csrf_token": "def"})
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert interface.get_signing_serializer(app).loads(new_cookie) == {"csrf_token": "def"}
