@@ -250,6 +250,7 @@ class EpollLoop:
 
     @staticmethod
     def available():
+        """Whether this platform has epoll (Linux)."""
         return hasattr(select, "epoll")
 
     def loop(self, timeout=30.0, use_poll=False, map=None, count=None):  # noqa: A002 - waitress's signature
