@@ -245,8 +245,8 @@ class EpollLoop:
     waitress's poll loop with our server (bench/run.py's hello app, 64 connections, alternating runs), it
     served 5,505 against 5,066 requests/s, p99 31 against 44 ms: as fast as waitress's select() loop."""
 
-    IN = select.EPOLLIN | select.EPOLLPRI if hasattr(select, "epoll") else 0
-    OUT = select.EPOLLOUT if hasattr(select, "epoll") else 0
+    IN = getattr(select, "EPOLLIN", 0) | getattr(select, "EPOLLPRI", 0)
+    OUT = getattr(select, "EPOLLOUT", 0)
 
     @staticmethod
     def available():
@@ -410,8 +410,8 @@ def server_options(trusting_proxies, processes=1):
 
 def make_server(app, host, port, per_address=None, sock=None, **options):
     """A waitress server (not yet running) with StrictChannel (strict framing, header deadline, address share),
-    CheapFirstDispatcher and, on Linux, EpollLoop. waitress builds its own dispatcher unless one is passed in (its parameter for
-    that is named a test shim; it is the only way to choose the queue's order)."""
+    CheapFirstDispatcher and, on Linux, EpollLoop. waitress builds its own dispatcher unless one is passed in
+    (its parameter for that is named a test shim; it is the only way to choose the queue's order)."""
     dispatcher = CheapFirstDispatcher()
     dispatcher.set_thread_count(options.get("threads", WAITRESS_THREADS))
     try:
